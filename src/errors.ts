@@ -1,0 +1,129 @@
+/**
+ * Error classes, one per condition. `main.ts` maps each to an exit code
+ * (SPEC: 1 task failed, 2 bad usage or config, 3 broker unreachable).
+ * Match with `instanceof`, never by message.
+ * @module
+ */
+
+/** Base of every error dts reports to a user; `exitCode` is what the CLI exits with. */
+export class DtsError extends Error {
+  /** Process exit code when this error ends a command. */
+  readonly exitCode: number = 1;
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "DtsError";
+  }
+}
+
+/** At least one dispatched task ended in FAILURE or TIMEOUT. */
+export class TaskFailedError extends DtsError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "TaskFailedError";
+  }
+}
+
+/** The command line was wrong: unknown option, missing value, unknown task. */
+export class UsageError extends DtsError {
+  override readonly exitCode: number = 2;
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "UsageError";
+  }
+}
+
+/** One problem found in a config file, with where it is. */
+export interface ConfigIssue {
+  /** Dotted path into the document, e.g. `tasks.a.retry.factor`; empty for the root. */
+  path: string;
+  /** What is wrong, e.g. `must be >= 1`. */
+  message: string;
+  /** 1-based line in the file, when known. */
+  line?: number;
+}
+
+/** A config file could not be read or is invalid; carries every issue found. */
+export class ConfigError extends UsageError {
+  readonly file: string;
+  readonly issues: readonly ConfigIssue[];
+  constructor(file: string, issues: readonly ConfigIssue[], options?: ErrorOptions) {
+    super(formatConfigIssues(file, issues), options);
+    this.name = "ConfigError";
+    this.file = file;
+    this.issues = issues;
+  }
+}
+
+function formatConfigIssues(file: string, issues: readonly ConfigIssue[]): string {
+  const lines = issues.map((issue) => {
+    const where = issue.line === undefined ? "" : ` (line ${issue.line})`;
+    const path = issue.path === "" ? "" : `${issue.path} `;
+    return `Cannot load config "${file}": ${path}${issue.message}${where}`;
+  });
+  return lines.join("\n");
+}
+
+/** The broker could not be reached at all (connection refused, DNS, auth, TLS). */
+export class BrokerUnreachableError extends DtsError {
+  override readonly exitCode: number = 3;
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "BrokerUnreachableError";
+  }
+}
+
+/** A broker operation failed; `recoverable` says whether a reconnect may fix it. */
+export class BrokerError extends DtsError {
+  readonly recoverable: boolean;
+  constructor(message: string, options?: ErrorOptions & { recoverable?: boolean }) {
+    super(message, options);
+    this.name = "BrokerError";
+    this.recoverable = options?.recoverable ?? true;
+  }
+}
+
+/** A plugin module is broken (no default export, no `run`, duplicate name). */
+export class PluginError extends DtsError {
+  override readonly exitCode: number = 2;
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "PluginError";
+  }
+}
+
+/** A message off the wire cannot be understood; it goes to the dead-letter queue. */
+export class ProtocolError extends DtsError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ProtocolError";
+  }
+}
+
+/** Serialisable description of an error: what a result or dead letter carries. */
+export interface ErrorInfo {
+  /** Error class name, e.g. `TypeError`. */
+  type: string;
+  message: string;
+  stack?: string;
+  /** Python-side module for Celery's exception encoding, e.g. `builtins`. */
+  module?: string;
+}
+
+/** Turn anything thrown into an `Error` (plugins may throw strings or objects). */
+export function toError(thrown: unknown): Error {
+  if (thrown instanceof Error) return thrown;
+  if (typeof thrown === "string") return new Error(thrown);
+  try {
+    return new Error(JSON.stringify(thrown));
+  } catch {
+    return new Error(String(thrown));
+  }
+}
+
+/** Describe a thrown value as `ErrorInfo` for a result or a dead-letter header. */
+export function toErrorInfo(thrown: unknown): ErrorInfo {
+  const error = toError(thrown);
+  const info: ErrorInfo = { type: error.name || "Error", message: error.message };
+  if (error.stack) info.stack = error.stack;
+  return info;
+}

@@ -1,0 +1,97 @@
+/**
+ * The task plugin contract (SPEC "Plugins") and the words used everywhere:
+ *
+ * - **task**: a named unit of work, e.g. `task_a`; its handler is a plugin.
+ * - **plugin**: a module whose default export is a `TaskPlugin`.
+ * - **job**: one configured send in a dispatch (`dispatch.jobs[]`), maybe `count` times.
+ * - **message**: one task request on the wire (Celery protocol v2).
+ * - **attempt**: one run of a plugin's `run` for a message.
+ * - **retries**: how many attempts of this task came before this one.
+ * - **worker**: a process consuming task queues and running plugins.
+ * - **dispatcher**: the process sending jobs and collecting their results.
+ *
+ * Plugins import nothing from dts: these types describe the shape only.
+ * @module
+ */
+
+/** Logging handed to a plugin; lines carry the task's id and name. */
+export interface TaskLog {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+/** What a plugin's `run` receives for one attempt. */
+export interface TaskContext {
+  /** Task id (the same across retries). */
+  id: string;
+  name: string;
+  args: readonly unknown[];
+  kwargs: Readonly<Record<string, unknown>>;
+  /** Attempts before this one. */
+  retries: number;
+  /** Aborts at the task's timeout or when the worker stops for good. */
+  signal: AbortSignal;
+  log: TaskLog;
+}
+
+/** Retry policy settings: a wait of `backoffMs * factor^retries`, capped, maybe jittered. */
+export interface RetrySettings {
+  /** Retries after the first attempt. @default 3 */
+  maxRetries: number;
+  /** @default 500 */
+  backoffMs: number;
+  /** @default 2 */
+  factor: number;
+  /** @default 30_000 */
+  maxBackoffMs: number;
+  /** Full jitter: wait a random time up to the computed one. @default true */
+  jitter: boolean;
+}
+
+/** Retry settings used where neither plugin nor config says otherwise. */
+export const DEFAULT_RETRY_SETTINGS: Readonly<RetrySettings> = Object.freeze({
+  maxRetries: 3,
+  backoffMs: 500,
+  factor: 2,
+  maxBackoffMs: 30_000,
+  jitter: true,
+});
+
+/**
+ * A plugin's default export.
+ * @example
+ * export default {
+ *   name: "task_a",
+ *   async run(ctx) { return `Hello from Task A`; },
+ * };
+ */
+export interface TaskPlugin {
+  /** Task name on the wire (Celery task name). */
+  name: string;
+  /** @default "queue_" + name without a leading "task_" */
+  queue?: string;
+  retry?: Partial<RetrySettings>;
+  /** On expiry `ctx.signal` aborts and the attempt fails. */
+  timeoutMs?: number;
+  /** Returns the JSON-serialisable result; throws to fail the attempt (`retryable === false` fails at once). */
+  run(ctx: TaskContext): unknown;
+}
+
+/** A plugin after loading and merging with config: every setting decided. */
+export interface TaskDefinition {
+  name: string;
+  queue: string;
+  retry: RetrySettings;
+  /** null: no timeout. */
+  timeoutMs: number | null;
+  run(ctx: TaskContext): unknown;
+  /** Where it was loaded from, for messages. */
+  source: string;
+}
+
+/** The queue a task uses when nothing names one: `task_a` → `queue_a`. */
+export function defaultQueueName(taskName: string): string {
+  return `queue_${taskName.replace(/^task_/, "")}`;
+}

@@ -1,0 +1,69 @@
+/**
+ * What happens to a dispatched task, as a stream of events. The dispatcher
+ * yields them; reporters format them.
+ * @module
+ */
+import type { ErrorInfo } from "../errors.ts";
+
+/** Final states of a dispatched task (SPEC "Results"). */
+export type FinalStatus = "SUCCESS" | "FAILURE" | "TIMEOUT";
+
+/** One state change of one task. `at` is epoch ms. */
+export type TaskEvent =
+  & { id: string; task: string; queue: string; at: number }
+  & (
+    | { type: "SENT" }
+    | { type: "RECEIVED" | "STARTED"; worker: string }
+    | { type: "RETRY"; retries: number; delayMs: number | null; error: ErrorInfo | null }
+    | { type: "SUCCESS"; result: unknown; runtimeMs: number | null; worker: string | null; retries: number }
+    | { type: "FAILURE"; error: ErrorInfo | null; runtimeMs: number | null; worker: string | null; retries: number }
+    | { type: "TIMEOUT"; error: ErrorInfo | null; retries: number }
+  );
+
+/** The outcome of one task in a finished dispatch (SPEC results JSON, camelCase). */
+export interface TaskOutcome {
+  task: string;
+  id: string;
+  queue: string;
+  status: FinalStatus;
+  result: unknown;
+  error: ErrorInfo | null;
+  retries: number;
+  runtimeMs: number | null;
+  worker: string | null;
+  sentAt: number;
+  doneAt: number | null;
+}
+
+/** A finished dispatch. */
+export interface DispatchRun {
+  name: string;
+  /** Redacted broker URL. */
+  broker: string;
+  startedAt: number;
+  finishedAt: number;
+  expectedWorkers: number | null;
+  /** Workers that answered the pre-flight ping. */
+  workers: string[];
+  tasks: TaskOutcome[];
+}
+
+/** What a dispatch is about to do, known before the first send. */
+export interface DispatchPlan {
+  name: string;
+  /** Redacted broker URL. */
+  broker: string;
+  expectedWorkers: number | null;
+  /** Workers that answered the pre-flight ping, e.g. `worker-a@host`. */
+  workers: string[];
+  /** How many tasks will be sent. */
+  taskCount: number;
+  startedAt: number;
+}
+
+/** Formats events as they come and the run once it is over. A reporter must not throw. */
+export interface Reporter {
+  begin(plan: DispatchPlan): void;
+  report(event: TaskEvent): void;
+  finish(run: DispatchRun): Promise<void>;
+}

@@ -1,0 +1,141 @@
+/**
+ * The broker seam: everything dts needs from a message broker, and nothing
+ * AMQP-specific. Two implementations pass one contract suite
+ * (`tests/contract/transport_contract.ts`): `AmqpTransport` (RabbitMQ via
+ * amqplib) and `MemoryTransport` (the embedded `memory://` broker).
+ *
+ * Terms: a *queue* holds messages; the *default exchange* (`""`) routes a
+ * message to the queue named by its routing key; `<queue>.dead` holds the
+ * dead letters of a task queue.
+ * @module
+ */
+
+/** The AMQP basic properties dts uses, in camelCase. */
+export interface MessageProps {
+  /** Application headers. Numbers keep their int/float nature on the wire (Celery reads `I`/`d`). */
+  headers: Record<string, unknown>;
+  contentType?: string;
+  contentEncoding?: string;
+  correlationId?: string;
+  replyTo?: string;
+  messageId?: string;
+  priority?: number;
+  /** Survives a broker restart (delivery mode 2). */
+  persistent?: boolean;
+}
+
+/** How to publish one message. */
+export interface PublishOptions extends Partial<MessageProps> {
+  /** Exchange to publish to. @default "" (the default exchange: routing key = queue name) */
+  exchange?: string;
+  /**
+   * Hold the message in the broker for this long before it reaches the queue
+   * named by the routing key. Only with the default exchange. Never a timer in
+   * this process: the wait survives the publisher's death.
+   */
+  delayMs?: number;
+}
+
+/** One message handed to a consumer; unsettled until exactly one of the methods is called. */
+export interface Delivery {
+  readonly queue: string;
+  readonly body: Uint8Array;
+  readonly props: MessageProps;
+  /** The broker delivered this message before (to this or another consumer). */
+  readonly redelivered: boolean;
+  /** Remove the message: its outcome is safely recorded elsewhere. */
+  ack(): Promise<void>;
+  /**
+   * Publish a copy to `<queue>.dead` with `x-dts-reason` (and `headers`) added,
+   * wait for the broker's confirm, then ack the original.
+   */
+  deadLetter(reason: string, headers?: Record<string, unknown>): Promise<void>;
+  /** Give the message back to the queue for another consumer. */
+  requeue(): Promise<void>;
+}
+
+/** Options for a plain queue (reply queues, control queues). */
+export interface QueueOptions {
+  /** @default true */
+  durable?: boolean;
+  /** Deleted when its last consumer goes. @default false */
+  autoDelete?: boolean;
+  /** Deleted after this long unused (AMQP `x-expires`). */
+  expiresMs?: number;
+  /** Drop messages older than this (AMQP `x-message-ttl`). */
+  messageTtlMs?: number;
+}
+
+/** Options for a task queue and its dead-letter queue. */
+export interface TaskQueueOptions {
+  /** `classic` is what Celery declares; `quorum` replicates. @default "classic" */
+  type?: "classic" | "quorum";
+  /** Quorum only: dead-letter a message after this many redeliveries (poison guard). */
+  deliveryLimit?: number;
+}
+
+/** Depth and consumers of a queue. */
+export interface QueueInfo {
+  messages: number;
+  consumers: number;
+}
+
+/** Connection state changes, for readiness and metrics. */
+export type TransportStatus =
+  | { type: "connected" }
+  | { type: "disconnected"; error: Error | null }
+  | { type: "reconnecting"; attempt: number; delayMs: number }
+  | { type: "closed" };
+
+/** Options for one consumer. */
+export interface ConsumeOptions {
+  /** How many unsettled deliveries this consumer may hold. */
+  prefetch: number;
+  /** Aborting cancels the consumer and ends the iteration; unsettled deliveries may still be settled. */
+  signal?: AbortSignal;
+}
+
+/** A connection to a broker. Survives dropped connections by reconnecting by itself. */
+export interface Transport extends AsyncDisposable {
+  /** The broker URL with its password shown as `***`. */
+  readonly url: string;
+  /** Whether the connection is up right now. */
+  readonly connected: boolean;
+  /** Declare a durable task queue and its `<queue>.dead`; idempotent. */
+  assertTaskQueue(queue: string, options?: TaskQueueOptions): Promise<void>;
+  /** Declare a plain queue; idempotent. */
+  assertQueue(queue: string, options?: QueueOptions): Promise<void>;
+  /** Declare an exchange; idempotent. */
+  assertExchange(
+    exchange: string,
+    type: "direct" | "fanout" | "topic",
+    options?: { durable?: boolean },
+  ): Promise<void>;
+  /** Route messages published to `exchange` with `routingKey` into `queue`. */
+  bindQueue(queue: string, exchange: string, routingKey: string): Promise<void>;
+  /** Delete a queue and what it holds. */
+  deleteQueue(queue: string): Promise<void>;
+  /** Depth and consumers of a queue, or null when it does not exist. */
+  inspectQueue(queue: string): Promise<QueueInfo | null>;
+  /** Drop every ready message of a queue; resolves to how many. */
+  purgeQueue(queue: string): Promise<number>;
+  /**
+   * Publish one message; resolves once the broker has confirmed it (it is then
+   * safe: routed to a queue, or returned as unroutable with a rejection).
+   * @throws {BrokerError} when the broker refuses it or the connection drops before the confirm
+   */
+  publish(routingKey: string, body: Uint8Array, options?: PublishOptions): Promise<void>;
+  /** Consume a queue. The iteration continues across reconnects and ends when the signal aborts or the transport closes. */
+  consume(queue: string, options: ConsumeOptions): AsyncIterable<Delivery>;
+  /** Take one message without a consumer (basic.get), or null when the queue is empty. */
+  get(queue: string): Promise<Delivery | null>;
+  /** Subscribe to connection state changes; returns the unsubscribe function. */
+  onStatus(listener: (status: TransportStatus) => void): () => void;
+  /** Close the connection; unsettled deliveries go back to their queues. */
+  close(): Promise<void>;
+}
+
+/** Name of the dead-letter queue of a task queue. */
+export function deadLetterQueueName(queue: string): string {
+  return `${queue}.dead`;
+}
