@@ -82,6 +82,16 @@ export class BrokerError extends DtsError {
   }
 }
 
+/** The broker could not route a published message: no queue is bound for it (a mandatory publish came back). */
+export class UnroutableError extends BrokerError {
+  readonly routingKey: string;
+  constructor(message: string, routingKey: string, options?: ErrorOptions) {
+    super(message, { ...options, recoverable: false });
+    this.name = "UnroutableError";
+    this.routingKey = routingKey;
+  }
+}
+
 /** A plugin module is broken (no default export, no `run`, duplicate name). */
 export class PluginError extends DtsError {
   override readonly exitCode: number = 2;

@@ -1,1 +1,62 @@
-console.log("dts");
+/**
+ * The `dts` entry point: the only place that reads `Deno.args` and
+ * `Deno.env`, listens for signals, and turns errors into exit codes.
+ * @module
+ */
+import { runCli } from "./cli/program.ts";
+import { ENV_VARS } from "./config/load.ts";
+import { DtsError } from "./errors.ts";
+import { redactText } from "./log/redact.ts";
+
+async function main(): Promise<number> {
+  const shutdown = new AbortController();
+  let interrupts = 0;
+  const onSignal = (signal: "SIGINT" | "SIGTERM") => () => {
+    interrupts++;
+    // A second Ctrl-C means "now": no drain.
+    if (interrupts > 1) Deno.exit(signal === "SIGINT" ? 130 : 143);
+    shutdown.abort(signal);
+  };
+  const onInt = onSignal("SIGINT");
+  const onTerm = onSignal("SIGTERM");
+  Deno.addSignalListener("SIGINT", onInt);
+  Deno.addSignalListener("SIGTERM", onTerm);
+  const encoder = new TextEncoder();
+  try {
+    return await runCli(Deno.args, {
+      env: readEnv(),
+      stdout: (text) => writeAll(Deno.stdout, encoder.encode(text)),
+      stderr: (text) => writeAll(Deno.stderr, encoder.encode(text)),
+      stdoutIsTerminal: Deno.stdout.isTerminal(),
+      stderrIsTerminal: Deno.stderr.isTerminal(),
+      shutdown: shutdown.signal,
+      hostname: Deno.hostname(),
+    });
+  } catch (error) {
+    if (error instanceof DtsError) {
+      console.error(redactText(`dts: ${error.message}`));
+      return error.exitCode;
+    }
+    // A bug, not a user error: the stack helps whoever reports it.
+    console.error(redactText(`dts: unexpected error: ${error instanceof Error ? error.stack : String(error)}`));
+    return 1;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onInt);
+    Deno.removeSignalListener("SIGTERM", onTerm);
+  }
+}
+
+/** Only the variables dts reads: the permission set allows no others. */
+function readEnv(): Record<string, string | undefined> {
+  const names = [...Object.keys(ENV_VARS), "NO_COLOR", "FORCE_COLOR", "TERM"];
+  return Object.fromEntries(names.map((name) => [name, Deno.env.get(name)]));
+}
+
+function writeAll(file: { writeSync(p: Uint8Array): number }, bytes: Uint8Array): void {
+  let offset = 0;
+  while (offset < bytes.length) offset += file.writeSync(bytes.subarray(offset));
+}
+
+if (import.meta.main) {
+  Deno.exit(await main());
+}

@@ -1,0 +1,100 @@
+/**
+ * Options shared by several commands, and the steps they share: load
+ * config, build the logger, open the broker.
+ * @module
+ */
+import { type Command, Option } from "commander";
+import { loadConfig } from "../config/load.ts";
+import type { Config } from "../config/schema.ts";
+import { createLogger, type Logger, type LogLevel } from "../log/logger.ts";
+import { openTransport } from "../transport/open_transport.ts";
+import type { MemoryBroker } from "../transport/memory_broker.ts";
+import type { Transport } from "../transport/transport.ts";
+import { type CliContext, useColor } from "./cli_context.ts";
+
+/** The default broker when neither flag, env nor config names one. */
+export const DEFAULT_BROKER_URL = "amqp://guest:guest@localhost:5672/";
+
+/** Options every broker-facing command takes. */
+export interface CommonFlags {
+  config?: string;
+  broker?: string;
+  logLevel?: LogLevel;
+  logFormat?: "json" | "pretty";
+  plugins?: string[];
+}
+
+/** Add `--config`, `--broker`, `--log-level`, `--log-format`. */
+export function addCommonOptions(command: Command, options: { plugins?: boolean } = {}): Command {
+  command
+    .option("-c, --config <file>", "YAML config file (see `dts config check`)")
+    .option("-b, --broker <url>", "broker URL: amqp://, amqps:// or memory:// (env DTS_BROKER_URL)")
+    .addOption(
+      new Option("--log-level <level>", "log level (env DTS_LOG_LEVEL)").choices([
+        "debug",
+        "info",
+        "warn",
+        "error",
+      ]),
+    )
+    .addOption(
+      new Option(
+        "--log-format <format>",
+        "log format; json is the default when stderr is not a terminal (env DTS_LOG_FORMAT)",
+      ).choices(["json", "pretty"]),
+    );
+  if (options.plugins) {
+    command.option(
+      "-p, --plugins <dir>",
+      "folder of plugin modules (*.ts, *.js); repeatable",
+      (dir: string, dirs: string[] = []) => [...dirs, dir],
+    );
+  }
+  return command;
+}
+
+/** Load config with flags > env > file > defaults. */
+export function loadCommandConfig(
+  flags: CommonFlags & Record<string, unknown>,
+  ctx: CliContext,
+  overrides: Record<string, unknown> = {},
+): Promise<Config> {
+  return loadConfig({
+    path: flags.config,
+    env: ctx.env,
+    flags: {
+      brokerUrl: flags.broker,
+      logLevel: flags.logLevel,
+      logFormat: flags.logFormat,
+      ...overrides,
+    },
+  });
+}
+
+/** The logger for a command, writing JSON lines or readable lines to stderr. */
+export function commandLogger(config: Config, ctx: CliContext): Logger {
+  const format = config.log.format ?? (ctx.stderrIsTerminal ? "pretty" : "json");
+  return createLogger({
+    format,
+    level: config.log.level,
+    write: (line) => ctx.stderr(`${line}\n`),
+    color: format === "pretty" && useColor(ctx, ctx.stderrIsTerminal),
+  });
+}
+
+/** The broker URL a command uses. */
+export function brokerUrl(config: Config): string {
+  return config.broker.url ?? DEFAULT_BROKER_URL;
+}
+
+/** Open the configured broker; `BrokerUnreachableError` (exit 3) when it cannot be reached. */
+export function openBroker(
+  config: Config,
+  logger: Logger,
+  options: { memoryBroker?: MemoryBroker } = {},
+): Promise<Transport> {
+  return openTransport(brokerUrl(config), {
+    memoryBroker: options.memoryBroker,
+    onLog: (level, msg, fields) => logger[level](msg, fields),
+  });
+}

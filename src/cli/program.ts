@@ -1,0 +1,71 @@
+/**
+ * The command line: every command registered on one commander program.
+ * @module
+ */
+import { Command, CommanderError } from "commander";
+import { ENV_VARS } from "../config/load.ts";
+import type { CliContext } from "./cli_context.ts";
+import { registerConfigCommand } from "./config_command.ts";
+import { registerDemoCommand } from "./demo_command.ts";
+import { registerDispatchCommand } from "./dispatch_command.ts";
+import { registerStatusCommand } from "./status_command.ts";
+import { registerVersionCommand, VERSION } from "./version_command.ts";
+import { registerWorkerCommand } from "./worker_command.ts";
+
+/** Parse `argv` (without the program name), run the command, resolve to its exit code. */
+export async function runCli(argv: readonly string[], ctx: CliContext): Promise<number> {
+  let work: Promise<number> | null = null;
+  const run = (start: () => Promise<number>) => {
+    work = start();
+  };
+  const program = new Command("dts")
+    .description("dts: a distributed task system that speaks Celery's wire format")
+    .version(VERSION, "-V, --version-flag", "print the dts version")
+    .exitOverride()
+    .showHelpAfterError("(add --help for usage)")
+    .configureOutput({
+      writeOut: (text) => ctx.stdout(text),
+      writeErr: (text) => ctx.stderr(text),
+    })
+    .addHelpText("after", helpFooter());
+  registerWorkerCommand(program, ctx, run);
+  registerDispatchCommand(program, ctx, run);
+  registerStatusCommand(program, ctx, run);
+  registerDemoCommand(program, ctx, run);
+  registerConfigCommand(program, ctx, run);
+  registerVersionCommand(program, ctx, run);
+  for (const command of program.commands) {
+    command.exitOverride();
+    command.commands.forEach((sub) => sub.exitOverride());
+  }
+
+  if (argv.length === 0) {
+    program.outputHelp({ error: true });
+    return 2;
+  }
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and --version exit 0; every other parse error is bad usage.
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    throw error;
+  }
+  return work === null ? 0 : await work;
+}
+
+function helpFooter(): string {
+  const env = Object.entries(ENV_VARS).map(([name, text]) => `  ${name.padEnd(18)} ${text}`);
+  return `
+Examples:
+  dts worker --task a                         consume queue_a, run task_a
+  dts dispatch --config config/test-config.yml
+  dts status
+  dts demo                                    everything in one process on memory://
+
+Environment (flag > env > config file > default):
+${env.join("\n")}
+
+Exit codes: 0 all good; 1 some task failed; 2 bad usage or config; 3 broker unreachable; 130 interrupted.`;
+}

@@ -1,0 +1,134 @@
+/**
+ * `dts status`: is the broker reachable, how deep is each task queue, who is consuming.
+ * @module
+ */
+import type { Command } from "commander";
+import { inspectWorkers } from "../dispatch/ping_workers.ts";
+import { loadPlugins } from "../plugin/load_plugins.ts";
+import { resolveRoute, type TaskRoute } from "../plugin/resolve_tasks.ts";
+import { deadLetterQueueName, type Transport } from "../transport/transport.ts";
+import type { CliContext } from "./cli_context.ts";
+import {
+  addCommonOptions,
+  commandLogger,
+  type CommonFlags,
+  loadCommandConfig,
+  openBroker,
+} from "./common_options.ts";
+
+interface StatusFlags extends CommonFlags {
+  json?: boolean;
+  timeout: string;
+}
+
+/** One task queue as `status` reports it. */
+export interface QueueStatus {
+  task: string;
+  queue: string;
+  /** null when the queue does not exist yet. */
+  messages: number | null;
+  consumers: number | null;
+  dead: number | null;
+}
+
+/** One worker that answered. */
+export interface WorkerStatus {
+  name: string;
+  pid: number | null;
+  uptime_s: number | null;
+  tasks: string[];
+}
+
+/** Register `status`. */
+export function registerStatusCommand(
+  program: Command,
+  ctx: CliContext,
+  run: (work: () => Promise<number>) => void,
+): void {
+  const command = program.command("status")
+    .description("broker reachable?, each task queue's depth, consumers and dead letters, live workers")
+    .option("--json", "print one JSON document")
+    .option("--timeout <ms>", "how long to wait for workers to answer", "1000");
+  addCommonOptions(command, { plugins: true });
+  command.addHelpText(
+    "after",
+    "\nExamples:\n  dts status\n  dts status --json --config config/test-config.yml\n\nExit code 3 when the broker cannot be reached.",
+  );
+  command.action((flags: StatusFlags) => run(() => statusCommand(flags, ctx)));
+}
+
+/** Print the status; resolves to the exit code. */
+export async function statusCommand(flags: StatusFlags, ctx: CliContext): Promise<number> {
+  const config = await loadCommandConfig(flags, ctx);
+  const logger = commandLogger(config, ctx);
+  const plugins = await loadPlugins({ dirs: flags.plugins ?? [] });
+  const refs = new Set([...Object.keys(config.tasks), ...plugins.map((p) => p.plugin.name)]);
+  const routes = new Map<string, TaskRoute>();
+  for (const ref of refs) {
+    const route = resolveRoute(ref, { tasks: config.tasks, plugins, allowUnknown: true });
+    routes.set(route.name, route);
+  }
+  const transport = await openBroker(config, logger);
+  try {
+    const queues = await Promise.all([...routes.values()].map((route) => queueStatus(transport, route)));
+    const stats = await inspectWorkers(transport, {
+      method: "stats",
+      timeoutMs: Number(flags.timeout) || 1000,
+    });
+    const workers = [...stats.entries()].map(([name, value]) => workerStatus(name, value))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    const report = { broker: { url: transport.url, reachable: true }, queues, workers };
+    ctx.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
+    return 0;
+  } finally {
+    await transport.close();
+  }
+}
+
+async function queueStatus(transport: Transport, route: TaskRoute): Promise<QueueStatus> {
+  const [queue, dead] = await Promise.all([
+    transport.inspectQueue(route.queue),
+    transport.inspectQueue(deadLetterQueueName(route.queue)),
+  ]);
+  return {
+    task: route.name,
+    queue: route.queue,
+    messages: queue?.messages ?? null,
+    consumers: queue?.consumers ?? null,
+    dead: dead?.messages ?? null,
+  };
+}
+
+function workerStatus(name: string, value: unknown): WorkerStatus {
+  const stats = (value ?? {}) as Record<string, unknown>;
+  const dts = (stats.dts ?? {}) as Record<string, unknown>;
+  return {
+    name,
+    pid: typeof stats.pid === "number" ? stats.pid : null,
+    uptime_s: typeof stats.uptime === "number" ? stats.uptime : null,
+    tasks: Array.isArray(dts.tasks) ? dts.tasks.map(String) : [],
+  };
+}
+
+function formatStatus(report: {
+  broker: { url: string };
+  queues: QueueStatus[];
+  workers: WorkerStatus[];
+}): string {
+  const show = (n: number | null) => (n === null ? "-" : String(n));
+  const lines = [`Broker   ${report.broker.url}  reachable`, "", "Queues"];
+  lines.push(`  ${"task".padEnd(16)} ${"queue".padEnd(16)} ${"ready".padStart(7)} ${"consumers".padStart(9)} ${"dead".padStart(6)}`);
+  for (const q of report.queues) {
+    lines.push(
+      `  ${q.task.padEnd(16)} ${q.queue.padEnd(16)} ${show(q.messages).padStart(7)} ${show(q.consumers).padStart(9)} ${show(q.dead).padStart(6)}`,
+    );
+  }
+  lines.push("", `Workers (${report.workers.length} answered)`);
+  for (const w of report.workers) {
+    const host = w.name.includes("@") ? w.name.split("@")[1] : "";
+    lines.push(
+      `  ${w.name.padEnd(28)} host ${host || "-"}  pid ${w.pid ?? "-"}  up ${w.uptime_s ?? "-"} s  tasks ${w.tasks.join(", ") || "-"}`,
+    );
+  }
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,125 @@
+/**
+ * `dts worker --task a [--task b]`: consume the named tasks' queues and run their plugins.
+ * @module
+ */
+import { type Command, Option } from "commander";
+import { UsageError } from "../errors.ts";
+import { loadPlugins } from "../plugin/load_plugins.ts";
+import { resolveTask } from "../plugin/resolve_tasks.ts";
+import type { MemoryBroker } from "../transport/memory_broker.ts";
+import { createHealthHandler, serveHealth } from "../worker/health_server.ts";
+import { Worker } from "../worker/worker.ts";
+import type { CliContext } from "./cli_context.ts";
+import {
+  addCommonOptions,
+  commandLogger,
+  type CommonFlags,
+  loadCommandConfig,
+  openBroker,
+} from "./common_options.ts";
+import { parsePort, parsePositiveInt } from "./parse_numbers.ts";
+import { VERSION } from "./version_command.ts";
+
+interface WorkerFlags extends CommonFlags {
+  task: string[];
+  concurrency?: number;
+  name?: string;
+  healthPort?: number;
+  healthHost?: string;
+}
+
+/** Register `worker` on the program; `run` records the exit code. */
+export function registerWorkerCommand(
+  program: Command,
+  ctx: CliContext,
+  run: (work: () => Promise<number>) => void,
+): void {
+  const command = program.command("worker")
+    .description("consume the queues of the named tasks only, and run their handlers")
+    .requiredOption(
+      "-t, --task <task>",
+      "task to run: a config key (a), a plugin name (task_a); repeatable",
+      (task: string, tasks: string[] = []) => [...tasks, task],
+    )
+    .option("-n, --concurrency <n>", "tasks in flight at once (env DTS_CONCURRENCY)", parsePositiveInt)
+    .option("--name <name>", "worker name (default worker-<tasks>@<hostname>)")
+    .addOption(
+      new Option("--health-port <port>", "HTTP port for /healthz, /readyz, /metrics; 0 turns it off (env DTS_HEALTH_PORT)")
+        .argParser(parsePort),
+    )
+    .option("--health-host <host>", "address the health server listens on (env DTS_HEALTH_HOST)");
+  addCommonOptions(command, { plugins: true });
+  command.addHelpText(
+    "after",
+    `
+Examples:
+  dts worker --task a
+  dts worker --task a --task b --concurrency 8
+  dts worker --task b --plugins ./my-plugins --broker amqp://user:pass@rabbit:5672/
+  DTS_HEALTH_PORT=0 dts worker --task a --log-format pretty`,
+  );
+  command.action((flags: WorkerFlags) => run(() => workerCommand(flags, ctx)));
+}
+
+/** Run a worker until SIGINT/SIGTERM; drain, then exit 0 (130 after SIGINT). */
+export async function workerCommand(
+  flags: WorkerFlags,
+  ctx: CliContext,
+  options: { memoryBroker?: MemoryBroker } = {},
+): Promise<number> {
+  const config = await loadCommandConfig(flags, ctx, {
+    concurrency: flags.concurrency,
+    healthPort: flags.healthPort,
+    healthHost: flags.healthHost,
+  });
+  const logger = commandLogger(config, ctx);
+  const plugins = await loadPlugins({ dirs: flags.plugins ?? [] });
+  const keys = [...new Set(flags.task)];
+  if (keys.length === 0) throw new UsageError("Cannot start worker: name at least one --task");
+  const tasks = keys.map((ref) => resolveTask(ref, { tasks: config.tasks, plugins }));
+  const name = flags.name ?? `worker-${keys.join("-")}@${ctx.hostname}`;
+
+  const transport = await openBroker(config, logger, options);
+  const worker = new Worker({
+    transport,
+    tasks,
+    name,
+    concurrency: config.worker.concurrency,
+    logger,
+    maxMessageBytes: config.worker.maxMessageBytes,
+    queueType: config.worker.queueType,
+    deliveryLimit: config.worker.deliveryLimit,
+    version: VERSION,
+  });
+  let server: Deno.HttpServer | null = null;
+  try {
+    await worker.start();
+    if (config.worker.healthPort !== 0) {
+      server = serveHealth(
+        createHealthHandler({
+          ready: () => worker.ready(),
+          reason: () => worker.notReadyReason(),
+          metrics: () => worker.metrics.render(),
+        }),
+        {
+          hostname: config.worker.healthHost,
+          port: config.worker.healthPort,
+          onListen: (addr) => logger.info("Health server listening", { host: addr.hostname, port: addr.port }),
+        },
+      );
+    }
+    await waitForAbort(ctx.shutdown);
+    logger.info("Shutting down", { signal: String(ctx.shutdown.reason) });
+    await worker.stop({ drainTimeoutMs: config.worker.drainTimeoutMs });
+  } finally {
+    await worker.stop({ drainTimeoutMs: 0 });
+    await server?.shutdown();
+    await transport.close();
+  }
+  return ctx.shutdown.reason === "SIGINT" ? 130 : 0;
+}
+
+function waitForAbort(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+}

@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import { PluginError, UsageError } from "../errors.ts";
+import { loadPlugins } from "./load_plugins.ts";
+import { resolveRoute, resolveTask } from "./resolve_tasks.ts";
+import { DEFAULT_RETRY_SETTINGS } from "./task_plugin.ts";
+
+const fixtures = new URL("../../tests/fixtures/plugins/", import.meta.url).pathname;
+
+Deno.test("loadPlugins() loads the built-in task_a and task_b", async () => {
+  const plugins = await loadPlugins();
+  assert.deepEqual(plugins.map((p) => p.plugin.name), ["task_a", "task_b"]);
+  assert.deepEqual(plugins.map((p) => p.source), ["plugins/task_a.ts", "plugins/task_b.ts"]);
+});
+
+Deno.test("loadPlugins() adds every module of a --plugins folder", async () => {
+  const plugins = await loadPlugins({ dirs: [`${fixtures}good`] });
+  assert.deepEqual(
+    plugins.map((p) => p.plugin.name).sort(),
+    ["task_a", "task_b", "task_flaky", "task_non_retryable", "task_ok", "task_slow", "task_throws"],
+  );
+});
+
+Deno.test("loadPlugins() names the file and says a plugin has no run function", async () => {
+  await assert.rejects(
+    loadPlugins({ dirs: [`${fixtures}broken_no_run`], builtinDir: null }),
+    (error: unknown) => {
+      assert.ok(error instanceof PluginError);
+      assert.match(error.message, /^Cannot load plugin ".*broken_no_run\/not_a_plugin\.ts": /);
+      assert.match(error.message, /default export has no "run" function/);
+      return true;
+    },
+  );
+});
+
+Deno.test("loadPlugins() names the file of a module that does not parse", async () => {
+  await assert.rejects(
+    loadPlugins({ dirs: [`${fixtures}broken_syntax`], builtinDir: null }),
+    (error: unknown) => {
+      assert.ok(error instanceof PluginError);
+      assert.match(error.message, /Cannot load plugin ".*syntax_error\.ts": /);
+      return true;
+    },
+  );
+});
+
+Deno.test("loadPlugins() refuses a task name defined twice and names both files", async () => {
+  await assert.rejects(
+    loadPlugins({ dirs: [`${fixtures}duplicate`] }),
+    (error: unknown) => {
+      assert.ok(error instanceof PluginError);
+      assert.match(
+        error.message,
+        /duplicate_name\.ts": task "task_a" is already defined by "plugins\/task_a\.ts"/,
+      );
+      return true;
+    },
+  );
+});
+
+Deno.test("loadPlugins() rejects retry settings out of range", async () => {
+  await assert.rejects(
+    loadPlugins({ dirs: [`${fixtures}bad_retry`], builtinDir: null }),
+    /bad_retry\.ts": default export "retry\.factor" /,
+  );
+});
+
+Deno.test("loadPlugins() says which folder is missing", async () => {
+  await assert.rejects(
+    loadPlugins({ dirs: ["no/such/folder"], builtinDir: null }),
+    /Cannot load plugins from "no\/such\/folder": no such folder/,
+  );
+});
+
+Deno.test("resolveTask() merges config over plugin over defaults", async () => {
+  const plugins = await loadPlugins({ dirs: [`${fixtures}good`] });
+  const task = resolveTask("throws", {
+    plugins,
+    tasks: { throws: { key: "throws", name: "task_throws", retry: { maxRetries: 7 } } },
+  });
+  assert.equal(task.name, "task_throws");
+  assert.equal(task.queue, "queue_throws");
+  assert.deepEqual(task.retry, {
+    ...DEFAULT_RETRY_SETTINGS,
+    maxRetries: 7,
+    backoffMs: 50,
+    factor: 2,
+    maxBackoffMs: 1000,
+    jitter: false,
+  });
+  assert.equal(task.timeoutMs, null);
+});
+
+Deno.test("resolveTask() finds a plugin by its name or by the short key", async () => {
+  const plugins = await loadPlugins();
+  assert.equal(resolveTask("a", { plugins, tasks: {} }).name, "task_a");
+  assert.equal(resolveTask("task_b", { plugins, tasks: {} }).queue, "queue_b");
+});
+
+Deno.test("resolveTask() refuses an unknown task and lists the known ones", async () => {
+  const plugins = await loadPlugins();
+  assert.throws(
+    () => resolveTask("zzz", { plugins, tasks: {} }),
+    (error: unknown) =>
+      error instanceof UsageError &&
+      error.message === 'Cannot find task "zzz": no plugin named "zzz" or "task_zzz" (known: task_a, task_b)',
+  );
+});
+
+Deno.test("resolveRoute() falls back to task_<key> on queue_<key> when allowed", () => {
+  assert.deepEqual(
+    resolveRoute("c", { plugins: [], tasks: {}, allowUnknown: true }),
+    { key: "c", name: "task_c", queue: "queue_c" },
+  );
+});

@@ -1,0 +1,42 @@
+/**
+ * The zod guard for a plugin's default export: a plugin is untrusted input.
+ * @module
+ */
+import { z } from "zod";
+import type { TaskPlugin } from "./task_plugin.ts";
+
+const retrySchema = z.strictObject({
+  maxRetries: z.number().int().min(0).optional(),
+  backoffMs: z.number().min(0).optional(),
+  factor: z.number().min(1).optional(),
+  maxBackoffMs: z.number().min(0).optional(),
+  jitter: z.boolean().optional(),
+});
+
+/** Shape of a valid plugin module's default export. */
+export const taskPluginSchema = z.object({
+  name: z.string().regex(/^[A-Za-z0-9_.:-]+$/, "must be a task name such as task_a"),
+  queue: z.string().min(1).optional(),
+  retry: retrySchema.optional(),
+  timeoutMs: z.number().positive().optional(),
+  run: z.custom<TaskPlugin["run"]>((value) => typeof value === "function", {
+    message: 'has no "run" function',
+  }),
+});
+
+/** Describe every problem of a plugin's default export in one phrase, or null when it is valid. */
+export function describePluginProblems(value: unknown): string | null {
+  if (value === undefined) return "has no default export";
+  if (typeof value !== "object" || value === null) return "default export is not an object";
+  const parsed = taskPluginSchema.safeParse(value);
+  if (parsed.success) return null;
+  return parsed.error.issues.map((issue) => {
+    const path = issue.path.join(".");
+    if (path === "run") return 'default export has no "run" function';
+    if (issue.code === "unrecognized_keys") {
+      return `default export retry has unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+    }
+    const isMissing = issue.code === "invalid_type" && issue.message.includes("undefined");
+    return `default export "${path}" ${isMissing ? "is missing" : issue.message}`;
+  }).join("; ");
+}

@@ -1,0 +1,108 @@
+/**
+ * Turn plugins plus config into task definitions, and pick the ones a
+ * command names (`--task a`, a dispatch job's `task: a`).
+ * @module
+ */
+import { UsageError } from "../errors.ts";
+import type { LoadedPlugin } from "./load_plugins.ts";
+import {
+  defaultQueueName,
+  DEFAULT_RETRY_SETTINGS,
+  type RetrySettings,
+  type TaskDefinition,
+} from "./task_plugin.ts";
+
+/** What config says about one task (`tasks.<key>`), already compiled. */
+export interface TaskSettings {
+  key: string;
+  name: string;
+  queue?: string;
+  retry?: Partial<RetrySettings>;
+  timeoutMs?: number;
+}
+
+/** A task named by a command or job, before its plugin is known: enough to send to it. */
+export interface TaskRoute {
+  /** What the user typed, e.g. `a`. */
+  key: string;
+  name: string;
+  queue: string;
+}
+
+/**
+ * Find which task `ref` means: a config key, else a plugin named `ref` or `task_<ref>`,
+ * else (with `allowUnknown`) the conventional `task_<ref>` on `queue_<ref>`.
+ * @throws {UsageError} when nothing matches and unknown tasks are not allowed
+ */
+export function resolveRoute(
+  ref: string,
+  sources: {
+    tasks: Readonly<Record<string, TaskSettings>>;
+    plugins: readonly LoadedPlugin[];
+    allowUnknown?: boolean;
+  },
+): TaskRoute {
+  const configured = sources.tasks[ref] ??
+    Object.values(sources.tasks).find((task) => task.name === ref);
+  const plugin = findPlugin(configured?.name ?? ref, sources.plugins);
+  if (configured) {
+    return {
+      key: configured.key,
+      name: configured.name,
+      queue: configured.queue ?? plugin?.plugin.queue ?? defaultQueueName(configured.name),
+    };
+  }
+  if (plugin) {
+    const name = plugin.plugin.name;
+    return { key: ref, name, queue: plugin.plugin.queue ?? defaultQueueName(name) };
+  }
+  if (sources.allowUnknown) {
+    const name = ref.startsWith("task_") ? ref : `task_${ref}`;
+    return { key: ref, name, queue: defaultQueueName(name) };
+  }
+  throw new UsageError(
+    `Cannot find task "${ref}": no plugin named "${ref}" or "task_${ref}" (known: ${
+      knownNames(sources.plugins)
+    })`,
+  );
+}
+
+/**
+ * The task definition a worker runs for `ref`: config settings over the plugin's own over defaults.
+ * @throws {UsageError} when no plugin implements the task
+ */
+export function resolveTask(
+  ref: string,
+  sources: { tasks: Readonly<Record<string, TaskSettings>>; plugins: readonly LoadedPlugin[] },
+): TaskDefinition {
+  const route = resolveRoute(ref, sources);
+  const loaded = findPlugin(route.name, sources.plugins);
+  if (!loaded) {
+    throw new UsageError(
+      `Cannot find task "${ref}": config names "${route.name}" but no plugin defines it (known: ${
+        knownNames(sources.plugins)
+      })`,
+    );
+  }
+  const configured = sources.tasks[route.key];
+  const timeoutMs = configured?.timeoutMs ?? loaded.plugin.timeoutMs ?? null;
+  const plugin = loaded.plugin;
+  return {
+    name: plugin.name,
+    queue: route.queue,
+    retry: { ...DEFAULT_RETRY_SETTINGS, ...plugin.retry, ...configured?.retry },
+    timeoutMs,
+    run: (ctx) => plugin.run(ctx),
+    source: loaded.source,
+  };
+}
+
+function findPlugin(ref: string, plugins: readonly LoadedPlugin[]): LoadedPlugin | undefined {
+  return plugins.find((p) => p.plugin.name === ref) ??
+    plugins.find((p) => p.plugin.name === `task_${ref}`);
+}
+
+function knownNames(plugins: readonly LoadedPlugin[]): string {
+  const names = plugins.map((p) => p.plugin.name);
+  return names.length === 0 ? "none" : names.join(", ");
+}

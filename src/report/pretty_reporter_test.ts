@@ -1,0 +1,316 @@
+import assert from "node:assert/strict";
+import { PrettyReporter } from "./pretty_reporter.ts";
+import { ManualClock } from "../clock.ts";
+import type { DispatchPlan, DispatchRun, TaskEvent, TaskOutcome } from "./task_event.ts";
+
+const T0 = Date.UTC(2026, 10, 28, 10, 0, 0, 0);
+const ID_A = "4f09a2b1-1111-4000-8000-000000000001";
+const ID_B = "9c3e77d0-2222-4000-8000-000000000002";
+const ESC = "\x1b[";
+
+function collector(): { write: (text: string) => void; text: () => string } {
+  const chunks: string[] = [];
+  return { write: (text) => void chunks.push(text), text: () => chunks.join("") };
+}
+
+function plan(overrides: Partial<DispatchPlan> = {}): DispatchPlan {
+  return {
+    name: "Basic two-task execution test",
+    broker: "amqp://guest:***@localhost:5672/",
+    expectedWorkers: 2,
+    workers: ["worker-a@host", "worker-b@host"],
+    taskCount: 2,
+    startedAt: T0,
+    ...overrides,
+  };
+}
+
+function events(): TaskEvent[] {
+  const a = { id: ID_A, task: "task_a", queue: "queue_a" };
+  const b = { id: ID_B, task: "task_b", queue: "queue_b" };
+  return [
+    { ...a, type: "SENT", at: T0 + 1 },
+    { ...b, type: "SENT", at: T0 + 2 },
+    { ...a, type: "RECEIVED", worker: "worker-a@host", at: T0 + 3 },
+    { ...a, type: "STARTED", worker: "worker-a@host", at: T0 + 4 },
+    { ...b, type: "STARTED", worker: "worker-b@host", at: T0 + 5 },
+    {
+      ...b,
+      type: "RETRY",
+      retries: 1,
+      delayMs: 500,
+      error: { type: "Error", message: "flaky" },
+      at: T0 + 6,
+    },
+    {
+      ...a,
+      type: "SUCCESS",
+      result: "Hello from Task A",
+      runtimeMs: 106,
+      worker: "worker-a@host",
+      retries: 0,
+      at: T0 + 110,
+    },
+    {
+      ...b,
+      type: "FAILURE",
+      error: { type: "ValueError", message: "bad input" },
+      runtimeMs: 12.34,
+      worker: "worker-b@host",
+      retries: 1,
+      at: T0 + 600,
+    },
+  ];
+}
+
+function outcome(overrides: Partial<TaskOutcome> = {}): TaskOutcome {
+  return {
+    task: "task_a",
+    id: ID_A,
+    queue: "queue_a",
+    status: "SUCCESS",
+    result: "Hello from Task A",
+    error: null,
+    retries: 0,
+    runtimeMs: 106,
+    worker: "worker-a@host",
+    sentAt: T0 + 1,
+    doneAt: T0 + 110,
+    ...overrides,
+  };
+}
+
+function run(tasks: TaskOutcome[]): DispatchRun {
+  return {
+    name: "Basic two-task execution test",
+    broker: "amqp://guest:***@localhost:5672/",
+    startedAt: T0,
+    finishedAt: T0 + 610,
+    expectedWorkers: 2,
+    workers: ["worker-a@host", "worker-b@host"],
+    tasks,
+  };
+}
+
+const RUN = run([
+  outcome(),
+  outcome({
+    task: "task_b",
+    id: ID_B,
+    queue: "queue_b",
+    status: "FAILURE",
+    result: null,
+    error: { type: "ValueError", message: "bad input" },
+    retries: 1,
+    runtimeMs: 12.34,
+    worker: "worker-b@host",
+  }),
+]);
+
+function timeOfDay(ms: number): string {
+  const d = new Date(ms);
+  const pad = (n: number, w = 2) => String(n).padStart(w, "0");
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${
+    pad(d.getMilliseconds(), 3)
+  }`;
+}
+
+async function render(color: boolean): Promise<string> {
+  const out = collector();
+  const reporter = new PrettyReporter({ write: out.write, color, clock: new ManualClock(T0) });
+  reporter.begin(plan());
+  for (const event of events()) reporter.report(event);
+  await reporter.finish(RUN);
+  return out.text();
+}
+
+Deno.test("PrettyReporter.begin() prints name, broker, workers and task count", () => {
+  const out = collector();
+  new PrettyReporter({ write: out.write, color: false }).begin(plan());
+  const text = out.text();
+  assert.match(text, /Basic two-task execution test/);
+  assert.match(text, /amqp:\/\/guest:\*\*\*@localhost:5672\//);
+  assert.match(text, /2 of 2 expected answered: worker-a@host, worker-b@host/);
+  assert.match(text, /tasks\s+2/);
+  assert.doesNotMatch(text, /missing/);
+});
+
+Deno.test("PrettyReporter.begin() warns when fewer workers answer than expected", () => {
+  const out = collector();
+  new PrettyReporter({ write: out.write, color: false }).begin(
+    plan({ expectedWorkers: 3, workers: ["worker-a@host"] }),
+  );
+  assert.match(out.text(), /WARN: 2 of 3 expected workers missing/);
+  const none = collector();
+  new PrettyReporter({ write: none.write, color: false }).begin(
+    plan({ expectedWorkers: null, workers: [] }),
+  );
+  assert.match(none.text(), /0 answered: none/);
+  assert.doesNotMatch(none.text(), /WARN/);
+});
+
+Deno.test("PrettyReporter.report() prints one line per event with time, state, task and short id", async () => {
+  const text = await render(false);
+  const lines = text.split("\n");
+  const line = (state: string, task: string) =>
+    lines.find((l) => l.includes(` ${state} `) && l.includes(task)) ?? "";
+  assert.equal(
+    line("SENT", "task_a"),
+    `${timeOfDay(T0 + 1)}  SENT      task_a  4f09a2b1…  queue_a`,
+  );
+  assert.match(line("RECEIVED", "task_a"), /RECEIVED {2}task_a {2}4f09a2b1… {2}worker-a@host$/);
+  assert.match(line("STARTED", "task_b"), /STARTED {3}task_b {2}9c3e77d0… {2}worker-b@host$/);
+  assert.match(line("RETRY", "task_b"), /retries 1, retry in 500\.0 ms: Error: flaky/);
+  assert.match(line("SUCCESS", "task_a"), /106\.0 ms\s+worker-a@host\s+"Hello from Task A"/);
+  assert.match(line("FAILURE", "task_b"), /12\.3 ms\s+worker-b@host\s+ValueError: bad input/);
+  assert.equal(lines.filter((l) => /^\d\d:\d\d:\d\d\.\d{3} {2}/.test(l)).length, 8);
+});
+
+Deno.test("PrettyReporter.finish() prints the results table and the timing summary", async () => {
+  const text = await render(false);
+  const lines = text.split("\n");
+  const header = lines.find((l) => l.startsWith("TASK")) ?? "";
+  assert.match(header, /^TASK\s+ID\s+QUEUE\s+STATUS\s+RESULT\s+WORKER\s+TIME ms\s+RETRIES$/);
+  const rowA = lines.find((l) => l.startsWith("task_a ")) ?? "";
+  assert.match(
+    rowA,
+    /task_a\s+4f09a2b1…\s+queue_a\s+SUCCESS\s+"Hello from Task A"\s+worker-a@host\s+106\.0\s+0$/,
+  );
+  const rowB = lines.find((l) => l.startsWith("task_b ")) ?? "";
+  assert.match(rowB, /FAILURE\s+ValueError: bad input\s+worker-b@host\s+12\.3\s+1$/);
+  assert.match(
+    text,
+    /total\s+610\.0 ms \(dispatch\)\s+sequential 118\.3 ms \(sum of runtimes\)\s+speed-up 0\.19x/,
+  );
+  assert.match(text, /average\s+59\.2 ms\s+fastest 12\.3 ms\s+slowest 106\.0 ms/);
+  assert.match(text, /retries\s+1/);
+  assert.match(text, /succeeded 1\s+failed 1\s+of 2/);
+});
+
+Deno.test("PrettyReporter writes no ANSI escapes when color is false", async () => {
+  const text = await render(false);
+  assert.ok(!text.includes(ESC));
+});
+
+Deno.test("PrettyReporter colours states when color is true", async () => {
+  const text = await render(true);
+  assert.ok(text.includes(ESC));
+  assert.ok(text.includes("\x1b[32mSUCCESS "), "green success");
+  assert.ok(text.includes("\x1b[31mFAILURE "), "red failure");
+  assert.ok(text.includes("\x1b[33mRETRY "), "yellow retry");
+  assert.ok(text.includes("\x1b[36mSTARTED "), "cyan started");
+});
+
+Deno.test("PrettyReporter truncates long results and survives odd ones", async () => {
+  const out = collector();
+  const reporter = new PrettyReporter({ write: out.write, color: false });
+  const loop: Record<string, unknown> = { name: "loop" };
+  loop.self = loop;
+  const base = { task: "task_a", queue: "queue_a", runtimeMs: 1, worker: "w", retries: 0 };
+  reporter.begin(plan({ taskCount: 3 }));
+  reporter.report({ ...base, id: "1", type: "SUCCESS", result: "x".repeat(200), at: T0 });
+  reporter.report({ ...base, id: "2", type: "SUCCESS", result: loop, at: T0 });
+  reporter.report({ ...base, id: "3", type: "SUCCESS", result: undefined, at: T0 });
+  reporter.report({ ...base, id: "4", type: "SUCCESS", result: 5n, at: T0 });
+  await reporter.finish(run([
+    outcome({ id: "1", result: "x".repeat(200) }),
+    outcome({ id: "2", result: loop }),
+    outcome({ id: "3", result: undefined }),
+  ]));
+  const text = out.text();
+  assert.ok(text.includes(`"${"x".repeat(38)}…`));
+  assert.ok(!text.includes("x".repeat(41)));
+  assert.ok(text.includes("[object Object]"));
+  assert.ok(text.includes("5"));
+});
+
+function bigRun(
+  total: number,
+  failures: Set<number>,
+): { events: TaskEvent[]; tasks: TaskOutcome[] } {
+  const events: TaskEvent[] = [];
+  const tasks: TaskOutcome[] = [];
+  for (let i = 0; i < total; i++) {
+    const id = `id-${String(i).padStart(4, "0")}-xxxx`;
+    const base = { id, task: "task_a", queue: "queue_a" };
+    events.push({ ...base, type: "SENT", at: T0 + i });
+    if (i === 3) {
+      events.push({ ...base, type: "RETRY", retries: 1, delayMs: 10, error: null, at: T0 + i });
+    }
+    if (failures.has(i)) {
+      events.push({
+        ...base,
+        type: "TIMEOUT",
+        error: { type: "TimeoutError", message: "no result within 60 s" },
+        retries: 0,
+        at: T0 + i,
+      });
+      tasks.push(outcome({ id, status: "TIMEOUT", result: null, runtimeMs: null, doneAt: null }));
+    } else {
+      events.push({
+        ...base,
+        type: "SUCCESS",
+        result: i,
+        runtimeMs: 5,
+        worker: "w",
+        retries: 0,
+        at: T0 + i,
+      });
+      tasks.push(outcome({ id, result: i, runtimeMs: 5 }));
+    }
+  }
+  // Task 3 retries and finishes last, so it counts as retrying until the end.
+  const late = events.findIndex((e) => e.id.startsWith("id-0003") && e.type === "SUCCESS");
+  events.push(...events.splice(late, 1));
+  return { events, tasks };
+}
+
+Deno.test("PrettyReporter shows a progress bar every 10% when not a terminal", async () => {
+  const out = collector();
+  const reporter = new PrettyReporter({ write: out.write, color: false, progressAbove: 50 });
+  const { events, tasks } = bigRun(100, new Set([42]));
+  reporter.begin(plan({ taskCount: 100 }));
+  for (const event of events) reporter.report(event);
+  await reporter.finish(run(tasks));
+  const text = out.text();
+  assert.ok(!text.includes(ESC));
+  assert.ok(!text.includes("\r"));
+  assert.ok(!/ SENT /.test(text), "no line per event");
+  const bars = text.split("\n").filter((l) => l.startsWith("["));
+  assert.equal(bars.length, 10);
+  assert.match(bars[0], /^\[###-+\] 10\/100 done · 0 failed · 1 retrying$/);
+  assert.match(bars[8], /^\[#{27}-{3}\] 90\/100 done · 1 failed · 1 retrying$/);
+  assert.match(bars[9], /^\[#{30}\] 100\/100 done · 1 failed · 0 retrying$/);
+  assert.match(text, /TIMEOUT\s+task_a\s+id-0042-…\s+TimeoutError: no result within 60 s/);
+  assert.match(text, /\(99 succeeded tasks not listed\)/);
+  assert.match(text, /succeeded 99\s+failed 1\s+of 100/);
+});
+
+Deno.test("PrettyReporter redraws the progress bar in place on a terminal", async () => {
+  const out = collector();
+  const clock = new ManualClock(T0);
+  const reporter = new PrettyReporter({ write: out.write, color: true, clock, progressAbove: 5 });
+  const { events, tasks } = bigRun(10, new Set([7]));
+  reporter.begin(plan({ taskCount: 10 }));
+  for (const event of events) {
+    clock.tick(200);
+    reporter.report(event);
+  }
+  await reporter.finish(run(tasks));
+  const text = out.text();
+  assert.ok(text.includes("\r[###---------------------------] 1/10 done · 0 failed · 0 retrying"));
+  assert.ok(text.includes("\r\x1b[K"), "failure line clears the bar first");
+  assert.ok(text.includes("\x1b[31mTIMEOUT "));
+  assert.ok(text.includes("10/10 done · 1 failed · 0 retrying\x1b[K\n"));
+});
+
+Deno.test("PrettyReporter limits progress redraws on a terminal by the clock", () => {
+  const out = collector();
+  const clock = new ManualClock(T0);
+  const reporter = new PrettyReporter({ write: out.write, color: true, clock, progressAbove: 5 });
+  const { events } = bigRun(10, new Set());
+  reporter.begin(plan({ taskCount: 10 }));
+  for (const event of events.slice(0, 10)) reporter.report(event);
+  const redraws = out.text().split("\r").length - 1;
+  assert.equal(redraws, 1);
+});

@@ -1,0 +1,348 @@
+/**
+ * What a worker does with one delivery from a task queue: decode, run,
+ * record the outcome, settle. The order of the last two is the point of
+ * this file.
+ * @module
+ */
+import { type ErrorInfo, ProtocolError, toErrorInfo, UnroutableError } from "../errors.ts";
+import type { Logger } from "../log/logger.ts";
+import type { TaskDefinition } from "../plugin/task_plugin.ts";
+import { encodeException, encodeResultMessage } from "../protocol/celery_result_message.ts";
+import type { CeleryState, ResultMessage } from "../protocol/celery_result_message.ts";
+import {
+  decodeTaskMessage,
+  encodeTaskMessage,
+  retryTaskMessage,
+  type TaskMessage,
+} from "../protocol/celery_task_message.ts";
+import type { RetryPolicy } from "../retry/retry_policy.ts";
+import type { Delivery, Transport } from "../transport/transport.ts";
+import type { WorkerMetrics } from "./metrics.ts";
+import { runAttempt } from "./run_attempt.ts";
+
+/** A task being worked on, for `inspect active`. */
+export interface ActiveTask {
+  id: string;
+  name: string;
+  args: readonly unknown[];
+  kwargs: Readonly<Record<string, unknown>>;
+  retries: number;
+  queue: string;
+  startedAt: number;
+}
+
+/** Everything a delivery handler needs, passed in by the worker. */
+export interface DeliveryHandlerDeps {
+  transport: Transport;
+  /** The tasks this worker runs, by task name. */
+  tasks: ReadonlyMap<string, { task: TaskDefinition; policy: RetryPolicy }>;
+  workerName: string;
+  logger: Logger;
+  metrics: WorkerMetrics;
+  maxMessageBytes: number;
+  /** Aborts when the worker stops for good: running attempts end and their messages are requeued. */
+  stopSignal: AbortSignal;
+  active: Map<string, ActiveTask>;
+  now(): number;
+}
+
+/** Header the dispatcher sets to ask for a STARTED state message (Celery's `track_started`). */
+export const TRACK_STARTED_HEADER = "dts_track_started";
+
+/** An eta this close counts as now: the broker-held delay rounds to 2 significant digits. */
+const ETA_SLACK_MS = 25;
+
+/** Handle one delivery to the end; never throws (errors are logged and the message is left to redelivery). */
+export async function handleDelivery(delivery: Delivery, deps: DeliveryHandlerDeps): Promise<void> {
+  try {
+    await processDelivery(delivery, deps);
+  } catch (error) {
+    // The outcome could not be recorded (broker gone mid-way). The message is
+    // unsettled, so the broker redelivers it: at-least-once, never lost.
+    deps.logger.error("Cannot settle a message; the broker will redeliver it", {
+      queue: delivery.queue,
+      error,
+    });
+  }
+}
+
+async function processDelivery(delivery: Delivery, deps: DeliveryHandlerDeps): Promise<void> {
+  const receivedAt = deps.now();
+  let message: TaskMessage;
+  try {
+    message = decodeTaskMessage(delivery.body, delivery.props, { maxBytes: deps.maxMessageBytes });
+  } catch (error) {
+    if (!(error instanceof ProtocolError)) throw error;
+    await rejectMalformed(delivery, error, deps);
+    return;
+  }
+
+  const log = deps.logger.child({ task: message.task, id: message.id, retries: message.retries });
+  const entry = deps.tasks.get(message.task);
+  if (!entry) {
+    // DEAD-LETTER UNKNOWN TASKS: retrying cannot teach this worker a new task.
+    const reason = `Task "${message.task}" is not registered on worker "${deps.workerName}"`;
+    log.warn("Dead-lettering a message for an unknown task", { queue: delivery.queue });
+    await publishFinal(message, "FAILURE", deps, {
+      error: { type: "NotRegistered", message: reason },
+      queue: delivery.queue,
+    });
+    await delivery.deadLetter(reason, { "x-dts-error-type": "NotRegistered" });
+    deps.metrics.taskFinished(message.task, "REJECTED", 0);
+    return;
+  }
+  const { task, policy } = entry;
+
+  if (message.expires !== null && Date.parse(message.expires) <= deps.now()) {
+    const reason = `Task expired at ${message.expires}`;
+    log.warn("Dead-lettering an expired task", { expires: message.expires });
+    await publishFinal(message, "REVOKED", deps, {
+      error: { type: "TaskRevokedError", message: reason },
+      queue: delivery.queue,
+    });
+    await delivery.deadLetter(reason, { "x-dts-error-type": "TaskRevokedError" });
+    deps.metrics.taskFinished(message.task, "REJECTED", 0);
+    return;
+  }
+
+  if (message.eta !== null) {
+    const waitMs = Date.parse(message.eta) - deps.now();
+    if (waitMs > ETA_SLACK_MS) {
+      // NEVER HOLD A DELAYED TASK IN MEMORY: hand it back to the broker to hold.
+      const { body, props } = encodeTaskMessage(message);
+      await deps.transport.publish(delivery.queue, body, { ...props, delayMs: waitMs });
+      await delivery.ack();
+      log.debug("Deferred a task until its eta", { eta: message.eta, delay_ms: waitMs });
+      return;
+    }
+  }
+
+  await runAndSettle(delivery, message, task, policy, receivedAt, deps, log);
+}
+
+async function runAndSettle(
+  delivery: Delivery,
+  message: TaskMessage,
+  task: TaskDefinition,
+  policy: RetryPolicy,
+  receivedAt: number,
+  deps: DeliveryHandlerDeps,
+  log: Logger,
+): Promise<void> {
+  const startedAt = deps.now();
+  if (message.replyTo !== null && message.extraHeaders[TRACK_STARTED_HEADER] === true) {
+    // A progress note, not an outcome: not awaited, and losing it loses nothing.
+    publishResult(message, deps, {
+      status: "STARTED",
+      result: { pid: Deno.pid, hostname: deps.workerName },
+      receivedAt: new Date(receivedAt).toISOString(),
+      startedAt: new Date(startedAt).toISOString(),
+      queue: delivery.queue,
+    }).catch((error) => log.debug("Cannot publish STARTED", { error }));
+  }
+
+  const activeKey = `${message.id}:${message.retries}`;
+  deps.active.set(activeKey, {
+    id: message.id,
+    name: message.task,
+    args: message.args,
+    kwargs: message.kwargs,
+    retries: message.retries,
+    queue: delivery.queue,
+    startedAt,
+  });
+  deps.metrics.taskStarted();
+  log.info("Task started");
+  const outcome = await runAttempt(task, {
+    id: message.id,
+    name: message.task,
+    args: message.args,
+    kwargs: message.kwargs,
+    retries: message.retries,
+    log,
+    stopSignal: deps.stopSignal,
+  });
+  deps.metrics.taskEnded();
+  deps.active.delete(activeKey);
+  const durationMs = round1(outcome.runtimeMs);
+  const seconds = outcome.runtimeMs / 1000;
+
+  // ===================================================================
+  // ACK ONLY AFTER THE OUTCOME IS SAFELY PUBLISHED. Every branch below
+  // first awaits the broker's confirm of the result, the retry or the
+  // dead letter, and only then settles the delivery. A crash in between
+  // means a redelivery (a task may run twice), never a lost task.
+  // ===================================================================
+  if (outcome.ok) {
+    await publishFinal(message, "SUCCESS", deps, {
+      result: outcome.value,
+      runtimeMs: durationMs,
+      queue: delivery.queue,
+    });
+    await delivery.ack();
+    deps.metrics.taskFinished(message.task, "SUCCESS", seconds);
+    log.info("Task succeeded", { duration_ms: durationMs });
+    return;
+  }
+
+  if (outcome.stopped) {
+    // The worker is shutting down: the attempt did not fail, it was cut short.
+    await delivery.requeue();
+    log.warn("Task interrupted by shutdown; requeued", { duration_ms: durationMs });
+    return;
+  }
+
+  const error = toErrorInfo(outcome.error);
+  const delayMs = policy.nextDelayMs(message.retries, outcome.error);
+  if (delayMs !== null) {
+    // NEVER HOLD A RETRY IN MEMORY: the broker holds the wait (a delay queue).
+    const eta = new Date(deps.now() + delayMs).toISOString();
+    const next = retryTaskMessage(message, { eta });
+    const { body, props } = encodeTaskMessage(next);
+    await deps.transport.publish(delivery.queue, body, { ...props, delayMs });
+    await publishResult(message, deps, {
+      status: "RETRY",
+      result: encodeException(error),
+      traceback: error.stack ?? null,
+      retries: message.retries,
+      runtimeMs: durationMs,
+      delayMs,
+      queue: delivery.queue,
+    }).catch((e) => log.warn("Cannot publish RETRY state", { error: e }));
+    await delivery.ack();
+    deps.metrics.taskFinished(message.task, "RETRY", seconds);
+    deps.metrics.retried(message.task);
+    log.warn("Task failed; retry scheduled", {
+      duration_ms: durationMs,
+      delay_ms: delayMs,
+      error: error.message,
+    });
+    return;
+  }
+
+  const retryable = (outcome.error as { retryable?: unknown } | null)?.retryable !== false;
+  const reason = retryable
+    ? `${error.type}: ${error.message} (gave up after ${message.retries} retries)`
+    : `${error.type}: ${error.message} (not retryable)`;
+  await publishFinal(message, "FAILURE", deps, {
+    error,
+    runtimeMs: durationMs,
+    queue: delivery.queue,
+  });
+  await delivery.deadLetter(reason, {
+    "x-dts-error-type": error.type,
+    "x-dts-error-message": error.message,
+    "x-dts-retries": message.retries,
+    "x-dts-worker": deps.workerName,
+  });
+  deps.metrics.taskFinished(message.task, "FAILURE", seconds);
+  log.error("Task failed for good; dead-lettered", {
+    duration_ms: durationMs,
+    error: error.message,
+  });
+}
+
+/** A message that cannot be decoded: dead-letter it with the reason, tell its sender if we can. */
+async function rejectMalformed(
+  delivery: Delivery,
+  error: ProtocolError,
+  deps: DeliveryHandlerDeps,
+): Promise<void> {
+  deps.logger.warn("Dead-lettering a malformed message", {
+    queue: delivery.queue,
+    reason: error.message,
+  });
+  const id = delivery.props.correlationId ?? stringHeader(delivery.props.headers.id);
+  const replyTo = delivery.props.replyTo;
+  if (id && replyTo) {
+    const result: ResultMessage = {
+      taskId: id,
+      status: "FAILURE",
+      result: encodeException({ type: "ProtocolError", message: error.message }),
+      traceback: null,
+      children: [],
+      dateDone: new Date(deps.now()).toISOString(),
+      worker: deps.workerName,
+      queue: delivery.queue,
+    };
+    const { body, props } = encodeResultMessage(result);
+    await deps.transport.publish(replyTo, body, { ...props, persistent: true }).catch(() => {});
+  }
+  await delivery.deadLetter(error.message, { "x-dts-error-type": "ProtocolError" });
+  deps.metrics.taskFinished(stringHeader(delivery.props.headers.task) ?? "unknown", "REJECTED", 0);
+}
+
+interface ResultFields {
+  status: CeleryState;
+  result?: unknown;
+  traceback?: string | null;
+  retries?: number;
+  runtimeMs?: number;
+  delayMs?: number;
+  queue: string;
+  receivedAt?: string;
+  startedAt?: string;
+}
+
+/** Publish a final state; a missing reply queue (the client left) is logged, not fatal. */
+async function publishFinal(
+  message: TaskMessage,
+  status: "SUCCESS" | "FAILURE" | "REVOKED",
+  deps: DeliveryHandlerDeps,
+  fields: { result?: unknown; error?: ErrorInfo; runtimeMs?: number; queue: string },
+): Promise<void> {
+  if (message.replyTo === null || message.ignoreResult) return;
+  const failed = fields.error !== undefined;
+  await publishResult(message, deps, {
+    status,
+    result: failed ? encodeException(fields.error!) : fields.result,
+    traceback: failed ? fields.error!.stack ?? null : null,
+    runtimeMs: fields.runtimeMs,
+    queue: fields.queue,
+  });
+}
+
+async function publishResult(
+  message: TaskMessage,
+  deps: DeliveryHandlerDeps,
+  fields: ResultFields,
+): Promise<void> {
+  if (message.replyTo === null) return;
+  const result: ResultMessage = {
+    taskId: message.id,
+    status: fields.status,
+    result: fields.result ?? null,
+    traceback: fields.traceback ?? null,
+    children: [],
+    dateDone: new Date(deps.now()).toISOString(),
+    name: message.task,
+    worker: deps.workerName,
+    retries: fields.retries ?? message.retries,
+    queue: fields.queue,
+    runtimeMs: fields.runtimeMs ?? null,
+    delayMs: fields.delayMs ?? null,
+    receivedAt: fields.receivedAt ?? null,
+    startedAt: fields.startedAt ?? null,
+  };
+  const { body, props } = encodeResultMessage(result);
+  try {
+    await deps.transport.publish(message.replyTo, body, { ...props, persistent: true });
+  } catch (error) {
+    if (error instanceof UnroutableError) {
+      deps.logger.warn("Result not delivered: the reply queue is gone", {
+        id: message.id,
+        reply_to: message.replyTo,
+      });
+      return;
+    }
+    throw error;
+  }
+}
+
+function stringHeader(value: unknown): string | undefined {
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+function round1(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}

@@ -1,0 +1,93 @@
+/**
+ * The worker's HTTP health endpoints (SPEC "Health and metrics"), as a plain
+ * `Request -> Response` handler so tests need no socket.
+ * @module
+ */
+
+/** What the health handler asks the worker. */
+export interface HealthState {
+  /** True while connected to the broker and consuming. */
+  ready(): boolean;
+  /** Why the worker is not ready, shown in the 503 body. */
+  reason?(): string;
+  /** Prometheus text exposition (format 0.0.4). */
+  metrics(): string;
+}
+
+/** Content type of the Prometheus text exposition format. */
+export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+const TEXT = "text/plain; charset=utf-8";
+
+/**
+ * Serve `GET /healthz` (200 while the process answers), `GET /readyz` (200 when
+ * `state.ready()`, else 503 with the reason) and `GET /metrics`; HEAD works
+ * wherever GET does, other methods get 405 and other paths 404.
+ */
+export function createHealthHandler(state: HealthState): (request: Request) => Response {
+  return (request: Request): Response => {
+    const { pathname } = new URL(request.url);
+    const route = ROUTES[pathname];
+    if (route === undefined) return text(404, "not found\n", TEXT, request);
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      return text(405, "method not allowed\n", TEXT, request, { allow: "GET, HEAD" });
+    }
+    try {
+      return route(state, request);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      return text(500, `Cannot answer ${pathname}: ${message}\n`, TEXT, request);
+    }
+  };
+}
+
+const ROUTES: Record<string, (state: HealthState, request: Request) => Response> = {
+  // Answering at all is the proof that the event loop responds.
+  "/healthz": (_state, request) => text(200, "ok\n", TEXT, request),
+  "/readyz": (state, request) => {
+    if (state.ready()) return text(200, "ready\n", TEXT, request);
+    const reason = state.reason?.() ?? "";
+    return text(503, `not ready${reason === "" ? "" : `: ${reason}`}\n`, TEXT, request);
+  },
+  "/metrics": (state, request) => text(200, state.metrics(), METRICS_CONTENT_TYPE, request),
+};
+
+function text(
+  status: number,
+  body: string,
+  contentType: string,
+  request: Request,
+  extra: Record<string, string> = {},
+): Response {
+  const headers = { "content-type": contentType, "cache-control": "no-store", ...extra };
+  return new Response(request.method === "HEAD" ? null : body, { status, headers });
+}
+
+/** Options of `serveHealth`. */
+export interface ServeHealthOptions {
+  /** Address to listen on, e.g. `0.0.0.0`. */
+  hostname: string;
+  /**
+   * Port to listen on. SPEC's `--health-port 0` means "off": the caller then
+   * does not call `serveHealth` at all. Passing 0 here asks the OS for a free
+   * port (useful in tests); `onListen` tells which.
+   */
+  port: number;
+  /** Called once listening, with the actual address. */
+  onListen?: (addr: { hostname: string; port: number }) => void;
+  /** Stops the server when aborted. */
+  signal?: AbortSignal;
+}
+
+/** Listen with `Deno.serve`; stop it with `server.shutdown()` or the signal. */
+export function serveHealth(
+  handler: (request: Request) => Response | Promise<Response>,
+  options: ServeHealthOptions,
+): Deno.HttpServer<Deno.NetAddr> {
+  return Deno.serve({
+    hostname: options.hostname,
+    port: options.port,
+    signal: options.signal,
+    onListen: (addr) => options.onListen?.({ hostname: addr.hostname, port: addr.port }),
+  }, handler);
+}

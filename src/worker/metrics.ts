@@ -1,0 +1,155 @@
+/**
+ * The worker's Prometheus metrics (SPEC "Health and metrics"), rendered in
+ * the text exposition format 0.0.4. No dependencies, no global registry.
+ * @module
+ */
+
+/** How an attempt of a task ended, as counted in `dts_tasks_total`. */
+export type TaskMetricStatus = "SUCCESS" | "FAILURE" | "RETRY" | "REJECTED";
+
+/** Upper bounds (seconds) of the task duration histogram: 5 ms to 60 s. */
+export const DURATION_BUCKETS_S: readonly number[] = Object.freeze([
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+  5,
+  10,
+  30,
+  60,
+]);
+
+interface Histogram {
+  /** Per-bucket (non-cumulative) counts; the last slot is above the top bound. */
+  counts: number[];
+  sum: number;
+  count: number;
+}
+
+/** Counters, gauges and the duration histogram of one worker process. */
+export class WorkerMetrics {
+  #tasks = new Map<string, number>();
+  #durations = new Map<string, Histogram>();
+  #retries = new Map<string, number>();
+  #inFlight = 0;
+  #brokerConnected = false;
+  #reconnects = 0;
+
+  /** Count one finished attempt and observe its duration (seconds). */
+  taskFinished(task: string, status: TaskMetricStatus, durationS: number): void {
+    const key = JSON.stringify([task, status]);
+    this.#tasks.set(key, (this.#tasks.get(key) ?? 0) + 1);
+    if (!Number.isFinite(durationS) || durationS < 0) return;
+    let histogram = this.#durations.get(task);
+    if (histogram === undefined) {
+      histogram = { counts: new Array(DURATION_BUCKETS_S.length + 1).fill(0), sum: 0, count: 0 };
+      this.#durations.set(task, histogram);
+    }
+    const slot = DURATION_BUCKETS_S.findIndex((le) => durationS <= le);
+    histogram.counts[slot === -1 ? DURATION_BUCKETS_S.length : slot] += 1;
+    histogram.sum += durationS;
+    histogram.count += 1;
+  }
+
+  /** Count one retry scheduled for `task`. */
+  retried(task: string): void {
+    this.#retries.set(task, (this.#retries.get(task) ?? 0) + 1);
+  }
+
+  /** An attempt started: the in-flight gauge goes up. */
+  taskStarted(): void {
+    this.#inFlight += 1;
+  }
+
+  /** An attempt ended: the in-flight gauge goes down (never below 0). */
+  taskEnded(): void {
+    this.#inFlight = Math.max(0, this.#inFlight - 1);
+  }
+
+  /** Record whether the broker connection is up. */
+  setBrokerConnected(connected: boolean): void {
+    this.#brokerConnected = connected;
+  }
+
+  /** Count one reconnect to the broker. */
+  reconnected(): void {
+    this.#reconnects += 1;
+  }
+
+  /** The metrics in Prometheus text exposition format 0.0.4. */
+  render(): string {
+    const lines: string[] = [];
+    header(lines, "dts_tasks_total", "counter", "Task attempts finished, by task and status.");
+    for (const [key, value] of [...this.#tasks].sort(byKey)) {
+      const [task, status] = JSON.parse(key) as [string, string];
+      lines.push(`dts_tasks_total${labels({ task, status })} ${formatNumber(value)}`);
+    }
+
+    header(
+      lines,
+      "dts_task_duration_seconds",
+      "histogram",
+      "Duration of task attempts in seconds.",
+    );
+    for (const [task, histogram] of [...this.#durations].sort(byKey)) {
+      let cumulative = 0;
+      DURATION_BUCKETS_S.forEach((le, index) => {
+        cumulative += histogram.counts[index];
+        lines.push(
+          `dts_task_duration_seconds_bucket${labels({ task, le: formatNumber(le) })} ${cumulative}`,
+        );
+      });
+      lines.push(
+        `dts_task_duration_seconds_bucket${labels({ task, le: "+Inf" })} ${histogram.count}`,
+      );
+      lines.push(`dts_task_duration_seconds_sum${labels({ task })} ${formatNumber(histogram.sum)}`);
+      lines.push(`dts_task_duration_seconds_count${labels({ task })} ${histogram.count}`);
+    }
+
+    header(lines, "dts_task_retries_total", "counter", "Retries scheduled, by task.");
+    for (const [task, value] of [...this.#retries].sort(byKey)) {
+      lines.push(`dts_task_retries_total${labels({ task })} ${formatNumber(value)}`);
+    }
+
+    header(lines, "dts_tasks_in_flight", "gauge", "Task attempts running now.");
+    lines.push(`dts_tasks_in_flight ${this.#inFlight}`);
+
+    header(lines, "dts_broker_connected", "gauge", "1 while connected to the broker, else 0.");
+    lines.push(`dts_broker_connected ${this.#brokerConnected ? 1 : 0}`);
+
+    header(lines, "dts_broker_reconnects_total", "counter", "Reconnects to the broker.");
+    lines.push(`dts_broker_reconnects_total ${this.#reconnects}`);
+
+    return lines.join("\n") + "\n";
+  }
+}
+
+function header(lines: string[], name: string, type: string, help: string): void {
+  lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+}
+
+function byKey<T>(a: [string, T], b: [string, T]): number {
+  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
+}
+
+function labels(values: Record<string, string>): string {
+  const pairs = Object.entries(values).map(([name, value]) => `${name}="${escapeLabel(value)}"`);
+  return `{${pairs.join(",")}}`;
+}
+
+/** Label value escaping of the text format: backslash, double quote, newline. */
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}
+
+function formatNumber(value: number): string {
+  if (Number.isNaN(value)) return "NaN";
+  if (value === Infinity) return "+Inf";
+  if (value === -Infinity) return "-Inf";
+  return String(value);
+}
