@@ -1,0 +1,133 @@
+/**
+ * Loading config: flag > `DTS_*` env > YAML file > default. One partial raw
+ * (snake_case) object per source, undefined dropped, merged in that fixed
+ * order, then parsed once by `ConfigSchema`. Every problem is reported.
+ * @module
+ */
+import { ConfigError, type ConfigIssue } from "../errors.ts";
+import { deepMerge, isPlainObject } from "./deep_merge.ts";
+import { configErrorMap, formatPath, toPathIssues } from "./issue_messages.ts";
+import { type ConfigOverrides, envLayer, flagLayer } from "./overrides.ts";
+import { type Config, ConfigSchema, DEFAULT_CONFIG_NAME } from "./schema.ts";
+import { parseYaml } from "./yaml_lines.ts";
+
+export type { ConfigOverrides } from "./overrides.ts";
+
+/** What `ConfigError.file` says when no config file was given (env or flag issues). */
+export const NO_CONFIG_FILE = "(no config file)";
+
+/** Where config comes from; every source is optional. */
+export interface LoadConfigOptions {
+  /** YAML file; without one there is no `name` requirement (it is `dts`). */
+  path?: string;
+  /** Values from command-line flags; they win over everything. */
+  flags?: ConfigOverrides;
+  /** Environment (`main.ts` passes `Deno.env.toObject()`). @default {} */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** How the file is read. @default Deno.readTextFile */
+  readTextFile?: (path: string) => Promise<string>;
+}
+
+/**
+ * Build the config from flags, environment, file and defaults.
+ * @throws {ConfigError} listing every issue (unreadable file, YAML, schema, env or flag values)
+ */
+export async function loadConfig(options: LoadConfigOptions = {}): Promise<Config> {
+  const { path } = options;
+  const text = path === undefined
+    ? undefined
+    : await readConfigText(path, options.readTextFile ?? Deno.readTextFile);
+  const result = compileConfig(text, options);
+  if (result.config === null) throw new ConfigError(path ?? NO_CONFIG_FILE, result.issues);
+  return result.config;
+}
+
+/** Every problem of a config file's text, sorted by line; empty when it is valid. */
+export function checkConfigText(text: string): ConfigIssue[] {
+  return compileConfig(text, {}).issues;
+}
+
+/** Every problem of a config file (including "cannot read file"); empty when it is valid. */
+export async function checkConfigFile(
+  path: string,
+  options: { readTextFile?: (path: string) => Promise<string> } = {},
+): Promise<ConfigIssue[]> {
+  try {
+    return checkConfigText(await readConfigText(path, options.readTextFile ?? Deno.readTextFile));
+  } catch (error) {
+    if (error instanceof ConfigError) return [...error.issues];
+    throw error;
+  }
+}
+
+async function readConfigText(
+  path: string,
+  readTextFile: (path: string) => Promise<string>,
+): Promise<string> {
+  try {
+    return await readTextFile(path);
+  } catch (error) {
+    throw new ConfigError(
+      path,
+      [{ path: "", message: `cannot read file: ${readFailure(error)}` }],
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+function readFailure(error: unknown): string {
+  if (error instanceof Deno.errors.NotFound) return "no such file";
+  if (error instanceof Deno.errors.IsADirectory) return "it is a directory";
+  if (error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable) {
+    return "permission denied";
+  }
+  return error instanceof Error ? error.message.split("\n")[0] : String(error);
+}
+
+function compileConfig(
+  text: string | undefined,
+  options: Pick<LoadConfigOptions, "flags" | "env">,
+): { config: Config | null; issues: ConfigIssue[] } {
+  const flags = flagLayer(options.flags ?? {});
+  const env = envLayer(options.env ?? {}, new Set(flags.labels.keys()));
+  const issues: ConfigIssue[] = [...flags.issues, ...env.issues];
+  const yaml = text === undefined ? undefined : parseYaml(text);
+  let fileRaw: Record<string, unknown> = {};
+  if (yaml !== undefined) {
+    issues.push(...yaml.issues);
+    if (yaml.broken) return { config: null, issues: sortByLine(issues) };
+    if (isPlainObject(yaml.value)) {
+      fileRaw = yaml.value;
+    } else if (yaml.value !== undefined && yaml.value !== null) {
+      const what = Array.isArray(yaml.value) ? "a list" : "a single value";
+      issues.push({ path: "", message: `must be a map of settings, not ${what}`, line: 1 });
+      return { config: null, issues: sortByLine(issues) };
+    }
+  }
+  const base = yaml === undefined ? { name: DEFAULT_CONFIG_NAME } : {};
+  const merged = deepMerge(base, fileRaw, env.raw, flags.raw);
+  const parsed = ConfigSchema.safeParse(merged, { error: configErrorMap });
+  if (!parsed.success) {
+    for (const issue of toPathIssues(parsed.error.issues)) {
+      const where = formatPath(issue.path);
+      const label = flags.labels.get(where) ?? env.labels.get(where);
+      const line = label === undefined ? yaml?.lineOf(issue.path) : undefined;
+      issues.push({
+        path: label ?? where,
+        message: issue.message,
+        ...(line === undefined ? {} : { line }),
+      });
+    }
+  }
+  if (!parsed.success || issues.length > 0) return { config: null, issues: sortByLine(issues) };
+  return { config: parsed.data, issues };
+}
+
+/** File issues in line order, then those without a line (env, flags); stable otherwise. */
+function sortByLine(issues: ConfigIssue[]): ConfigIssue[] {
+  return issues.map((issue, index) => ({ issue, index })).sort((a, b) =>
+    (a.issue.line ?? Infinity) - (b.issue.line ?? Infinity) || a.index - b.index
+  ).map(({ issue }) => issue);
+}

@@ -1,0 +1,121 @@
+import assert from "node:assert/strict";
+import { configErrorMap, formatPath, toPathIssues } from "./issue_messages.ts";
+import { ConfigSchema, defaultConfig } from "./schema.ts";
+
+function parse(raw: unknown): ReturnType<typeof ConfigSchema.safeParse> {
+  return ConfigSchema.safeParse(raw, { error: configErrorMap });
+}
+
+function issues(raw: unknown): string[] {
+  const result = parse(raw);
+  if (result.success) return [];
+  return toPathIssues(result.error.issues).map((i) => `${formatPath(i.path)} ${i.message}`);
+}
+
+Deno.test("defaultConfig() fills every documented default", () => {
+  assert.deepEqual(defaultConfig(), {
+    name: "dts",
+    broker: { url: null },
+    tasks: {},
+    dispatch: { expectedWorkers: null, timeoutMs: 60_000, jobs: [] },
+    results: { dir: "results" },
+    scaling: {},
+    load: { task: null, rate: null, durationMs: null, count: null, concurrency: 100 },
+    worker: {
+      concurrency: 1,
+      healthPort: 8080,
+      healthHost: "0.0.0.0",
+      queueType: "classic",
+      deliveryLimit: null,
+      maxMessageBytes: 1_048_576,
+      drainTimeoutMs: 30_000,
+      prefetch: null,
+    },
+    log: { level: "info", format: null },
+  });
+  assert.equal(defaultConfig("scenario").name, "scenario");
+});
+
+Deno.test("ConfigSchema names a task task_<key> on queue_<key> and keeps retry partial", () => {
+  const result = parse({ name: "n", tasks: { x: { retry: { factor: 3 } }, y: null } });
+  assert.ok(result.success);
+  assert.deepEqual(result.data.tasks, {
+    x: { key: "x", name: "task_x", queue: "queue_x", retry: { factor: 3 } },
+    y: { key: "y", name: "task_y", queue: "queue_y", retry: {} },
+  });
+});
+
+Deno.test("ConfigSchema accepts durations as numbers of milliseconds", () => {
+  const result = parse({ name: "n", dispatch: { timeout: 1500 }, worker: { drain_timeout: 0 } });
+  assert.ok(result.success);
+  assert.equal(result.data.dispatch.timeoutMs, 1500);
+  assert.equal(result.data.worker.drainTimeoutMs, 0);
+});
+
+Deno.test("ConfigSchema accepts empty sections written as null", () => {
+  const result = parse({ name: "n", tasks: null, worker: null, log: null, scaling: null });
+  assert.ok(result.success);
+  assert.deepEqual(result.data, defaultConfig("n"));
+});
+
+Deno.test("ConfigSchema accepts equal bounds: max_backoff = backoff, scaling min = max", () => {
+  const result = parse({
+    name: "n",
+    tasks: { a: { retry: { backoff: "1s", max_backoff: 1000 } } },
+    scaling: { a: { min: 2, max: 2 } },
+  });
+  assert.ok(result.success);
+  assert.deepEqual(result.data.tasks.a.retry, { backoffMs: 1000, maxBackoffMs: 1000 });
+});
+
+Deno.test("ConfigSchema allows jobs and scaling for tasks the config does not list", () => {
+  const result = parse({
+    name: "n",
+    dispatch: { jobs: [{ task: "unlisted" }] },
+    scaling: { other: { max: 1 } },
+    load: { task: "third" },
+  });
+  assert.ok(result.success);
+});
+
+Deno.test("ConfigSchema rejects two tasks on one queue", () => {
+  assert.deepEqual(issues({ name: "n", tasks: { a: {}, b: { queue: "queue_a" } } }), [
+    'tasks.b.queue must be unique: "queue_a" is also the queue of tasks.a',
+  ]);
+});
+
+Deno.test("ConfigSchema rejects values outside their ranges", () => {
+  assert.deepEqual(
+    issues({
+      name: "",
+      broker: { url: "http://x" },
+      tasks: { a: { timeout: "0s", retry: { max_retries: 1.5, jitter: "yes" } } },
+      dispatch: { expected_workers: -1, jobs: [{ task: "a", args: {}, kwargs: [] }] },
+      scaling: { a: { min: 0 } },
+      load: { rate: 0, count: 0, concurrency: 0 },
+      worker: { max_message_bytes: 0, delivery_limit: 0, prefetch: 0 },
+    }),
+    [
+      "name must not be empty",
+      "broker.url must be a URL starting with amqp://, amqps:// or memory://",
+      "tasks.a.retry.max_retries must be a whole number",
+      "tasks.a.retry.jitter must be true or false, not a string",
+      "tasks.a.timeout must be a duration above 0",
+      "dispatch.expected_workers must be >= 0",
+      "dispatch.jobs[0].args must be a list, not a map",
+      "dispatch.jobs[0].kwargs must be a map, not a list",
+      "scaling.a.max is required",
+      "load.rate must be > 0",
+      "load.count must be >= 1",
+      "load.concurrency must be >= 1",
+      "worker.delivery_limit must be >= 1",
+      "worker.max_message_bytes must be >= 1",
+      "worker.prefetch must be >= 1",
+    ],
+  );
+});
+
+Deno.test("ConfigSchema reports a missing or null name as required or wrong", () => {
+  assert.deepEqual(issues({}), ["name is required"]);
+  assert.deepEqual(issues({ name: null }), ["name must be a string, not empty (null)"]);
+});

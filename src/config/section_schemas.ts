@@ -1,0 +1,120 @@
+/**
+ * The config sections other than `tasks`: broker, dispatch, results, scaling, load, worker, log.
+ * Each reads snake_case YAML and outputs camelCase, with durations as `*Ms`.
+ * @module
+ */
+import { z } from "zod";
+import { brokerUrl, durationMs, port, section, taskKey, wholeNumber } from "./schema_fields.ts";
+
+/** `broker`: where RabbitMQ is. `DTS_BROKER_URL` and `--broker` win over it. */
+export const brokerSchema = section(
+  z.strictObject({
+    url: brokerUrl().optional().describe("amqp://, amqps:// or memory://. Default: none (null)."),
+  }).transform((broker) => ({ url: broker.url ?? null })),
+);
+
+const jobSchema = z.strictObject({
+  task: taskKey().describe("A key of `tasks`, or a plugin's name without or with task_."),
+  args: z.array(z.unknown()).default([]).describe("Positional arguments. Default: []."),
+  kwargs: z.record(z.string(), z.unknown()).default({}).describe("Keyword arguments. Default: {}."),
+  count: wholeNumber(1).default(1).describe("How many times to send it. Default: 1."),
+});
+
+/** `dispatch`: what `dts dispatch` sends and how long it waits. */
+export const dispatchSchema = section(
+  z.strictObject({
+    expected_workers: wholeNumber(0).optional()
+      .describe("Warn when fewer workers answer a ping. Default: no check (null)."),
+    timeout: durationMs({ positive: true }).default(60_000)
+      .describe("Per task; then status TIMEOUT. Default: 60s."),
+    jobs: z.array(jobSchema).default([]).describe("Jobs to send concurrently. Default: []."),
+  }).transform((dispatch) => ({
+    expectedWorkers: dispatch.expected_workers ?? null,
+    timeoutMs: dispatch.timeout,
+    jobs: dispatch.jobs,
+  })),
+);
+
+/** `results`: where `dts dispatch` saves its JSON. */
+export const resultsSchema = section(z.strictObject({
+  dir: z.string().min(1).default("results").describe("Results folder. Default: results."),
+}));
+
+const scalingEntrySchema = z.strictObject({
+  min: wholeNumber(0).default(1).describe("Fewest worker processes. Default: 1."),
+  max: wholeNumber(1).describe("Most worker processes; >= min. Required."),
+  backlog_per_worker: wholeNumber(1).default(10)
+    .describe("Queued messages one worker is expected to absorb. Default: 10."),
+}).superRefine((entry, ctx) => {
+  if (entry.min > entry.max) {
+    ctx.addIssue({ code: "custom", path: ["max"], message: `must be >= min (${entry.min})` });
+  }
+}).transform((entry) => ({
+  min: entry.min,
+  max: entry.max,
+  backlogPerWorker: entry.backlog_per_worker,
+}));
+
+/** `scaling`: task key → bounds for `dts scale`. */
+export const scalingSchema = section(z.record(taskKey(), scalingEntrySchema));
+
+/** `load`: defaults for `dts load`; its flags win. */
+export const loadSchema = section(
+  z.strictObject({
+    task: taskKey().optional().describe("Task key to load. Default: none (null)."),
+    rate: z.number().positive().optional()
+      .describe("Sends per second. Default: as fast as possible (null)."),
+    duration: durationMs({ positive: true }).optional()
+      .describe("How long to send. Default: none (null)."),
+    count: wholeNumber(1).optional().describe("How many to send. Default: none (null)."),
+    concurrency: wholeNumber(1).default(100).describe("Most tasks in flight. Default: 100."),
+  }).transform((load) => ({
+    task: load.task ?? null,
+    rate: load.rate ?? null,
+    durationMs: load.duration ?? null,
+    count: load.count ?? null,
+    concurrency: load.concurrency,
+  })),
+);
+
+/** `worker`: how `dts worker` runs. */
+export const workerSchema = section(
+  z.strictObject({
+    concurrency: wholeNumber(1).default(1).describe("Attempts run at once. Default: 1."),
+    health_port: port().default(8080).describe(
+      "Health/metrics HTTP port; 0 turns it off. Default: 8080.",
+    ),
+    health_host: z.string().min(1).default("0.0.0.0").describe(
+      "Health HTTP host. Default: 0.0.0.0.",
+    ),
+    queue_type: z.enum(["classic", "quorum"]).default("classic")
+      .describe("RabbitMQ queue type of task queues. Default: classic."),
+    delivery_limit: wholeNumber(1).optional()
+      .describe("Quorum queues: deliveries before dead-lettering. Default: none (null)."),
+    max_message_bytes: wholeNumber(1).default(1_048_576)
+      .describe("Larger messages are dead-lettered. Default: 1 MiB (1048576)."),
+    drain_timeout: durationMs().default(30_000)
+      .describe("On SIGTERM, wait this long for running attempts. Default: 30s."),
+    prefetch: wholeNumber(1).optional()
+      .describe("Unacknowledged messages per consumer. Default: from concurrency (null)."),
+  }).transform((worker) => ({
+    concurrency: worker.concurrency,
+    healthPort: worker.health_port,
+    healthHost: worker.health_host,
+    queueType: worker.queue_type,
+    deliveryLimit: worker.delivery_limit ?? null,
+    maxMessageBytes: worker.max_message_bytes,
+    drainTimeoutMs: worker.drain_timeout,
+    prefetch: worker.prefetch ?? null,
+  })),
+);
+
+/** `log`: level and line format. */
+export const logSchema = section(
+  z.strictObject({
+    level: z.enum(["debug", "info", "warn", "error"]).default("info")
+      .describe("Lowest level written. Default: info."),
+    format: z.enum(["json", "pretty"]).optional()
+      .describe("json or pretty. Default: pretty on a terminal, else json (null)."),
+  }).transform((log) => ({ level: log.level, format: log.format ?? null })),
+);

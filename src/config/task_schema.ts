@@ -1,0 +1,96 @@
+/**
+ * The `tasks` section: per-task settings keyed by short name (`a`), which
+ * override a plugin's own settings. Partial retry settings stay partial here:
+ * the plugin resolver merges config over plugin over defaults.
+ * @module
+ */
+import { z } from "zod";
+import type { RetrySettings } from "../plugin/task_plugin.ts";
+import { durationMs, section, taskKey, wholeNumber } from "./schema_fields.ts";
+
+/** `tasks.<key>.retry`: every field optional; unset fields come from the plugin, then the defaults. */
+export const retrySchema = z.strictObject({
+  max_retries: wholeNumber(0).optional().describe("Retries after the first attempt."),
+  backoff: durationMs().optional().describe("First retry delay, e.g. 500ms."),
+  factor: z.number().min(1).optional().describe("Delay multiplier per retry, >= 1."),
+  max_backoff: durationMs().optional().describe("Cap on the retry delay; >= backoff."),
+  jitter: z.boolean().optional().describe("Wait a random time up to the computed delay."),
+}).superRefine((retry, ctx) => {
+  if (
+    retry.backoff !== undefined && retry.max_backoff !== undefined &&
+    retry.max_backoff < retry.backoff
+  ) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["max_backoff"],
+      message: `must be >= backoff (${retry.backoff}ms)`,
+    });
+  }
+}).transform((retry): Partial<RetrySettings> => {
+  const out: Partial<RetrySettings> = {};
+  if (retry.max_retries !== undefined) out.maxRetries = retry.max_retries;
+  if (retry.backoff !== undefined) out.backoffMs = retry.backoff;
+  if (retry.factor !== undefined) out.factor = retry.factor;
+  if (retry.max_backoff !== undefined) out.maxBackoffMs = retry.max_backoff;
+  if (retry.jitter !== undefined) out.jitter = retry.jitter;
+  return out;
+});
+
+const taskEntrySchema = section(z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.:-]+$/, "must be a task name such as task_a").optional()
+    .describe("Task name on the wire. Default: task_<key>."),
+  queue: z.string().min(1).optional().describe(
+    "Queue to consume and send to. Default: queue_<key>.",
+  ),
+  retry: section(retrySchema).describe("Retry settings; unset fields come from the plugin."),
+  timeout: durationMs({ positive: true }).optional()
+    .describe("Per-attempt time limit. Default: the plugin's, else none."),
+}));
+
+/** One task's compiled settings (`tasks.<key>`). */
+export interface TaskConfig {
+  /** The key it is listed under, e.g. `a`. */
+  key: string;
+  /** Task name on the wire, default `task_<key>`. */
+  name: string;
+  /** Default `queue_<key>`. */
+  queue: string;
+  /** Only what the config sets; merged over the plugin's settings later. */
+  retry: Partial<RetrySettings>;
+  /** Absent: the plugin's timeout, else none. */
+  timeoutMs?: number;
+}
+
+/** `tasks`: map of task key → settings. Two keys may not share a task name or a queue. */
+export const tasksSchema = section(
+  z.record(taskKey(), taskEntrySchema).transform((entries): Record<string, TaskConfig> => {
+    const tasks: Record<string, TaskConfig> = {};
+    for (const [key, entry] of Object.entries(entries)) {
+      const task: TaskConfig = {
+        key,
+        name: entry.name ?? `task_${key}`,
+        queue: entry.queue ?? `queue_${key}`,
+        retry: entry.retry,
+      };
+      if (entry.timeout !== undefined) task.timeoutMs = entry.timeout;
+      tasks[key] = task;
+    }
+    return tasks;
+  }).superRefine((tasks, ctx) => {
+    const seen = { name: new Map<string, string>(), queue: new Map<string, string>() };
+    for (const task of Object.values(tasks)) {
+      for (const field of ["name", "queue"] as const) {
+        const other = seen[field].get(task[field]);
+        if (other === undefined) {
+          seen[field].set(task[field], task.key);
+        } else {
+          ctx.addIssue({
+            code: "custom",
+            path: [task.key, field],
+            message: `must be unique: "${task[field]}" is also the ${field} of tasks.${other}`,
+          });
+        }
+      }
+    }
+  }),
+);

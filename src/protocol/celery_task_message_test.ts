@@ -1,0 +1,328 @@
+import assert from "node:assert/strict";
+import { ProtocolError } from "../errors.ts";
+import type { MessageProps } from "../transport/transport.ts";
+import {
+  createTaskMessage,
+  decodeTaskMessage,
+  encodeTaskMessage,
+  retryTaskMessage,
+  type TaskMessage,
+} from "./celery_task_message.ts";
+import {
+  type CeleryFixture,
+  fixtureBody,
+  fixtureProps,
+  loadFixture,
+  parseBody,
+} from "./testing_fixtures.ts";
+
+const SEND_FIXTURES = ["task_a.send_task", "task_fail.send_task", "task_retry.send_task"];
+const REPLY_QUEUE = "829eaa0b-db6b-38ff-9cf0-6f98e01c52f4";
+
+function decodeFixture(fixture: CeleryFixture): TaskMessage {
+  return decodeTaskMessage(fixtureBody(fixture), fixtureProps(fixture));
+}
+
+/** The JS value of each header has the type Celery put on the wire (I int, d float, S, V, t). */
+function assertHeaderTypes(headers: Record<string, unknown>, types: Record<string, unknown>): void {
+  assert.deepEqual(Object.keys(headers).sort(), Object.keys(types).sort());
+  const check = (value: unknown, type: unknown, name: string): void => {
+    if (Array.isArray(type)) {
+      assert.ok(Array.isArray(value) && value.length === type.length, name);
+      type.forEach((t, i) => check(value[i], t, `${name}[${i}]`));
+    } else if (type === "S") assert.equal(typeof value, "string", name);
+    else if (type === "V") assert.equal(value, null, name);
+    else if (type === "t") assert.equal(typeof value, "boolean", name);
+    else if (type === "I") assert.ok(Number.isInteger(value), name);
+    else if (type === "d") assert.ok(typeof value === "number" && !Number.isInteger(value), name);
+    else assert.fail(`unknown header type ${String(type)} for ${name}`);
+  };
+  for (const name in types) check(headers[name], types[name], name);
+}
+
+for (const name of SEND_FIXTURES) {
+  Deno.test(`decodeTaskMessage() reads Celery's ${name} fixture`, () => {
+    const fixture = loadFixture(name);
+    const headers = fixture.properties.headers;
+    const message = decodeFixture(fixture);
+    assert.deepEqual(message, {
+      id: headers.id,
+      task: headers.task,
+      args: [1],
+      kwargs: { x: 2 },
+      retries: 0,
+      eta: null,
+      expires: null,
+      rootId: headers.id,
+      parentId: null,
+      group: null,
+      timeLimit: [null, null],
+      replyTo: REPLY_QUEUE,
+      origin: "gen31695@vm",
+      ignoreResult: false,
+      embed: { callbacks: null, errbacks: null, chain: null, chord: null },
+      extraHeaders: { lang: "py", shadow: null, group_index: null },
+    });
+  });
+
+  Deno.test(`encodeTaskMessage() re-encodes ${name} with Celery's body, headers and properties`, () => {
+    const fixture = loadFixture(name);
+    const { body, props } = encodeTaskMessage(decodeFixture(fixture));
+    assert.deepEqual(parseBody(body), fixture.body);
+    assert.deepEqual(props, fixtureProps(fixture));
+    assertHeaderTypes(props.headers, fixture.header_types);
+  });
+}
+
+Deno.test("decodeTaskMessage() reads the worker's retry re-publish", () => {
+  const fixture = loadFixture("task_retry.retry_republish");
+  const message = decodeFixture(fixture);
+  assert.equal(message.id, "df7e6c9c-5c05-4645-a2fc-4d368fb1ff25");
+  assert.equal(message.retries, 1);
+  assert.equal(message.eta, "2026-11-28T10:54:14.578373+00:00");
+  assert.equal(message.parentId, message.id);
+  assert.equal(message.rootId, message.id);
+  assert.equal(message.origin, "gen31693@vm");
+  assert.deepEqual([message.args, message.kwargs], [[1], { x: 2 }]);
+});
+
+Deno.test("retryTaskMessage() gives the message Celery's worker re-publishes on retry", () => {
+  const original = decodeFixture(loadFixture("task_retry.send_task"));
+  const expected = loadFixture("task_retry.retry_republish");
+  const retried = retryTaskMessage(original, {
+    eta: "2026-11-28T10:54:14.578373+00:00",
+    origin: "gen31693@vm",
+  });
+  const { body, props } = encodeTaskMessage(retried);
+  assert.deepEqual(parseBody(body), expected.body);
+  // Celery writes the retried args as a Python tuple, "(1,)"; dts always writes the list repr.
+  const expectedProps = fixtureProps(expected);
+  expectedProps.headers.argsrepr = "[1]";
+  assert.deepEqual(props, expectedProps);
+  assertHeaderTypes(props.headers, expected.header_types);
+});
+
+Deno.test("retryTaskMessage() keeps the origin when none is given", () => {
+  const message = createTaskMessage("task_a", { origin: "gen1@host" });
+  const retried = retryTaskMessage(retryTaskMessage(message, { eta: null }), {
+    eta: "2026-01-01T00:00:00Z",
+  });
+  assert.equal(retried.retries, 2);
+  assert.equal(retried.origin, "gen1@host");
+  assert.equal(retried.parentId, message.id);
+  assert.equal(retried.eta, "2026-01-01T00:00:00Z");
+});
+
+Deno.test("createTaskMessage() builds a message with Celery's header set and wire types", () => {
+  const message = createTaskMessage("task_a", {
+    id: "a44b8ebb-dc62-4ff2-bd7b-b542b8d2b4bc",
+    args: [1],
+    kwargs: { x: 2 },
+    replyTo: REPLY_QUEUE,
+    origin: "gen31695@vm",
+  });
+  const fixture = loadFixture("task_a.send_task");
+  const { body, props } = encodeTaskMessage(message);
+  assert.deepEqual(parseBody(body), fixture.body);
+  const expected = fixtureProps(fixture);
+  expected.headers.lang = "js";
+  assert.deepEqual(props, expected);
+  assertHeaderTypes(props.headers, fixture.header_types);
+});
+
+Deno.test("createTaskMessage() fills defaults and a fresh id", () => {
+  const a = createTaskMessage("task_b");
+  const b = createTaskMessage("task_b");
+  assert.notEqual(a.id, b.id);
+  assert.match(a.id, /^[0-9a-f-]{36}$/);
+  assert.equal(a.rootId, a.id);
+  assert.deepEqual([a.args, a.kwargs, a.retries, a.timeLimit, a.replyTo], [
+    [],
+    {},
+    0,
+    [null, null],
+    null,
+  ]);
+  assert.equal(encodeTaskMessage(a).props.replyTo, undefined);
+});
+
+Deno.test("encodeTaskMessage() keeps extra headers and lets interpreted fields win", () => {
+  const message = createTaskMessage("task_a", {
+    timeLimit: [300, 1.5],
+    eta: "2026-11-28T10:00:00+00:00",
+    headers: { "x-custom": "kept", task: "ignored", stamps: { a: 1 } },
+  });
+  const decoded = decodeTaskMessage(...pair(encodeTaskMessage(message)));
+  assert.equal(decoded.task, "task_a");
+  assert.deepEqual(decoded.timeLimit, [300, 1.5]);
+  assert.equal(decoded.eta, "2026-11-28T10:00:00+00:00");
+  assert.deepEqual(decoded.extraHeaders, {
+    lang: "js",
+    shadow: null,
+    group_index: null,
+    "x-custom": "kept",
+    stamps: { a: 1 },
+  });
+  assert.deepEqual(decoded, { ...message, extraHeaders: decoded.extraHeaders });
+});
+
+function pair(encoded: { body: Uint8Array; props: MessageProps }): [Uint8Array, MessageProps] {
+  return [encoded.body, encoded.props];
+}
+
+// ---- bad input: one test per reason a worker dead-letters a message ----
+
+const good = encodeTaskMessage(createTaskMessage("task_a", { args: [1], kwargs: { x: 2 } }));
+
+function rejects(
+  body: Uint8Array,
+  props: MessageProps,
+  message: string | RegExp,
+  maxBytes?: number,
+): void {
+  assert.throws(() => decodeTaskMessage(body, props, { maxBytes }), (error: unknown) => {
+    assert.ok(error instanceof ProtocolError, String(error));
+    if (typeof message === "string") assert.equal(error.message, message);
+    else assert.match(error.message, message);
+    return true;
+  });
+}
+
+function withBody(value: unknown): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(value));
+}
+
+function withHeaders(headers: Record<string, unknown>): MessageProps {
+  return { ...good.props, headers: { ...good.props.headers, ...headers } };
+}
+
+Deno.test("decodeTaskMessage() rejects a body over maxBytes, naming size and limit", () => {
+  rejects(
+    good.body,
+    good.props,
+    `Cannot decode message: body is ${good.body.byteLength} bytes, over the limit of 10 bytes`,
+    10,
+  );
+});
+
+Deno.test("decodeTaskMessage() rejects a body over the 1 MiB default", () => {
+  rejects(
+    new Uint8Array(1024 * 1024 + 5),
+    good.props,
+    /body is 1048581 bytes, over the limit of 1048576 bytes/,
+  );
+});
+
+Deno.test("decodeTaskMessage() never unpickles: a pickle message is rejected by content type", () => {
+  rejects(
+    new Uint8Array([0x80, 0x04, 0x95]),
+    { ...good.props, contentType: "application/x-python-serialize", contentEncoding: "binary" },
+    'Cannot decode message: content type "application/x-python-serialize" is not supported (only application/json)',
+  );
+});
+
+Deno.test("decodeTaskMessage() rejects a content encoding other than utf-8", () => {
+  rejects(
+    good.body,
+    { ...good.props, contentEncoding: "latin-1" },
+    /content encoding "latin-1" is not supported/,
+  );
+});
+
+Deno.test("decodeTaskMessage() rejects invalid JSON", () => {
+  rejects(
+    new TextEncoder().encode('[[1], {"x": 2}'),
+    good.props,
+    /^Cannot decode message: body is not valid JSON/,
+  );
+});
+
+Deno.test("decodeTaskMessage() rejects a body that is not a 3-element array", () => {
+  rejects(
+    withBody([[1], {}]),
+    good.props,
+    "Cannot decode task message: body must be [args, kwargs, embed], got an array of 2",
+  );
+  rejects(withBody("hello"), good.props, /body must be \[args, kwargs, embed\], got "hello"/);
+});
+
+Deno.test("decodeTaskMessage() rejects a protocol v1 body, saying v1 is not supported", () => {
+  const v1 = { task: "task_a", id: "a44b8ebb", args: [1], kwargs: {}, retries: 0, eta: null };
+  rejects(
+    withBody(v1),
+    { ...good.props, headers: {} },
+    /protocol v1 .*only protocol v2 is supported/,
+  );
+});
+
+Deno.test("decodeTaskMessage() rejects a missing or invalid task header", () => {
+  const { task: _task, ...headers } = good.props.headers;
+  rejects(
+    good.body,
+    { ...good.props, headers },
+    'Cannot decode task message: header "task" is missing',
+  );
+  rejects(
+    good.body,
+    withHeaders({ task: 42 }),
+    'Cannot decode task message: header "task" must be a non-empty string, got 42',
+  );
+  rejects(good.body, withHeaders({ task: "" }), /header "task" must be a non-empty string/);
+});
+
+Deno.test("decodeTaskMessage() rejects a missing or invalid id header", () => {
+  const { id: _id, ...headers } = good.props.headers;
+  rejects(
+    good.body,
+    { ...good.props, headers },
+    'Cannot decode task message: header "id" is missing',
+  );
+  rejects(good.body, withHeaders({ id: null }), /header "id" must be a non-empty string, got null/);
+});
+
+Deno.test("decodeTaskMessage() rejects args that are not an array", () => {
+  rejects(
+    withBody([{ a: 1 }, {}, null]),
+    good.props,
+    "Cannot decode task message: args must be an array, got an object",
+  );
+});
+
+Deno.test("decodeTaskMessage() rejects kwargs that are not an object", () => {
+  rejects(
+    withBody([[], [1], null]),
+    good.props,
+    "Cannot decode task message: kwargs must be an object, got an array of 1",
+  );
+});
+
+Deno.test("decodeTaskMessage() rejects retries that are not a non-negative integer", () => {
+  for (const retries of [-1, 1.5, "1"]) {
+    rejects(
+      good.body,
+      withHeaders({ retries }),
+      /^Cannot decode task message: header "retries" must be a non-negative integer/,
+    );
+  }
+});
+
+Deno.test("decodeTaskMessage() rejects eta, expires or timelimit of the wrong type", () => {
+  rejects(
+    good.body,
+    withHeaders({ eta: 1795863260 }),
+    /header "eta" must be a string or null, got 1795863260/,
+  );
+  rejects(good.body, withHeaders({ expires: true }), /header "expires" must be a string or null/);
+  rejects(good.body, withHeaders({ timelimit: [1] }), /header "timelimit" must be \[hard, soft\]/);
+});
+
+Deno.test("decodeTaskMessage() tolerates missing optional headers and a null embed", () => {
+  const message = decodeTaskMessage(withBody([[1], {}, null]), {
+    headers: { task: "task_a", id: "t1" },
+    contentType: "application/json",
+  });
+  assert.deepEqual(
+    [message.retries, message.rootId, message.timeLimit, message.replyTo, message.embed.chord],
+    [0, "t1", [null, null], null, null],
+  );
+});
