@@ -10,7 +10,11 @@ export default {
   retry: { maxRetries: 3, backoffMs: 500, factor: 2, maxBackoffMs: 30_000, jitter: true },
   timeoutMs: 30_000,
   async run(
-    ctx: { args: readonly unknown[]; kwargs: Readonly<Record<string, unknown>>; signal: AbortSignal },
+    ctx: {
+      args: readonly unknown[];
+      kwargs: Readonly<Record<string, unknown>>;
+      signal: AbortSignal;
+    },
   ): Promise<string> {
     await simulateWork(workTime(ctx, 100), ctx.signal);
     return "Hello from Task A";

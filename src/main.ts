@@ -4,7 +4,7 @@
  * @module
  */
 import { runCli } from "./cli/program.ts";
-import { ENV_VARS } from "./config/load.ts";
+import { ENV_VARS } from "./config/overrides.ts";
 import { DtsError } from "./errors.ts";
 import { redactText } from "./log/redact.ts";
 
@@ -38,7 +38,9 @@ async function main(): Promise<number> {
       return error.exitCode;
     }
     // A bug, not a user error: the stack helps whoever reports it.
-    console.error(redactText(`dts: unexpected error: ${error instanceof Error ? error.stack : String(error)}`));
+    console.error(
+      redactText(`dts: unexpected error: ${error instanceof Error ? error.stack : String(error)}`),
+    );
     return 1;
   } finally {
     Deno.removeSignalListener("SIGINT", onInt);
@@ -48,7 +50,7 @@ async function main(): Promise<number> {
 
 /** Only the variables dts reads: the permission set allows no others. */
 function readEnv(): Record<string, string | undefined> {
-  const names = [...Object.keys(ENV_VARS), "NO_COLOR", "FORCE_COLOR", "TERM"];
+  const names = [...ENV_VARS.map((v) => v.name), "NO_COLOR", "FORCE_COLOR", "TERM"];
   return Object.fromEntries(names.map((name) => [name, Deno.env.get(name)]));
 }
 

@@ -4,7 +4,7 @@
  * @module
  */
 import { type Command, Option } from "commander";
-import { loadConfig } from "../config/load.ts";
+import { type ConfigOverrides, loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { createLogger, type Logger, type LogLevel } from "../log/logger.ts";
 import { openTransport } from "../transport/open_transport.ts";
@@ -55,9 +55,9 @@ export function addCommonOptions(command: Command, options: { plugins?: boolean 
 
 /** Load config with flags > env > file > defaults. */
 export function loadCommandConfig(
-  flags: CommonFlags & Record<string, unknown>,
+  flags: CommonFlags,
   ctx: CliContext,
-  overrides: Record<string, unknown> = {},
+  overrides: ConfigOverrides = {},
 ): Promise<Config> {
   return loadConfig({
     path: flags.config,
@@ -95,6 +95,7 @@ export function openBroker(
 ): Promise<Transport> {
   return openTransport(brokerUrl(config), {
     memoryBroker: options.memoryBroker,
-    onLog: (level, msg, fields) => logger[level](msg, fields),
+    onLog: (level: LogLevel, msg: string, fields?: Record<string, unknown>) =>
+      logger[level](msg, fields),
   });
 }

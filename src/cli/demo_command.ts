@@ -29,13 +29,20 @@ export function registerDemoCommand(
   run: (work: () => Promise<number>) => void,
 ): void {
   program.command("demo")
-    .description("run workers for a and b and a dispatch of the seed config, all in this process on memory://")
+    .description(
+      "run workers for a and b and a dispatch of the seed config, all in this process on memory://",
+    )
     .option("-c, --config <file>", "config to dispatch", DEFAULT_CONFIG_PATH)
     .addOption(new Option("-o, --output <format>", "pretty or json").choices(["pretty", "json"]))
     .option("--results-dir <dir>", "where to save the results file")
     .option("--no-save", "do not save the results file")
     .addOption(
-      new Option("--log-level <level>", "worker log level").choices(["debug", "info", "warn", "error"])
+      new Option("--log-level <level>", "worker log level").choices([
+        "debug",
+        "info",
+        "warn",
+        "error",
+      ])
         .default("warn"),
     )
     .addHelpText("after", "\nExamples:\n  dts demo\n  dts demo --output json --no-save")
@@ -46,8 +53,9 @@ export function registerDemoCommand(
 export async function demoCommand(flags: DemoFlags, ctx: CliContext): Promise<number> {
   const memoryBroker = new MemoryBroker();
   const brokerUrl = "memory://";
+  const configPath = await demoConfigPath(flags.config);
   const config = await loadCommandConfig(
-    { config: flags.config, broker: brokerUrl, logLevel: flags.logLevel },
+    { config: configPath, broker: brokerUrl, logLevel: flags.logLevel },
     ctx,
   );
   const logger = commandLogger(config, ctx);
@@ -71,7 +79,7 @@ export async function demoCommand(flags: DemoFlags, ctx: CliContext): Promise<nu
     }
     return await dispatchCommand(
       {
-        config: flags.config,
+        config: configPath,
         broker: brokerUrl,
         logLevel: flags.logLevel,
         output: flags.output,
@@ -85,5 +93,20 @@ export async function demoCommand(flags: DemoFlags, ctx: CliContext): Promise<nu
     await Promise.all(workers.map((worker) => worker.stop({ drainTimeoutMs: 1000 })));
     await Promise.all(transports.map((transport) => transport.close()));
     await memoryBroker.close();
+  }
+}
+
+/**
+ * The seed config in the working directory, else the copy embedded in the
+ * binary (`--include config/test-config.yml`), so `dts demo` works anywhere.
+ */
+async function demoConfigPath(path: string | undefined): Promise<string> {
+  const wanted = path ?? DEFAULT_CONFIG_PATH;
+  if (wanted !== DEFAULT_CONFIG_PATH) return wanted;
+  try {
+    await Deno.stat(wanted);
+    return wanted;
+  } catch {
+    return new URL("../../config/test-config.yml", import.meta.url).pathname;
   }
 }

@@ -44,12 +44,20 @@ export function registerDispatchCommand(
   run: (work: () => Promise<number>) => void,
 ): void {
   const command = program.command("dispatch")
-    .description("send the config's jobs concurrently, wait for their results, report and save them")
+    .description(
+      "send the config's jobs concurrently, wait for their results, report and save them",
+    )
     .addOption(
-      new Option("-o, --output <format>", "pretty (default on a terminal) or json (one document on stdout)")
+      new Option(
+        "-o, --output <format>",
+        "pretty (default on a terminal) or json (one document on stdout)",
+      )
         .choices(["pretty", "json"]),
     )
-    .option("--results-dir <dir>", "where to save dispatch_results_<timestamp>.json (env DTS_RESULTS_DIR)")
+    .option(
+      "--results-dir <dir>",
+      "where to save dispatch_results_<timestamp>.json (env DTS_RESULTS_DIR)",
+    )
     .option("--no-save", "do not save the results file");
   addCommonOptions(command, { plugins: true });
   command.addHelpText(
@@ -80,15 +88,20 @@ export async function dispatchCommand(
   );
   const logger = commandLogger(config, ctx);
   const plugins = await loadPlugins({ dirs: flags.plugins ?? [] });
-  const jobs = expandJobs(config, (ref) =>
-    resolveRoute(ref, { tasks: config.tasks, plugins, allowUnknown: true }));
+  const jobs = expandJobs(
+    config,
+    (ref) => resolveRoute(ref, { tasks: config.tasks, plugins, allowUnknown: true }),
+  );
   if (jobs.length === 0) {
     throw new UsageError(`Cannot dispatch: the config names no jobs (dispatch.jobs is empty)`);
   }
   const output = flags.output ?? (ctx.stdoutIsTerminal ? "pretty" : "json");
   const reporter: Reporter = output === "json"
     ? new JsonReporter({ write: (text) => ctx.stdout(text) })
-    : new PrettyReporter({ write: (text) => ctx.stdout(text), color: useColor(ctx, ctx.stdoutIsTerminal) });
+    : new PrettyReporter({
+      write: (text) => ctx.stdout(text),
+      color: useColor(ctx, ctx.stdoutIsTerminal),
+    });
 
   const transport = await openBroker(config, logger, options);
   try {

@@ -3,11 +3,12 @@
  * @module
  */
 import { Command, CommanderError } from "commander";
-import { ENV_VARS } from "../config/load.ts";
+import { ENV_VARS } from "../config/overrides.ts";
 import type { CliContext } from "./cli_context.ts";
 import { registerConfigCommand } from "./config_command.ts";
 import { registerDemoCommand } from "./demo_command.ts";
 import { registerDispatchCommand } from "./dispatch_command.ts";
+import { registerLoadCommand } from "./load_command.ts";
 import { registerStatusCommand } from "./status_command.ts";
 import { registerVersionCommand, VERSION } from "./version_command.ts";
 import { registerWorkerCommand } from "./worker_command.ts";
@@ -31,6 +32,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
   registerWorkerCommand(program, ctx, run);
   registerDispatchCommand(program, ctx, run);
   registerStatusCommand(program, ctx, run);
+  registerLoadCommand(program, ctx, run);
   registerDemoCommand(program, ctx, run);
   registerConfigCommand(program, ctx, run);
   registerVersionCommand(program, ctx, run);
@@ -56,7 +58,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
 }
 
 function helpFooter(): string {
-  const env = Object.entries(ENV_VARS).map(([name, text]) => `  ${name.padEnd(18)} ${text}`);
+  const env = ENV_VARS.map((v) => `  ${v.name.padEnd(18)} ${v.description}`);
   return `
 Examples:
   dts worker --task a                         consume queue_a, run task_a

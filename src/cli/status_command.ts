@@ -46,7 +46,9 @@ export function registerStatusCommand(
   run: (work: () => Promise<number>) => void,
 ): void {
   const command = program.command("status")
-    .description("broker reachable?, each task queue's depth, consumers and dead letters, live workers")
+    .description(
+      "broker reachable?, each task queue's depth, consumers and dead letters, live workers",
+    )
     .option("--json", "print one JSON document")
     .option("--timeout <ms>", "how long to wait for workers to answer", "1000");
   addCommonOptions(command, { plugins: true });
@@ -70,7 +72,9 @@ export async function statusCommand(flags: StatusFlags, ctx: CliContext): Promis
   }
   const transport = await openBroker(config, logger);
   try {
-    const queues = await Promise.all([...routes.values()].map((route) => queueStatus(transport, route)));
+    const queues = await Promise.all(
+      [...routes.values()].map((route) => queueStatus(transport, route)),
+    );
     const stats = await inspectWorkers(transport, {
       method: "stats",
       timeoutMs: Number(flags.timeout) || 1000,
@@ -117,17 +121,25 @@ function formatStatus(report: {
 }): string {
   const show = (n: number | null) => (n === null ? "-" : String(n));
   const lines = [`Broker   ${report.broker.url}  reachable`, "", "Queues"];
-  lines.push(`  ${"task".padEnd(16)} ${"queue".padEnd(16)} ${"ready".padStart(7)} ${"consumers".padStart(9)} ${"dead".padStart(6)}`);
+  lines.push(
+    `  ${"task".padEnd(16)} ${"queue".padEnd(16)} ${"ready".padStart(7)} ${
+      "consumers".padStart(9)
+    } ${"dead".padStart(6)}`,
+  );
   for (const q of report.queues) {
     lines.push(
-      `  ${q.task.padEnd(16)} ${q.queue.padEnd(16)} ${show(q.messages).padStart(7)} ${show(q.consumers).padStart(9)} ${show(q.dead).padStart(6)}`,
+      `  ${q.task.padEnd(16)} ${q.queue.padEnd(16)} ${show(q.messages).padStart(7)} ${
+        show(q.consumers).padStart(9)
+      } ${show(q.dead).padStart(6)}`,
     );
   }
   lines.push("", `Workers (${report.workers.length} answered)`);
   for (const w of report.workers) {
     const host = w.name.includes("@") ? w.name.split("@")[1] : "";
     lines.push(
-      `  ${w.name.padEnd(28)} host ${host || "-"}  pid ${w.pid ?? "-"}  up ${w.uptime_s ?? "-"} s  tasks ${w.tasks.join(", ") || "-"}`,
+      `  ${w.name.padEnd(28)} host ${host || "-"}  pid ${w.pid ?? "-"}  up ${
+        w.uptime_s ?? "-"
+      } s  tasks ${w.tasks.join(", ") || "-"}`,
     );
   }
   return `${lines.join("\n")}\n`;

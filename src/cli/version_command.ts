@@ -30,7 +30,11 @@ export function registerVersionCommand(
           compiled: Deno.build.standalone === true,
         };
         ctx.stdout(
-          flags.json ? `${JSON.stringify(info)}\n` : `dts ${info.dts}\ndeno ${info.deno} (v8 ${info.v8}, typescript ${info.typescript})\ntarget ${info.target}${info.compiled ? " (compiled)" : ""}\n`,
+          flags.json
+            ? `${JSON.stringify(info)}\n`
+            : `dts ${info.dts}\ndeno ${info.deno} (v8 ${info.v8}, typescript ${info.typescript})\ntarget ${info.target}${
+              info.compiled ? " (compiled)" : ""
+            }\n`,
         );
         return Promise.resolve(0);
       })

@@ -41,10 +41,17 @@ export function registerWorkerCommand(
       "task to run: a config key (a), a plugin name (task_a); repeatable",
       (task: string, tasks: string[] = []) => [...tasks, task],
     )
-    .option("-n, --concurrency <n>", "tasks in flight at once (env DTS_CONCURRENCY)", parsePositiveInt)
+    .option(
+      "-n, --concurrency <n>",
+      "tasks in flight at once (env DTS_CONCURRENCY)",
+      parsePositiveInt,
+    )
     .option("--name <name>", "worker name (default worker-<tasks>@<hostname>)")
     .addOption(
-      new Option("--health-port <port>", "HTTP port for /healthz, /readyz, /metrics; 0 turns it off (env DTS_HEALTH_PORT)")
+      new Option(
+        "--health-port <port>",
+        "HTTP port for /healthz, /readyz, /metrics; 0 turns it off (env DTS_HEALTH_PORT)",
+      )
         .argParser(parsePort),
     )
     .option("--health-host <host>", "address the health server listens on (env DTS_HEALTH_HOST)");
@@ -104,7 +111,8 @@ export async function workerCommand(
         {
           hostname: config.worker.healthHost,
           port: config.worker.healthPort,
-          onListen: (addr) => logger.info("Health server listening", { host: addr.hostname, port: addr.port }),
+          onListen: (addr) =>
+            logger.info("Health server listening", { host: addr.hostname, port: addr.port }),
         },
       );
     }
@@ -121,5 +129,7 @@ export async function workerCommand(
 
 function waitForAbort(signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+  return new Promise((resolve) =>
+    signal.addEventListener("abort", () => resolve(), { once: true })
+  );
 }

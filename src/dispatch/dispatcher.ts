@@ -49,7 +49,10 @@ export function dispatch(options: DispatchOptions): AsyncIterable<TaskEvent> {
   return events;
 }
 
-async function runDispatch(options: DispatchOptions, events: EventChannel<TaskEvent>): Promise<void> {
+async function runDispatch(
+  options: DispatchOptions,
+  events: EventChannel<TaskEvent>,
+): Promise<void> {
   const { transport, jobs, timeoutMs } = options;
   const now = options.now ?? Date.now;
   const pending = new Map<string, Pending>();
@@ -101,7 +104,13 @@ async function runDispatch(options: DispatchOptions, events: EventChannel<TaskEv
       });
       const entry: Pending = { job, sentAt: now(), retries: 0, done: false };
       pending.set(message.id, entry);
-      events.push({ type: "SENT", id: message.id, task: job.task, queue: job.queue, at: entry.sentAt });
+      events.push({
+        type: "SENT",
+        id: message.id,
+        task: job.task,
+        queue: job.queue,
+        at: entry.sentAt,
+      });
       const { body, props } = encodeTaskMessage(message);
       try {
         await publishWithRetry(transport, job.queue, body, props, options.publishAttempts ?? 5);

@@ -47,7 +47,9 @@ export async function inspectWorkers(
   const stop = new AbortController();
   const timer = setTimeout(() => stop.abort(), timeoutMs);
   const collected = (async () => {
-    for await (const delivery of transport.consume(replyQueue, { prefetch: 100, signal: stop.signal })) {
+    for await (
+      const delivery of transport.consume(replyQueue, { prefetch: 100, signal: stop.signal })
+    ) {
       try {
         const reply = decodeControlReply(delivery.body, delivery.props);
         if (reply.ticket === null || reply.ticket === ticket) {

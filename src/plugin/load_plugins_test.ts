@@ -102,7 +102,8 @@ Deno.test("resolveTask() refuses an unknown task and lists the known ones", asyn
     () => resolveTask("zzz", { plugins, tasks: {} }),
     (error: unknown) =>
       error instanceof UsageError &&
-      error.message === 'Cannot find task "zzz": no plugin named "zzz" or "task_zzz" (known: task_a, task_b)',
+      error.message ===
+        'Cannot find task "zzz": no plugin named "zzz" or "task_zzz" (known: task_a, task_b)',
   );
 });
 

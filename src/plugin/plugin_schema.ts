@@ -34,7 +34,9 @@ export function describePluginProblems(value: unknown): string | null {
     const path = issue.path.join(".");
     if (path === "run") return 'default export has no "run" function';
     if (issue.code === "unrecognized_keys") {
-      return `default export retry has unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+      return `default export retry has unknown key(s) ${
+        issue.keys.map((k) => `"${k}"`).join(", ")
+      }`;
     }
     const isMissing = issue.code === "invalid_type" && issue.message.includes("undefined");
     return `default export "${path}" ${isMissing ? "is missing" : issue.message}`;

@@ -6,8 +6,8 @@
 import { UsageError } from "../errors.ts";
 import type { LoadedPlugin } from "./load_plugins.ts";
 import {
-  defaultQueueName,
   DEFAULT_RETRY_SETTINGS,
+  defaultQueueName,
   type RetrySettings,
   type TaskDefinition,
 } from "./task_plugin.ts";

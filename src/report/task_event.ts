@@ -15,8 +15,20 @@ export type TaskEvent =
     | { type: "SENT" }
     | { type: "RECEIVED" | "STARTED"; worker: string }
     | { type: "RETRY"; retries: number; delayMs: number | null; error: ErrorInfo | null }
-    | { type: "SUCCESS"; result: unknown; runtimeMs: number | null; worker: string | null; retries: number }
-    | { type: "FAILURE"; error: ErrorInfo | null; runtimeMs: number | null; worker: string | null; retries: number }
+    | {
+      type: "SUCCESS";
+      result: unknown;
+      runtimeMs: number | null;
+      worker: string | null;
+      retries: number;
+    }
+    | {
+      type: "FAILURE";
+      error: ErrorInfo | null;
+      runtimeMs: number | null;
+      worker: string | null;
+      retries: number;
+    }
     | { type: "TIMEOUT"; error: ErrorInfo | null; retries: number }
   );
 

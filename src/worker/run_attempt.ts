@@ -35,7 +35,10 @@ export interface AttemptInput extends Omit<TaskContext, "signal"> {
 }
 
 /** Run `task` once; never throws. */
-export async function runAttempt(task: TaskDefinition, input: AttemptInput): Promise<AttemptOutcome> {
+export async function runAttempt(
+  task: TaskDefinition,
+  input: AttemptInput,
+): Promise<AttemptOutcome> {
   const now = input.now ?? performance.now.bind(performance);
   const controller = new AbortController();
   const onStop = () => controller.abort(input.stopSignal.reason);

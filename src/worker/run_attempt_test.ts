@@ -8,11 +8,22 @@ function task(run: TaskDefinition["run"], timeoutMs: number | null = null): Task
 }
 
 function input(stopSignal = new AbortController().signal) {
-  return { id: "id-1", name: "t", args: [1], kwargs: { x: 2 }, retries: 0, log: silentLogger, stopSignal };
+  return {
+    id: "id-1",
+    name: "t",
+    args: [1],
+    kwargs: { x: 2 },
+    retries: 0,
+    log: silentLogger,
+    stopSignal,
+  };
 }
 
 Deno.test("runAttempt() returns the plugin's value and passes the context", async () => {
-  const outcome = await runAttempt(task((ctx) => ({ got: [ctx.id, ctx.args, ctx.kwargs] })), input());
+  const outcome = await runAttempt(
+    task((ctx) => ({ got: [ctx.id, ctx.args, ctx.kwargs] })),
+    input(),
+  );
   assert.equal(outcome.ok, true);
   assert.deepEqual(outcome.ok && outcome.value, { got: ["id-1", [1], { x: 2 }] });
 });
@@ -48,7 +59,9 @@ Deno.test("runAttempt() marks an attempt cut short by the worker's stop", async 
   const stop = new AbortController();
   const running = runAttempt(
     task((ctx) =>
-      new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)))
+      new Promise((_, reject) =>
+        ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason))
+      )
     ),
     input(stop.signal),
   );

@@ -10,7 +10,9 @@ export class Semaphore {
 
   constructor(size: number) {
     if (!Number.isInteger(size) || size < 1) {
-      throw new RangeError(`Cannot create semaphore: size must be a whole number >= 1, got ${size}`);
+      throw new RangeError(
+        `Cannot create semaphore: size must be a whole number >= 1, got ${size}`,
+      );
     }
     this.#free = size;
   }

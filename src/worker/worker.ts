@@ -156,7 +156,10 @@ export class Worker {
     this.#consuming.abort();
     const drainMs = options.drainTimeoutMs ?? 30_000;
     if (this.#inFlight.size > 0) {
-      logger.info("Draining in-flight tasks", { in_flight: this.#inFlight.size, drain_ms: drainMs });
+      logger.info("Draining in-flight tasks", {
+        in_flight: this.#inFlight.size,
+        drain_ms: drainMs,
+      });
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const drained = Promise.allSettled([...this.#inFlight]);

@@ -1,0 +1,152 @@
+/**
+ * `dts load --task a (--count N | --duration S)`: a load test with
+ * throughput and latency percentiles.
+ * @module
+ */
+import type { Command } from "commander";
+import { parseDuration } from "../config/duration.ts";
+import { UsageError } from "../errors.ts";
+import { renderLoadReportHtml } from "../load/html_report.ts";
+import { type LoadReport, runLoad } from "../load/load_runner.ts";
+import { loadPlugins } from "../plugin/load_plugins.ts";
+import { resolveRoute } from "../plugin/resolve_tasks.ts";
+import type { CliContext } from "./cli_context.ts";
+import {
+  addCommonOptions,
+  commandLogger,
+  type CommonFlags,
+  loadCommandConfig,
+  openBroker,
+} from "./common_options.ts";
+import { parsePositiveInt, parsePositiveNumber } from "./parse_numbers.ts";
+
+interface LoadFlags extends CommonFlags {
+  task?: string;
+  count?: number;
+  duration?: string;
+  rate?: number;
+  concurrency?: number;
+  json?: boolean;
+  report?: string;
+  args?: string;
+}
+
+/** Register `load`. */
+export function registerLoadCommand(
+  program: Command,
+  ctx: CliContext,
+  run: (work: () => Promise<number>) => void,
+): void {
+  const command = program.command("load")
+    .description("load test one task: throughput and publish-to-result latency percentiles")
+    .option(
+      "-t, --task <task>",
+      "task to send (config key or plugin name; default: config load.task)",
+    )
+    .option("--count <n>", "send this many tasks", parsePositiveInt)
+    .option("--duration <time>", "send for this long, e.g. 30s or 2m")
+    .option(
+      "--rate <per-second>",
+      "sends per second (default: as fast as concurrency allows)",
+      parsePositiveNumber,
+    )
+    .option("--concurrency <n>", "tasks in flight at once (default 100)", parsePositiveInt)
+    .option("--args <json>", "task args as a JSON array, e.g. '[0]'")
+    .option("--json", "print one JSON document")
+    .option("--report <file.html>", "also write an HTML report");
+  addCommonOptions(command, { plugins: true });
+  command.addHelpText(
+    "after",
+    `
+Examples:
+  dts load --task a --count 5000 --json
+  dts load --task a --duration 30s --rate 200 --concurrency 50
+  dts load --config config/test-config.yml --report load.html   # uses the config's load section
+
+Exit code 0 when every task succeeded, 1 when any failed or timed out.`,
+  );
+  command.action((flags: LoadFlags) => run(() => loadCommand(flags, ctx)));
+}
+
+/** Run a load test; resolves to the exit code. */
+export async function loadCommand(flags: LoadFlags, ctx: CliContext): Promise<number> {
+  let durationMs: number | undefined;
+  if (flags.duration !== undefined) {
+    try {
+      durationMs = parseDuration(flags.duration);
+    } catch (error) {
+      throw new UsageError(`Cannot run load test: --duration ${(error as Error).message}`);
+    }
+  }
+  const config = await loadCommandConfig(flags, ctx, {
+    loadTask: flags.task,
+    loadCount: flags.count,
+    loadDurationMs: durationMs,
+    loadRate: flags.rate,
+    loadConcurrency: flags.concurrency,
+  });
+  const load = config.load;
+  if (load.task === null) throw new UsageError("Cannot run load test: name a task with --task");
+  if (load.count === null && load.durationMs === null) {
+    throw new UsageError("Cannot run load test: give --count N or --duration S");
+  }
+  const args = parseArgs(flags.args);
+  const logger = commandLogger(config, ctx);
+  const plugins = await loadPlugins({ dirs: flags.plugins ?? [] });
+  const route = resolveRoute(load.task, { tasks: config.tasks, plugins, allowUnknown: true });
+  const transport = await openBroker(config, logger);
+  let report: LoadReport;
+  try {
+    report = await runLoad({
+      transport,
+      task: route.name,
+      queue: route.queue,
+      args,
+      count: load.count ?? undefined,
+      durationMs: load.durationMs ?? undefined,
+      rate: load.rate,
+      concurrency: load.concurrency,
+      timeoutMs: config.dispatch.timeoutMs,
+      signal: ctx.shutdown,
+      onProgress: flags.json || !ctx.stderrIsTerminal
+        ? undefined
+        : ({ sent, done }) => ctx.stderr(`\rsent ${sent}  done ${done}   `),
+    });
+  } finally {
+    await transport.close();
+  }
+  if (!flags.json && ctx.stderrIsTerminal) ctx.stderr("\n");
+  if (flags.report) {
+    await Deno.writeTextFile(
+      flags.report,
+      renderLoadReportHtml(report, { broker: transport.url, at: new Date() }),
+    );
+  }
+  ctx.stdout(flags.json ? `${JSON.stringify(report)}\n` : formatLoadReport(report));
+  if (ctx.shutdown.aborted) return 130;
+  return report.failed === 0 && report.timed_out === 0 ? 0 : 1;
+}
+
+function parseArgs(text: string | undefined): unknown[] {
+  if (text === undefined) return [];
+  try {
+    const value = JSON.parse(text);
+    if (Array.isArray(value)) return value;
+  } catch {
+    // fall through to the usage error
+  }
+  throw new UsageError(
+    `Cannot run load test: --args must be a JSON array, got ${JSON.stringify(text)}`,
+  );
+}
+
+function formatLoadReport(r: LoadReport): string {
+  const l = r.latency_ms;
+  return [
+    `Load test: ${r.task}`,
+    `  sent ${r.sent}  succeeded ${r.succeeded}  failed ${r.failed}  timed out ${r.timed_out}`,
+    `  duration ${r.duration_s} s  throughput ${r.throughput_per_s} tasks/s`,
+    `  latency p50 ${l.p50} ms  p95 ${l.p95} ms  p99 ${l.p99} ms  max ${l.max} ms`,
+    "",
+  ].join("\n");
+}

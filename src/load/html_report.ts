@@ -1,0 +1,47 @@
+/**
+ * A load test's report as one self-contained HTML page (no scripts, no
+ * external assets), for `dts load --report F.html`.
+ * @module
+ */
+import type { LoadReport } from "./load_runner.ts";
+
+/** Render the report; every value is escaped. */
+export function renderLoadReportHtml(
+  report: LoadReport,
+  options: { broker: string; at: Date },
+): string {
+  const esc = (value: unknown) => String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  const latency = report.latency_ms;
+  const scale = Math.max(latency.max, 0.001);
+  const bar = (label: string, ms: number) =>
+    `<tr><th>${label}</th><td>${esc(ms)} ms</td><td><div class="bar" style="width:${
+      Math.max(1, Math.round((ms / scale) * 100))
+    }%"></div></td></tr>`;
+  const rows: [string, unknown][] = [
+    ["task", report.task],
+    ["broker", options.broker],
+    ["sent", report.sent],
+    ["succeeded", report.succeeded],
+    ["failed", report.failed],
+    ["timed out", report.timed_out],
+    ["duration", `${report.duration_s} s`],
+    ["throughput", `${report.throughput_per_s} tasks/s`],
+  ];
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>dts load: ${esc(report.task)}</title>
+<style>
+body{font:14px/1.4 system-ui,sans-serif;margin:2rem;color:#222}
+table{border-collapse:collapse;margin:1rem 0}th,td{padding:.25rem .75rem;text-align:left}
+th{color:#555;font-weight:600}.bar{background:#3b82f6;height:.8rem;min-width:2px}
+td:last-child{width:20rem}
+</style></head><body>
+<h1>dts load test: ${esc(report.task)}</h1>
+<p>${esc(options.at.toISOString())}</p>
+<table>${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join("")}</table>
+<h2>Latency, publish to result</h2>
+<table>${bar("p50", latency.p50)}${bar("p95", latency.p95)}${bar("p99", latency.p99)}${
+    bar("max", latency.max)
+  }</table>
+</body></html>
+`;
+}

@@ -1,0 +1,293 @@
+/**
+ * `Transport` over the embedded `MemoryBroker` (`memory://`), for `dts demo`
+ * and tests. Each transport is one broker session: closing it returns its
+ * unsettled messages to their queues, as closing an AMQP connection does.
+ * @module
+ */
+
+import { type Clock, systemClock } from "../clock.ts";
+import { BrokerError } from "../errors.ts";
+import { AsyncQueue } from "./async_queue.ts";
+import { checkPrefetch, deadLetterProps, toMessageProps } from "./message_props.ts";
+import type {
+  MemoryBroker,
+  MemoryConsumer,
+  MemoryMessage,
+  MemorySession,
+} from "./memory_broker.ts";
+import {
+  type ConsumeOptions,
+  deadLetterQueueName,
+  type Delivery,
+  type MessageProps,
+  type PublishOptions,
+  type QueueInfo,
+  type QueueOptions,
+  type TaskQueueOptions,
+  type Transport,
+  type TransportStatus,
+} from "./transport.ts";
+
+/** Options of a `MemoryTransport`. */
+export interface MemoryTransportOptions {
+  /** Source of the dead-letter timestamps. @default systemClock */
+  clock?: Clock;
+}
+
+/** A connection to a `MemoryBroker`; always "connected" until closed. */
+export class MemoryTransport implements Transport {
+  readonly url = "memory://";
+  #broker: MemoryBroker;
+  #session: MemorySession;
+  #context: DeliveryContext;
+  #listeners = new Set<(status: TransportStatus) => void>();
+  #stops = new Set<() => void>();
+  #closed = false;
+
+  constructor(broker: MemoryBroker, options: MemoryTransportOptions = {}) {
+    this.#broker = broker;
+    this.#session = broker.openSession();
+    this.#context = { broker, session: this.#session, clock: options.clock ?? systemClock };
+  }
+
+  get connected(): boolean {
+    return !this.#closed && !this.#broker.closed;
+  }
+
+  assertTaskQueue(queue: string, options: TaskQueueOptions = {}): Promise<void> {
+    return this.#run(() => {
+      const type = options.type ?? "classic";
+      this.#broker.assertQueue(queue, {
+        ...PLAIN_QUEUE,
+        type,
+        deliveryLimit: type === "quorum" ? options.deliveryLimit ?? null : null,
+      });
+      this.#broker.assertQueue(deadLetterQueueName(queue), PLAIN_QUEUE);
+    });
+  }
+
+  assertQueue(queue: string, options: QueueOptions = {}): Promise<void> {
+    return this.#run(() =>
+      this.#broker.assertQueue(queue, {
+        ...PLAIN_QUEUE,
+        durable: options.durable ?? true,
+        autoDelete: options.autoDelete ?? false,
+        expiresMs: options.expiresMs ?? null,
+        messageTtlMs: options.messageTtlMs ?? null,
+      })
+    );
+  }
+
+  assertExchange(
+    exchange: string,
+    type: "direct" | "fanout" | "topic",
+    options: { durable?: boolean } = {},
+  ): Promise<void> {
+    return this.#run(() => this.#broker.assertExchange(exchange, type, options.durable ?? true));
+  }
+
+  bindQueue(queue: string, exchange: string, routingKey: string): Promise<void> {
+    return this.#run(() => this.#broker.bindQueue(queue, exchange, routingKey));
+  }
+
+  deleteQueue(queue: string): Promise<void> {
+    return this.#run(() => this.#broker.deleteQueue(queue));
+  }
+
+  inspectQueue(queue: string): Promise<QueueInfo | null> {
+    return this.#run(() => this.#broker.inspectQueue(queue));
+  }
+
+  purgeQueue(queue: string): Promise<number> {
+    return this.#run(() => this.#broker.purgeQueue(queue));
+  }
+
+  publish(routingKey: string, body: Uint8Array, options: PublishOptions = {}): Promise<void> {
+    const exchange = options.exchange ?? "";
+    const delayMs = options.delayMs ?? 0;
+    if (delayMs > 0 && exchange !== "") {
+      return Promise.reject(
+        new TypeError(
+          `Cannot delay a publish to exchange "${exchange}": delays need the default exchange`,
+        ),
+      );
+    }
+    return this.#run(() =>
+      this.#broker.publish(exchange, routingKey, body, toMessageProps(options), delayMs)
+    );
+  }
+
+  consume(queue: string, options: ConsumeOptions): AsyncIterable<Delivery> {
+    return { [Symbol.asyncIterator]: () => this.#consume(queue, options) };
+  }
+
+  get(queue: string): Promise<Delivery | null> {
+    return this.#run(() => {
+      const got = this.#session.get(queue);
+      return got ? new MemoryDelivery(this.#context, queue, got.tag, got.message) : null;
+    });
+  }
+
+  onStatus(listener: (status: TransportStatus) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#closed = true;
+    for (const stop of [...this.#stops]) stop();
+    this.#session.close();
+    for (const listener of this.#listeners) listener({ type: "closed" });
+    return Promise.resolve();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #run<T>(operation: () => T): Promise<T> {
+    if (this.#closed) {
+      return Promise.reject(
+        new BrokerError("Cannot use the memory transport: it is closed", { recoverable: false }),
+      );
+    }
+    try {
+      return Promise.resolve(operation());
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #consume(queue: string, options: ConsumeOptions): AsyncIterableIterator<Delivery> {
+    checkPrefetch(options.prefetch);
+    const signal = options.signal;
+    let consumer: MemoryConsumer | null = null;
+    const stop = (): void => {
+      this.#stops.delete(stop);
+      signal?.removeEventListener("abort", onAbort);
+      consumer?.cancel();
+      consumer = null;
+      // Read by nobody yet: give them back now rather than on close.
+      for (const delivery of stream.takeBuffered()) void delivery.requeue().catch(() => {});
+    };
+    const onAbort = (): void => {
+      stop();
+      stream.end();
+    };
+    const stream = new AsyncQueue<MemoryDelivery>(stop);
+    if (this.#closed || signal?.aborted) {
+      stream.end();
+      return stream;
+    }
+    try {
+      consumer = this.#session.consume(queue, options.prefetch, {
+        deliver: (tag, message) => {
+          const delivery = new MemoryDelivery(this.#context, queue, tag, message);
+          if (!stream.push(delivery)) void delivery.requeue().catch(() => {});
+        },
+        cancelled: (error) => {
+          consumer = null;
+          stop();
+          stream.fail(error);
+        },
+      });
+    } catch (error) {
+      stream.fail(error as Error);
+      return stream;
+    }
+    this.#stops.add(onAbort);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    return stream;
+  }
+}
+
+const PLAIN_QUEUE = {
+  durable: true,
+  autoDelete: false,
+  expiresMs: null,
+  messageTtlMs: null,
+  type: "classic",
+  deliveryLimit: null,
+} as const;
+
+interface DeliveryContext {
+  readonly broker: MemoryBroker;
+  readonly session: MemorySession;
+  readonly clock: Clock;
+}
+
+/** One message delivered by a `MemoryTransport`; settling after the transport closed rejects (recoverable). */
+class MemoryDelivery implements Delivery {
+  readonly queue: string;
+  readonly body: Uint8Array;
+  readonly props: MessageProps;
+  readonly redelivered: boolean;
+  #context: DeliveryContext;
+  #tag: number;
+  #settled = false;
+
+  constructor(context: DeliveryContext, queue: string, tag: number, message: MemoryMessage) {
+    this.queue = queue;
+    this.body = message.body.slice();
+    this.props = structuredClone(message.props);
+    this.redelivered = message.redelivered;
+    this.#context = context;
+    this.#tag = tag;
+  }
+
+  ack(): Promise<void> {
+    return this.#claim("ack") ?? this.#settle("ack");
+  }
+
+  requeue(): Promise<void> {
+    return this.#claim("requeue") ?? this.#settle("requeue");
+  }
+
+  deadLetter(reason: string, headers: Record<string, unknown> = {}): Promise<void> {
+    const claimed = this.#claim("dead-letter");
+    if (claimed) return claimed;
+    const { broker, session, clock } = this.#context;
+    try {
+      if (session.closed) return this.#settle("dead-letter");
+      const props = deadLetterProps(this.props, {
+        queue: this.queue,
+        reason,
+        at: clock.now(),
+        headers,
+      });
+      broker.publish("", deadLetterQueueName(this.queue), this.body, props);
+    } catch (error) {
+      this.#settled = false;
+      return Promise.reject(error);
+    }
+    return this.#settle("ack");
+  }
+
+  #claim(action: string): Promise<void> | null {
+    if (!this.#settled) {
+      this.#settled = true;
+      return null;
+    }
+    return Promise.reject(
+      new BrokerError(
+        `Cannot ${action} message from queue "${this.queue}": it is already settled`,
+        {
+          recoverable: false,
+        },
+      ),
+    );
+  }
+
+  #settle(action: string): Promise<void> {
+    const { session } = this.#context;
+    const done = !session.closed &&
+      (action === "requeue" ? session.requeue(this.#tag) : session.ack(this.#tag));
+    if (done) return Promise.resolve();
+    return Promise.reject(
+      new BrokerError(
+        `Cannot ${action} message from queue "${this.queue}": the transport closed and the message went back to its queue`,
+      ),
+    );
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * Building `MessageProps` for publishes and dead letters, shared by both
+ * transports so they carry exactly the same fields.
+ * @module
+ */
+
+import type { MessageProps, PublishOptions } from "./transport.ts";
+
+/** The message properties of a publish: only the fields that were given, `persistent` only when true. */
+export function toMessageProps(options: PublishOptions): MessageProps {
+  const props: MessageProps = { headers: options.headers ?? {} };
+  if (options.contentType !== undefined) props.contentType = options.contentType;
+  if (options.contentEncoding !== undefined) props.contentEncoding = options.contentEncoding;
+  if (options.correlationId !== undefined) props.correlationId = options.correlationId;
+  if (options.replyTo !== undefined) props.replyTo = options.replyTo;
+  if (options.messageId !== undefined) props.messageId = options.messageId;
+  if (options.priority !== undefined) props.priority = options.priority;
+  if (options.persistent) props.persistent = true;
+  return props;
+}
+
+/** What a dead letter carries: the original properties plus `x-dts-reason`, `x-dts-dead-at` and `x-dts-original-queue`. */
+export function deadLetterProps(
+  props: MessageProps,
+  dead: { queue: string; reason: string; at: number; headers?: Record<string, unknown> },
+): MessageProps {
+  return {
+    ...props,
+    headers: {
+      ...props.headers,
+      ...dead.headers,
+      "x-dts-reason": dead.reason,
+      "x-dts-dead-at": new Date(dead.at).toISOString(),
+      "x-dts-original-queue": dead.queue,
+    },
+  };
+}
+
+/**
+ * Check a consumer's prefetch (0 means unlimited, as in AMQP).
+ * @throws {RangeError} when it is not an integer in 0..65535
+ */
+export function checkPrefetch(prefetch: number): void {
+  if (!Number.isInteger(prefetch) || prefetch < 0 || prefetch > 65535) {
+    throw new RangeError(`Cannot consume with prefetch ${prefetch}: must be an integer 0..65535`);
+  }
+}

@@ -1,0 +1,427 @@
+/**
+ * One behaviour contract for every `Transport`: each implementation's test
+ * file calls `testTransport()` with a way to open a fresh harness per test.
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { BrokerError, UnroutableError } from "../../src/errors.ts";
+import { delayBucketMs, delayQueueName } from "../../src/transport/delay_queue.ts";
+import {
+  deadLetterQueueName,
+  type Delivery,
+  type Transport,
+} from "../../src/transport/transport.ts";
+
+/** What one contract test gets: a transport, more connections, and unique queue names. */
+export interface TransportHarness extends AsyncDisposable {
+  /** The transport under test. */
+  readonly transport: Transport;
+  /** Another connection to the same broker; closed on dispose (closing it earlier is fine). */
+  other(): Promise<Transport>;
+  /** A queue name unique to this test; the queue and its `.dead` are deleted on dispose. */
+  queue(name: string): string;
+  /** Another queue to delete on dispose (e.g. a delay queue). */
+  track(queue: string): void;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const bytes = (text: string): Uint8Array => encoder.encode(text);
+const text = (body: Uint8Array): string => decoder.decode(body);
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Reads a consume iteration with timeouts, keeping an unanswered `next()` for the next read. */
+class Reader {
+  #iterator: AsyncIterator<Delivery>;
+  #pending: Promise<IteratorResult<Delivery>> | null = null;
+
+  constructor(iterable: AsyncIterable<Delivery>) {
+    this.#iterator = iterable[Symbol.asyncIterator]();
+  }
+
+  /** The next delivery, null when none comes within `ms`, "done" when the iteration ended. */
+  async next(ms = 3000): Promise<Delivery | null | "done"> {
+    this.#pending ??= this.#iterator.next();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), ms);
+    });
+    try {
+      const result = await Promise.race([this.#pending, timeout]);
+      if (result === null) return null;
+      this.#pending = null;
+      return result.done ? "done" : result.value;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The next delivery, failing the test when none comes. */
+  async take(ms = 3000): Promise<Delivery> {
+    const delivery = await this.next(ms);
+    assert.ok(delivery !== null && delivery !== "done", `expected a delivery, got ${delivery}`);
+    return delivery;
+  }
+}
+
+async function waitForDepth(
+  transport: Transport,
+  queue: string,
+  messages: number,
+  withinMs = 3000,
+): Promise<void> {
+  const deadline = performance.now() + withinMs;
+  let depth: number | undefined;
+  while (performance.now() < deadline) {
+    depth = (await transport.inspectQueue(queue))?.messages;
+    if (depth === messages) return;
+    await sleep(20);
+  }
+  assert.fail(`queue "${queue}" holds ${depth} messages, expected ${messages}`);
+}
+
+/** Register the transport contract tests for one implementation. */
+export function testTransport(name: string, open: () => Promise<TransportHarness>): void {
+  const test = (what: string, fn: (h: TransportHarness) => Promise<void>): void => {
+    Deno.test(`${name}: ${what}`, async () => {
+      await using harness = await open();
+      await fn(harness);
+    });
+  };
+
+  test("publish() then consume() delivers the message and ack() removes it", async (h) => {
+    const t = h.transport;
+    const q = h.queue("a");
+    await t.assertTaskQueue(q);
+    await t.publish(q, bytes("hello"), { persistent: true });
+    assert.deepEqual(await t.inspectQueue(q), { messages: 1, consumers: 0 });
+    const stop = new AbortController();
+    const reader = new Reader(t.consume(q, { prefetch: 1, signal: stop.signal }));
+    const delivery = await reader.take();
+    assert.equal(text(delivery.body), "hello");
+    assert.equal(delivery.queue, q);
+    assert.equal(delivery.redelivered, false);
+    assert.deepEqual(await t.inspectQueue(q), { messages: 0, consumers: 1 });
+    await delivery.ack();
+    stop.abort();
+    assert.equal(await reader.next(), "done");
+    // Closing returns unacked messages: an empty queue now proves the ack took.
+    await t.close();
+    const other = await h.other();
+    assert.deepEqual(await other.inspectQueue(q), { messages: 0, consumers: 0 });
+  });
+
+  test("consume() holds at most prefetch unsettled deliveries", async (h) => {
+    const t = h.transport;
+    const q = h.queue("a");
+    await t.assertTaskQueue(q);
+    for (let i = 1; i <= 5; i++) await t.publish(q, bytes(`m${i}`));
+    const stop = new AbortController();
+    const reader = new Reader(t.consume(q, { prefetch: 2, signal: stop.signal }));
+    const first = await reader.take();
+    const second = await reader.take();
+    assert.deepEqual([text(first.body), text(second.body)], ["m1", "m2"]);
+    assert.equal(await reader.next(200), null);
+    await first.ack();
+    assert.equal(text((await reader.take()).body), "m3");
+    assert.equal(await reader.next(100), null);
+    assert.deepEqual(await t.inspectQueue(q), { messages: 2, consumers: 1 });
+    stop.abort();
+  });
+
+  test("requeue() gives the message back, marked redelivered", async (h) => {
+    const t = h.transport;
+    const q = h.queue("a");
+    await t.assertTaskQueue(q);
+    await t.publish(q, bytes("again"));
+    const stop = new AbortController();
+    const reader = new Reader(t.consume(q, { prefetch: 1, signal: stop.signal }));
+    const first = await reader.take();
+    assert.equal(first.redelivered, false);
+    await first.requeue();
+    const second = await reader.take();
+    assert.equal(text(second.body), "again");
+    assert.equal(second.redelivered, true);
+    await second.ack();
+    await assert.rejects(second.ack(), BrokerError);
+    stop.abort();
+  });
+
+  test("close() returns unacked deliveries to the queue for another consumer", async (h) => {
+    const t = h.transport;
+    const q = h.queue("a");
+    await t.assertTaskQueue(q);
+    await t.publish(q, bytes("one"));
+    await t.publish(q, bytes("two"));
+    const reader = new Reader(t.consume(q, { prefetch: 2 }));
+    const held = [await reader.take(), await reader.take()];
+    const other = await h.other();
+    const stop = new AbortController();
+    const otherReader = new Reader(other.consume(q, { prefetch: 5, signal: stop.signal }));
+    assert.equal(await otherReader.next(200), null);
+    await t.close();
+    assert.equal(await reader.next(), "done");
+    const again = [await otherReader.take(), await otherReader.take()];
+    assert.deepEqual(again.map((d) => text(d.body)).sort(), ["one", "two"]);
+    assert.ok(again.every((d) => d.redelivered));
+    await assert.rejects(held[0].ack(), (error: unknown) => {
+      return error instanceof BrokerError && error.recoverable;
+    });
+    for (const delivery of again) await delivery.ack();
+    stop.abort();
+  });
+
+  test("aborting a consumer ends the iteration; held deliveries can still be settled", async (h) => {
+    const t = h.transport;
+    const q = h.queue("a");
+    await t.assertTaskQueue(q);
+    await t.publish(q, bytes("one"));
+    await t.publish(q, bytes("two"));
+    const stop = new AbortController();
+    const reader = new Reader(t.consume(q, { prefetch: 2, signal: stop.signal }));
+    const held = await reader.take();
+    assert.equal(text(held.body), "one");
+    stop.abort();
+    assert.equal(await reader.next(), "done");
+    // "two" was delivered but never read: it goes back at once.
+    await waitForDepth(t, q, 1);
+    await held.ack();
+    const next = await t.get(q);
+    assert.ok(next);
+    assert.equal(text(next.body), "two");
+    await next.ack();
+    await t.close();
+    const other = await h.other();
+    assert.deepEqual(await other.inspectQueue(q), { messages: 0, consumers: 0 });
+  });
+
+  test("publish() with delayMs holds the message in the broker, even after the publisher closed", async (h) => {
+    const t = h.transport;
+    const q = h.queue("delayed");
+    const delayMs = 250;
+    await t.assertTaskQueue(q);
+    h.track(delayQueueName(q, delayBucketMs(delayMs)));
+    const publisher = await h.other();
+    const start = performance.now();
+    await publisher.publish(q, bytes("later"), { delayMs, persistent: true });
+    await publisher.close();
+    let arrivedAfter = -1;
+    while (performance.now() - start < 3000) {
+      const info = await t.inspectQueue(q);
+      const answeredAfter = performance.now() - start;
+      if (info?.messages === 1) {
+        arrivedAfter = answeredAfter;
+        break;
+      }
+      assert.equal(info?.messages, 0);
+      await sleep(15);
+    }
+    assert.ok(arrivedAfter >= delayMs, `arrived after ${arrivedAfter} ms, before ${delayMs} ms`);
+    const delivery = await t.get(q);
+    assert.ok(delivery);
+    assert.equal(text(delivery.body), "later");
+    assert.equal(delivery.props.persistent, true);
+    await delivery.ack();
+  });
+
+  test("deadLetter() moves the message to <queue>.dead with the reason", async (h) => {
+    const t = h.transport;
+    const q = h.queue("a");
+    await t.assertTaskQueue(q);
+    await t.publish(q, bytes("poison"), {
+      headers: { task: "task_a", retries: 3 },
+      correlationId: "c-1",
+      persistent: true,
+    });
+    const stop = new AbortController();
+    const reader = new Reader(t.consume(q, { prefetch: 1, signal: stop.signal }));
+    const delivery = await reader.take();
+    await delivery.deadLetter("unknown task", { "x-dts-error": "no plugin named task_a" });
+    stop.abort();
+    const dead = await t.get(deadLetterQueueName(q));
+    assert.ok(dead, "the dead-letter queue is empty");
+    assert.equal(text(dead.body), "poison");
+    assert.equal(dead.props.correlationId, "c-1");
+    assert.equal(dead.props.persistent, true);
+    const headers = dead.props.headers;
+    assert.equal(headers["x-dts-reason"], "unknown task");
+    assert.equal(headers["x-dts-original-queue"], q);
+    assert.equal(headers["x-dts-error"], "no plugin named task_a");
+    assert.equal(headers.task, "task_a");
+    assert.equal(headers.retries, 3);
+    const deadAt = Date.parse(String(headers["x-dts-dead-at"]));
+    assert.ok(
+      Math.abs(Date.now() - deadAt) < 60_000,
+      `bad x-dts-dead-at ${headers["x-dts-dead-at"]}`,
+    );
+    await dead.ack();
+    await t.close();
+    const other = await h.other();
+    assert.deepEqual(await other.inspectQueue(q), { messages: 0, consumers: 0 });
+  });
+
+  test("message properties and typed headers survive the round trip", async (h) => {
+    const t = h.transport;
+    const q = h.queue("a");
+    await t.assertTaskQueue(q);
+    const headers = {
+      lang: "py",
+      retries: 0,
+      negative: -1,
+      small: 128,
+      big: 2 ** 31,
+      ratio: 1.5,
+      expires: 1795863214.43,
+      eta: null,
+      ignore_result: false,
+      timelimit: [300, 600],
+      mixed: [1, 2.5, "x", null, true],
+      nested: { depth: 2, inner: { ok: true } },
+    };
+    await t.publish(q, bytes("{}"), {
+      headers,
+      contentType: "application/json",
+      contentEncoding: "utf-8",
+      correlationId: "corr-1",
+      replyTo: "reply-queue",
+      messageId: "msg-1",
+      priority: 0,
+      persistent: true,
+    });
+    const delivery = await t.get(q);
+    assert.ok(delivery);
+    assert.deepEqual(delivery.props, {
+      headers,
+      contentType: "application/json",
+      contentEncoding: "utf-8",
+      correlationId: "corr-1",
+      replyTo: "reply-queue",
+      messageId: "msg-1",
+      priority: 0,
+      persistent: true,
+    });
+    await delivery.ack();
+  });
+
+  test("publish() to a missing queue or exchange rejects, and the transport stays usable", async (h) => {
+    const t = h.transport;
+    const q = h.queue("a");
+    await t.assertTaskQueue(q);
+    await assert.rejects(t.publish(h.queue("missing"), bytes("x")), UnroutableError);
+    await assert.rejects(
+      t.publish("nowhere", bytes("x"), { exchange: "amq.topic" }),
+      UnroutableError,
+    );
+    await assert.rejects(
+      t.publish("any", bytes("x"), { exchange: h.queue("no_such_exchange") }),
+      BrokerError,
+    );
+    await t.publish(q, bytes("fine"));
+    assert.deepEqual(await t.inspectQueue(q), { messages: 1, consumers: 0 });
+  });
+
+  test("bindQueue() routes topic patterns from an exchange", async (h) => {
+    const t = h.transport;
+    const one = h.queue("one_word");
+    const any = h.queue("any_words");
+    const ns = one; // unique routing key prefix for this test
+    await t.assertQueue(one, { durable: false });
+    await t.assertQueue(any, { durable: false });
+    await t.bindQueue(one, "amq.topic", `${ns}.*`);
+    await t.bindQueue(any, "amq.topic", `${ns}.#`);
+    await t.publish(`${ns}.a`, bytes("1"), { exchange: "amq.topic" });
+    await t.publish(`${ns}.a.b`, bytes("2"), { exchange: "amq.topic" });
+    assert.equal((await t.inspectQueue(one))?.messages, 1);
+    assert.equal((await t.inspectQueue(any))?.messages, 2);
+  });
+
+  test("purgeQueue() drops ready messages and counts them", async (h) => {
+    const t = h.transport;
+    const q = h.queue("a");
+    await t.assertTaskQueue(q);
+    for (let i = 0; i < 3; i++) await t.publish(q, bytes(`${i}`));
+    assert.equal(await t.purgeQueue(q), 3);
+    assert.deepEqual(await t.inspectQueue(q), { messages: 0, consumers: 0 });
+    await assert.rejects(t.purgeQueue(h.queue("missing")), BrokerError);
+  });
+
+  test("get() takes one message or returns null", async (h) => {
+    const t = h.transport;
+    const q = h.queue("a");
+    await t.assertTaskQueue(q);
+    assert.equal(await t.get(q), null);
+    await t.publish(q, bytes("got"));
+    const first = await t.get(q);
+    assert.ok(first);
+    assert.equal(text(first.body), "got");
+    assert.equal(await t.get(q), null);
+    await first.requeue();
+    const second = await t.get(q);
+    assert.ok(second);
+    assert.equal(second.redelivered, true);
+    await second.ack();
+    assert.equal(await t.get(q), null);
+    await assert.rejects(t.get(h.queue("missing")), BrokerError);
+  });
+
+  test("inspectQueue() returns null for a missing queue and assertTaskQueue() is idempotent", async (h) => {
+    const t = h.transport;
+    const q = h.queue("a");
+    assert.equal(await t.inspectQueue(q), null);
+    await t.assertTaskQueue(q);
+    await t.assertTaskQueue(q);
+    assert.deepEqual(await t.inspectQueue(q), { messages: 0, consumers: 0 });
+    assert.deepEqual(await t.inspectQueue(deadLetterQueueName(q)), { messages: 0, consumers: 0 });
+    await t.deleteQueue(q);
+    assert.equal(await t.inspectQueue(q), null);
+    await t.deleteQueue(q);
+  });
+
+  test("assertTaskQueue() declares quorum queues and refuses a conflicting redeclaration", async (h) => {
+    const t = h.transport;
+    const q = h.queue("quorum");
+    await t.assertTaskQueue(q, { type: "quorum", deliveryLimit: 5 });
+    await t.assertTaskQueue(q, { type: "quorum", deliveryLimit: 5 });
+    await assert.rejects(t.assertTaskQueue(q), (error: unknown) => {
+      return error instanceof BrokerError && !error.recoverable;
+    });
+    await t.publish(q, bytes("still usable"));
+    assert.deepEqual(await t.inspectQueue(q), { messages: 1, consumers: 0 });
+  });
+
+  test("consume() of a missing queue ends the iteration with a BrokerError", async (h) => {
+    const stop = new AbortController();
+    const iterator = h.transport.consume(h.queue("missing"), { prefetch: 1, signal: stop.signal })[
+      Symbol.asyncIterator
+    ]();
+    await assert.rejects(iterator.next(), BrokerError);
+    stop.abort();
+  });
+
+  test("deleting a consumed queue ends the iteration with a BrokerError", async (h) => {
+    const t = h.transport;
+    const q = h.queue("a");
+    await t.assertQueue(q);
+    const stop = new AbortController();
+    const iterator = t.consume(q, { prefetch: 1, signal: stop.signal })[Symbol.asyncIterator]();
+    const ended = assert.rejects(iterator.next(), BrokerError);
+    await waitForConsumers(t, q, 1);
+    await h.transport.deleteQueue(q);
+    await ended;
+    stop.abort();
+  });
+}
+
+async function waitForConsumers(
+  transport: Transport,
+  queue: string,
+  consumers: number,
+): Promise<void> {
+  const deadline = performance.now() + 3000;
+  while (performance.now() < deadline) {
+    if ((await transport.inspectQueue(queue))?.consumers === consumers) return;
+    await sleep(20);
+  }
+  assert.fail(`queue "${queue}" never had ${consumers} consumers`);
+}

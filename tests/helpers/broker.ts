@@ -1,0 +1,104 @@
+/**
+ * The RabbitMQ that broker tests run against, and per-test queue names.
+ * Order: `DTS_TEST_BROKER_URL`, else a broker on 127.0.0.1:5672, else a
+ * testcontainers RabbitMQ when a Docker socket exists, else an error that
+ * says how to get one. Tests never skip for want of a broker.
+ * @module
+ */
+
+import { AmqpTransport } from "../../src/transport/amqp_transport.ts";
+import { delayBucketMs, delayQueueName } from "../../src/transport/delay_queue.ts";
+import { deadLetterQueueName } from "../../src/transport/transport.ts";
+
+const LOCAL_URL = "amqp://guest:guest@127.0.0.1:5672/";
+const DOCKER_SOCKET = "/var/run/docker.sock";
+
+/** A broker for one test (or file); dispose it to stop a container it started. */
+export async function testBroker(): Promise<{ url: string } & AsyncDisposable> {
+  const fromEnv = Deno.env.get("DTS_TEST_BROKER_URL");
+  if (fromEnv) return { url: fromEnv, [Symbol.asyncDispose]: () => Promise.resolve() };
+  if (await canConnect("127.0.0.1", 5672)) {
+    return { url: LOCAL_URL, [Symbol.asyncDispose]: () => Promise.resolve() };
+  }
+  if (await exists(DOCKER_SOCKET)) return await startContainer();
+  throw new Error(
+    "Cannot find a RabbitMQ broker for tests: nothing answers on 127.0.0.1:5672, " +
+      "DTS_TEST_BROKER_URL is not set and there is no Docker socket. Start one with " +
+      "`rabbitmq-server -detached` (or `docker compose up -d rabbitmq`), or set " +
+      "DTS_TEST_BROKER_URL=amqp://user:pass@host:5672/",
+  );
+}
+
+/** Unique names for one test: `t_<uuid8>_<name>`. */
+export function testNamespace(): { prefix: string; queue(name: string): string } {
+  const prefix = `t_${crypto.randomUUID().slice(0, 8)}`;
+  return { prefix, queue: (name: string): string => `${prefix}_${name}` };
+}
+
+/**
+ * Delete test queues with their `<queue>.dead` and, for each of `delaysMs`,
+ * their delay queue (`dts.delay.<queue>.<bucket>`).
+ */
+export async function deleteQueues(
+  url: string,
+  names: readonly string[],
+  options: { delaysMs?: readonly number[] } = {},
+): Promise<void> {
+  const transport = await AmqpTransport.connect(url);
+  try {
+    for (const name of names) {
+      await transport.deleteQueue(name);
+      await transport.deleteQueue(deadLetterQueueName(name));
+      for (const delayMs of options.delaysMs ?? []) {
+        await transport.deleteQueue(delayQueueName(name, delayBucketMs(delayMs)));
+      }
+    }
+  } finally {
+    await transport.close();
+  }
+}
+
+async function canConnect(hostname: string, port: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const connecting = Deno.connect({ hostname, port });
+  const timeout = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), 1000);
+  });
+  try {
+    const conn = await Promise.race([connecting, timeout]);
+    if (conn === null) {
+      connecting.then((late) => late.close(), () => {});
+      return false;
+    }
+    conn.close();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function startContainer(): Promise<{ url: string } & AsyncDisposable> {
+  const { GenericContainer, Wait } = await import("testcontainers");
+  const container = await new GenericContainer("rabbitmq:3-management")
+    .withExposedPorts(5672)
+    .withWaitStrategy(Wait.forLogMessage("Server startup complete"))
+    .start();
+  const url = `amqp://guest:guest@${container.getHost()}:${container.getMappedPort(5672)}/`;
+  return {
+    url,
+    async [Symbol.asyncDispose](): Promise<void> {
+      await container.stop();
+    },
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * `dts config check` and config errors as a user sees them: every problem
+ * with its path and line, exit 2, no stack trace.
+ */
+import assert from "node:assert/strict";
+import { runCli } from "../helpers/run_cli.ts";
+
+Deno.test("dts config check accepts the seed config", async () => {
+  const run = await runCli(["config", "check", "config/test-config.yml"]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(
+    run.stdout,
+    /config\/test-config\.yml: OK \("Basic two-task execution test", 2 task\(s\), 2 job\(s\)\)/,
+  );
+});
+
+Deno.test("dts config check lists every problem with its path and line, exit 2", async () => {
+  const file = "tests/fixtures/config/many_errors.yml";
+  const run = await runCli(["config", "check", file]);
+  assert.equal(run.code, 2);
+  const lines = run.stderr.trim().split("\n");
+  const problems = lines.filter((l) => l.startsWith(`Cannot load config "${file}": `));
+  assert.ok(problems.length >= 5, run.stderr);
+  for (const line of problems) assert.match(line, /\(line \d+\)$/, line);
+  assert.match(run.stderr, /problem\(s\) in tests\/fixtures\/config\/many_errors\.yml/);
+  assert.doesNotMatch(run.stderr, /\n\s+at /);
+});
+
+Deno.test("dts config check names the path and line of a bad retry factor", async () => {
+  const run = await runCli(["config", "check", "tests/fixtures/config/bad_factor.yml"]);
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /tasks\.a\.retry\.factor must be >= 1 \(line \d+\)/);
+});
+
+Deno.test("a bad DTS_* value is a usage error naming the variable", async () => {
+  const run = await runCli(["worker", "--task", "a"], { env: { DTS_CONCURRENCY: "lots" } });
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /DTS_CONCURRENCY must be a whole number >= 1/);
+});
