@@ -124,7 +124,8 @@ async function dtsInProcess(): Promise<number> {
   }
 }
 
-function dts(args: string[], env: Record<string, string> = {}): Deno.Command {
+/** A dts process; a worker's logs are discarded (an unread pipe would fill and stall it). */
+function dts(args: string[], env: Record<string, string> = {}, quiet = false): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -144,8 +145,8 @@ function dts(args: string[], env: Record<string, string> = {}): Deno.Command {
       ...env,
     },
     cwd: root,
-    stdout: "piped",
-    stderr: "piped",
+    stdout: quiet ? "null" : "piped",
+    stderr: quiet ? "null" : "piped",
   });
 }
 
@@ -158,16 +159,19 @@ async function dtsProcesses(): Promise<{ throughput: number; coldStartMs: number
   );
   // Cold start: from spawn to the first task's result at a waiting client.
   const startedAt = performance.now();
-  const worker = dts([
-    "worker",
-    "--task",
-    "ok",
-    "--config",
-    config,
-    "--plugins",
-    "tests/fixtures/plugins/good",
-  ])
-    .spawn();
+  const worker = dts(
+    [
+      "worker",
+      "--task",
+      "ok",
+      "--config",
+      config,
+      "--plugins",
+      "tests/fixtures/plugins/good",
+    ],
+    {},
+    true,
+  ).spawn();
   try {
     const first = await dts([
       "load",
@@ -202,7 +206,7 @@ async function dtsProcesses(): Promise<{ throughput: number; coldStartMs: number
     return { throughput: report.throughput_per_s, coldStartMs };
   } finally {
     worker.kill("SIGTERM");
-    await worker.output();
+    await worker.status;
     const t = await openTransport(broker);
     await t.deleteQueue(queue).catch(() => {});
     await t.deleteQueue(`${queue}.dead`).catch(() => {});
@@ -219,8 +223,8 @@ async function seedOverhead(): Promise<{ overheadMs: number; totalMs: number }> 
     `name: seed\ntasks:\n  a: { name: task_a, queue: ${ns}_queue_a }\n  b: { name: task_b, queue: ${ns}_queue_b }\n` +
       `dispatch:\n  timeout: 30s\n  jobs: [ { task: a }, { task: b } ]\n`,
   );
-  const a = dts(["worker", "--task", "a", "--config", config]).spawn();
-  const b = dts(["worker", "--task", "b", "--config", config]).spawn();
+  const a = dts(["worker", "--task", "a", "--config", config], {}, true).spawn();
+  const b = dts(["worker", "--task", "b", "--config", config], {}, true).spawn();
   try {
     // Warm-up dispatch (workers connect), then the measured ones.
     const overheads: number[] = [];
@@ -243,7 +247,7 @@ async function seedOverhead(): Promise<{ overheadMs: number; totalMs: number }> 
   } finally {
     a.kill("SIGTERM");
     b.kill("SIGTERM");
-    await Promise.all([a.output(), b.output()]);
+    await Promise.all([a.status, b.status]);
     const t = await openTransport(broker);
     for (const q of ["queue_a", "queue_b"]) {
       await t.deleteQueue(`${ns}_${q}`).catch(() => {});

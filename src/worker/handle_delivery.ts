@@ -153,7 +153,7 @@ async function runAndSettle(
   });
   deps.metrics.taskStarted();
   log.info("Task started");
-  const outcome = await runAttempt(task, {
+  const outcome = await runAttempt(withTimeLimit(task, message.timeLimit), {
     id: message.id,
     name: message.task,
     args: message.args,
@@ -337,6 +337,21 @@ async function publishResult(
     }
     throw error;
   }
+}
+
+/**
+ * The task with Celery's `timelimit` header applied: the earliest of the
+ * task's own timeout and the message's hard and soft limits (seconds) wins.
+ */
+export function withTimeLimit(
+  task: TaskDefinition,
+  timeLimit: readonly [number | null, number | null],
+): TaskDefinition {
+  const limits = timeLimit.filter((s): s is number => typeof s === "number" && s > 0)
+    .map((s) => s * 1000);
+  if (limits.length === 0) return task;
+  const timeoutMs = Math.min(task.timeoutMs ?? Infinity, ...limits);
+  return timeoutMs === task.timeoutMs ? task : { ...task, timeoutMs };
 }
 
 function stringHeader(value: unknown): string | undefined {
