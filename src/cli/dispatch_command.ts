@@ -158,6 +158,7 @@ async function runDispatch(
       workers,
     });
   }
+  await warnAboutIdleQueues(transport, jobs, logger);
   const startedAt = Date.now();
   await safely(logger, () =>
     reporter.begin({
@@ -183,6 +184,24 @@ async function runDispatch(
     workers,
     tasks: collector.outcomes(),
   };
+}
+
+/** Pre-flight: say which task queues no worker consumes (their tasks would wait until the timeout). */
+async function warnAboutIdleQueues(
+  transport: Transport,
+  jobs: readonly DispatchJob[],
+  logger: Logger,
+): Promise<void> {
+  for (const queue of new Set(jobs.map((job) => job.queue))) {
+    const info = await transport.inspectQueue(queue);
+    if (info === null || info.consumers === 0) {
+      logger.warn("No worker consumes this queue yet; its tasks wait until one does", {
+        queue,
+        exists: info !== null,
+        waiting: info?.messages ?? 0,
+      });
+    }
+  }
 }
 
 /** A reporter that throws is logged and ignored: reporting never loses a result. */
