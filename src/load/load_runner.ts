@@ -110,6 +110,17 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     }
   };
   options.signal?.addEventListener("abort", onAbort, { once: true });
+  // One sweeper instead of a timer per task: tasks are sent in order, so the
+  // oldest in-flight entries are the first to time out.
+  const sweeper = setInterval(() => {
+    const now = performance.now();
+    for (const [id, entry] of inFlight) {
+      if (now - entry.sentAt < timeoutMs) break;
+      inFlight.delete(id);
+      timedOut++;
+      entry.done();
+    }
+  }, Math.min(1000, Math.max(10, timeoutMs / 10)));
   try {
     while (sent < limit && performance.now() < deadline && !options.signal?.aborted) {
       if (interval > 0) {
@@ -128,6 +139,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     await Promise.all(sends);
   } finally {
     clearInterval(reporter);
+    clearInterval(sweeper);
     options.signal?.removeEventListener("abort", onAbort);
     stopConsuming.abort();
     await consumer.catch(() => {});
@@ -153,17 +165,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     });
     const { body, props } = encodeTaskMessage(message);
     const finished = new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        if (inFlight.delete(message.id)) timedOut++;
-        resolve();
-      }, timeoutMs);
-      inFlight.set(message.id, {
-        sentAt: performance.now(),
-        done: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      });
+      inFlight.set(message.id, { sentAt: performance.now(), done: resolve });
     });
     try {
       await transport.publish(queue, body, props);
