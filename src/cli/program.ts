@@ -8,6 +8,7 @@ import type { CliContext } from "./cli_context.ts";
 import { registerConfigCommand } from "./config_command.ts";
 import { registerDemoCommand } from "./demo_command.ts";
 import { registerDispatchCommand } from "./dispatch_command.ts";
+import { registerDlqCommand } from "./dlq_command.ts";
 import { registerLoadCommand } from "./load_command.ts";
 import { registerStatusCommand } from "./status_command.ts";
 import { registerVersionCommand, VERSION } from "./version_command.ts";
@@ -34,6 +35,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
   registerStatusCommand(program, ctx, run);
   registerLoadCommand(program, ctx, run);
   registerDemoCommand(program, ctx, run);
+  registerDlqCommand(program, ctx, run);
   registerConfigCommand(program, ctx, run);
   registerVersionCommand(program, ctx, run);
   for (const command of program.commands) {

@@ -26,6 +26,7 @@ interface WorkerFlags extends CommonFlags {
   name?: string;
   healthPort?: number;
   healthHost?: string;
+  queueType?: string;
 }
 
 /** Register `worker` on the program; `run` records the exit code. */
@@ -54,7 +55,13 @@ export function registerWorkerCommand(
       )
         .argParser(parsePort),
     )
-    .option("--health-host <host>", "address the health server listens on (env DTS_HEALTH_HOST)");
+    .option("--health-host <host>", "address the health server listens on (env DTS_HEALTH_HOST)")
+    .addOption(
+      new Option(
+        "--queue-type <type>",
+        "task queue type; quorum dead-letters after worker.delivery_limit deliveries (env DTS_QUEUE_TYPE)",
+      ).choices(["classic", "quorum"]),
+    );
   addCommonOptions(command, { plugins: true });
   command.addHelpText(
     "after",
@@ -62,6 +69,7 @@ export function registerWorkerCommand(
 Examples:
   dts worker --task a
   dts worker --task a --task b --concurrency 8
+  dts worker --task a --queue-type quorum
   dts worker --task b --plugins ./my-plugins --broker amqp://user:pass@rabbit:5672/
   DTS_HEALTH_PORT=0 dts worker --task a --log-format pretty`,
   );
@@ -78,6 +86,7 @@ export async function workerCommand(
     concurrency: flags.concurrency,
     healthPort: flags.healthPort,
     healthHost: flags.healthHost,
+    queueType: flags.queueType,
   });
   const logger = commandLogger(config, ctx);
   const plugins = await loadPlugins({ dirs: flags.plugins ?? [] });

@@ -8,6 +8,7 @@ import { decodeException, decodeResultMessage } from "../protocol/celery_result_
 import type { ResultMessage } from "../protocol/celery_result_message.ts";
 import { createTaskMessage, encodeTaskMessage } from "../protocol/celery_task_message.ts";
 import type { TaskEvent } from "../report/task_event.ts";
+import { ensureTaskQueue } from "../transport/ensure_task_queue.ts";
 import type { Delivery, Transport } from "../transport/transport.ts";
 import { TRACK_STARTED_HEADER } from "../worker/handle_delivery.ts";
 import { EventChannel } from "./event_channel.ts";
@@ -64,7 +65,7 @@ async function runDispatch(
   const replyQueue = `dts.reply.${crypto.randomUUID()}`;
   await transport.assertQueue(replyQueue, { durable: true, expiresMs: timeoutMs + 300_000 });
   for (const queue of new Set(jobs.map((job) => job.queue))) {
-    await transport.assertTaskQueue(queue);
+    await ensureTaskQueue(transport, queue);
   }
 
   const finished = Promise.withResolvers<void>();
@@ -197,7 +198,7 @@ function onResult(
   if (!entry || entry.done) return; // Unknown, or a duplicate after redelivery.
   const base = { id: result.taskId, task: entry.job.task, queue: entry.job.queue };
   const at = Date.parse(result.dateDone ?? "") || Date.now();
-  const worker = result.worker ?? null;
+  const worker = result.worker ?? startedHostname(result);
   switch (result.status) {
     case "STARTED": {
       const received = Date.parse(result.receivedAt ?? "") || at;
@@ -244,6 +245,13 @@ function onResult(
     default:
       return;
   }
+}
+
+/** Celery's own STARTED result is `{pid, hostname}` and its results carry no `worker`: take the name from there. */
+function startedHostname(result: ResultMessage): string | null {
+  if (result.status !== "STARTED") return null;
+  const hostname = (result.result as { hostname?: unknown } | null)?.hostname;
+  return typeof hostname === "string" ? hostname : null;
 }
 
 function errorOf(result: ResultMessage): ErrorInfo | null {

@@ -49,6 +49,9 @@ export interface DeliveryHandlerDeps {
 /** Header the dispatcher sets to ask for a STARTED state message (Celery's `track_started`). */
 export const TRACK_STARTED_HEADER = "dts_track_started";
 
+/** Celery's own classes for these states, so `except TaskRevokedError:` works in a Celery client. */
+const CELERY_EXCEPTIONS = "celery.exceptions";
+
 /** An eta this close counts as now: the broker-held delay rounds to 2 significant digits. */
 const ETA_SLACK_MS = 25;
 
@@ -84,10 +87,14 @@ async function processDelivery(delivery: Delivery, deps: DeliveryHandlerDeps): P
     const reason = `Task "${message.task}" is not registered on worker "${deps.workerName}"`;
     log.warn("Dead-lettering a message for an unknown task", { queue: delivery.queue });
     await publishFinal(message, "FAILURE", deps, {
-      error: { type: "NotRegistered", message: reason },
+      error: { type: "NotRegistered", message: reason, module: CELERY_EXCEPTIONS },
       queue: delivery.queue,
     });
-    await delivery.deadLetter(reason, { "x-dts-error-type": "NotRegistered" });
+    await delivery.deadLetter(reason, {
+      "x-dts-error-type": "NotRegistered",
+      "x-dts-error-message": reason,
+      "x-dts-retries": message.retries,
+    });
     deps.metrics.taskFinished(message.task, "REJECTED", 0);
     return;
   }
@@ -97,10 +104,14 @@ async function processDelivery(delivery: Delivery, deps: DeliveryHandlerDeps): P
     const reason = `Task expired at ${message.expires}`;
     log.warn("Dead-lettering an expired task", { expires: message.expires });
     await publishFinal(message, "REVOKED", deps, {
-      error: { type: "TaskRevokedError", message: reason },
+      error: { type: "TaskRevokedError", message: reason, module: CELERY_EXCEPTIONS },
       queue: delivery.queue,
     });
-    await delivery.deadLetter(reason, { "x-dts-error-type": "TaskRevokedError" });
+    await delivery.deadLetter(reason, {
+      "x-dts-error-type": "TaskRevokedError",
+      "x-dts-error-message": reason,
+      "x-dts-retries": message.retries,
+    });
     deps.metrics.taskFinished(message.task, "REJECTED", 0);
     return;
   }
@@ -200,6 +211,10 @@ async function runAndSettle(
     const next = retryTaskMessage(message, { eta });
     const { body, props } = encodeTaskMessage(next);
     await deps.transport.publish(delivery.queue, body, { ...props, delayMs });
+    // The retry message is the outcome; the RETRY state is a progress note
+    // that follows the ack, so a client that saw RETRY never sees this
+    // attempt run again after a crash.
+    await delivery.ack();
     await publishResult(message, deps, {
       status: "RETRY",
       result: encodeException(error),
@@ -209,7 +224,6 @@ async function runAndSettle(
       delayMs,
       queue: delivery.queue,
     }).catch((e) => log.warn("Cannot publish RETRY state", { error: e }));
-    await delivery.ack();
     deps.metrics.taskFinished(message.task, "RETRY", seconds);
     deps.metrics.retried(message.task);
     log.warn("Task failed; retry scheduled", {
@@ -268,7 +282,10 @@ async function rejectMalformed(
     const { body, props } = encodeResultMessage(result);
     await deps.transport.publish(replyTo, body, { ...props, persistent: true }).catch(() => {});
   }
-  await delivery.deadLetter(error.message, { "x-dts-error-type": "ProtocolError" });
+  await delivery.deadLetter(error.message, {
+    "x-dts-error-type": "ProtocolError",
+    "x-dts-error-message": error.message,
+  });
   deps.metrics.taskFinished(stringHeader(delivery.props.headers.task) ?? "unknown", "REJECTED", 0);
 }
 

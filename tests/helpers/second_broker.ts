@@ -1,0 +1,114 @@
+/**
+ * A second, private RabbitMQ node on this machine, for tests that restart a
+ * broker: the shared one on 5672 is never touched. Needs `rabbitmq-server`
+ * and `rabbitmqctl` on PATH (the same install the shared broker runs from);
+ * the node has its own name, ports, data and log folders, and no plugins.
+ * @module
+ */
+
+/** A private RabbitMQ node; dispose it to stop the node and delete its data. */
+export interface SecondBroker extends AsyncDisposable {
+  /** `amqp://guest:guest@127.0.0.1:<port>/` */
+  readonly url: string;
+  readonly port: number;
+  readonly nodeName: string;
+  /** Stop the RabbitMQ application: every connection drops, the node stays up. */
+  stopApp(): Promise<void>;
+  /** Start it again; resolves once it accepts AMQP connections. */
+  startApp(): Promise<void>;
+}
+
+/** Start a private node; resolves once it accepts AMQP connections (a few seconds). */
+export async function startSecondBroker(): Promise<SecondBroker> {
+  const [port, distPort] = [freePort(), freePort()];
+  const nodeName = `dts_${crypto.randomUUID().slice(0, 8)}@localhost`;
+  const dir = await Deno.makeTempDir({ prefix: "dts_rabbit_" });
+  // The server drops to the rabbitmq user when started as root.
+  await Deno.chmod(dir, 0o777);
+  await Deno.writeTextFile(
+    `${dir}/rabbitmq.conf`,
+    `listeners.tcp.local = 127.0.0.1:${port}\n`,
+  );
+  await Deno.writeTextFile(`${dir}/enabled_plugins`, "[].\n");
+  const env = {
+    RABBITMQ_NODENAME: nodeName,
+    RABBITMQ_NODE_PORT: String(port),
+    RABBITMQ_DIST_PORT: String(distPort),
+    RABBITMQ_MNESIA_BASE: `${dir}/mnesia`,
+    RABBITMQ_LOG_BASE: `${dir}/log`,
+    RABBITMQ_CONFIG_FILE: `${dir}/rabbitmq.conf`,
+    RABBITMQ_ENABLED_PLUGINS_FILE: `${dir}/enabled_plugins`,
+    RABBITMQ_PID_FILE: `${dir}/node.pid`,
+  };
+  const ctl = (...args: string[]) => run("rabbitmqctl", ["-n", nodeName, ...args]);
+  await run("rabbitmq-server", ["-detached"], env);
+  const stop = async (): Promise<void> => {
+    await ctl("stop").catch(() => {});
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  };
+  try {
+    // -detached returns before the node registers with epmd: poll.
+    await until(
+      60_000,
+      () => ctl("await_startup", "--timeout", "60").then(() => true, () => false),
+    );
+    await until(30_000, () => canConnect(port));
+  } catch (error) {
+    await stop();
+    throw new Error(`Cannot start a second RabbitMQ node "${nodeName}" (logs in ${dir}/log)`, {
+      cause: error,
+    });
+  }
+  return {
+    url: `amqp://guest:guest@127.0.0.1:${port}/`,
+    port,
+    nodeName,
+    stopApp: async () => {
+      await ctl("stop_app");
+    },
+    startApp: async () => {
+      await ctl("start_app");
+      await until(30_000, () => canConnect(port), 10);
+    },
+    [Symbol.asyncDispose]: stop,
+  };
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+async function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<string> {
+  const output = await new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped" })
+    .output();
+  const decoder = new TextDecoder();
+  if (!output.success) {
+    throw new Error(`${cmd} ${args.join(" ")} failed: ${decoder.decode(output.stderr)}`);
+  }
+  return decoder.decode(output.stdout);
+}
+
+async function until(
+  withinMs: number,
+  check: () => Promise<boolean>,
+  everyMs = 250,
+): Promise<void> {
+  const deadline = performance.now() + withinMs;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${withinMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+async function canConnect(port: number): Promise<boolean> {
+  try {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    conn.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
