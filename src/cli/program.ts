@@ -10,6 +10,7 @@ import { registerDemoCommand } from "./demo_command.ts";
 import { registerDispatchCommand } from "./dispatch_command.ts";
 import { registerDlqCommand } from "./dlq_command.ts";
 import { registerLoadCommand } from "./load_command.ts";
+import { registerScaleCommand } from "./scale_command.ts";
 import { registerStatusCommand } from "./status_command.ts";
 import { registerVersionCommand, VERSION } from "./version_command.ts";
 import { registerWorkerCommand } from "./worker_command.ts";
@@ -34,6 +35,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
   registerDispatchCommand(program, ctx, run);
   registerStatusCommand(program, ctx, run);
   registerLoadCommand(program, ctx, run);
+  registerScaleCommand(program, ctx, run);
   registerDemoCommand(program, ctx, run);
   registerDlqCommand(program, ctx, run);
   registerConfigCommand(program, ctx, run);

@@ -145,7 +145,15 @@ export class CliProcess implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     this.kill("SIGKILL");
-    await this.#done.catch(() => {});
+    // A grandchild that inherited our pipes could keep them open forever:
+    // wait for the exit itself, and for the output only a little.
+    await this.#child.status;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.#done.catch(() => {}),
+      new Promise((resolve) => (timer = setTimeout(resolve, 5000))),
+    ]);
+    clearTimeout(timer);
   }
 
   #check(): void {
