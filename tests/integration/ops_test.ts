@@ -17,7 +17,7 @@ async function writeConfig(dir: string, queue: string, extra = ""): Promise<stri
   const path = `${dir}/config.yml`;
   await Deno.writeTextFile(
     path,
-    `name: ops\ntasks:\n  a: { name: task_a, queue: ${queue} }\ndispatch:\n  expected_workers: 1\n  timeout: 20s\n  jobs: [ { task: a, args: [5] } ]\n${extra}`,
+    `name: ops\ntasks:\n  a: { name: task_a, queue: ${queue} }\ndispatch:\n  timeout: 20s\n  jobs: [ { task: a, args: [5] } ]\n${extra}`,
   );
   return path;
 }
@@ -143,6 +143,14 @@ Deno.test("dts dispatch --output pretty shows a timestamped line per state chang
   const dir = await Deno.makeTempDir();
   try {
     const config = await writeConfig(dir, queue, "results:\n  dir: " + `${dir}/out\n`);
+    // More workers expected than exist: a warning, not a failure.
+    await Deno.writeTextFile(
+      config,
+      (await Deno.readTextFile(config)).replace(
+        "dispatch:\n",
+        "dispatch:\n  expected_workers: 99\n",
+      ),
+    );
     const env = { DTS_BROKER_URL: broker.url };
     await using worker = new CliProcess([
       "worker",
@@ -165,7 +173,9 @@ Deno.test("dts dispatch --output pretty shows a timestamped line per state chang
       "no colour when NO_COLOR is set and stdout is not a terminal",
     );
     assert.match(out, /^Dispatch: ops$/m);
-    assert.match(out, /workers {2}1 of 1 expected answered: w-a@h/);
+    assert.match(out, /workers {2}\d+ of 99 expected answered: .*w-a@h/);
+    assert.match(out, /WARN: \d+ of 99 expected workers missing/);
+    assert.match(run.stderr, /"msg":"Fewer workers answered than expected","expected":99/);
     const states = [...out.matchAll(/^\d\d:\d\d:\d\d\.\d{3} {2}(\w+)\s+task_a/gm)].map((m) => m[1]);
     assert.deepEqual(states, ["SENT", "RECEIVED", "STARTED", "SUCCESS"]);
     assert.match(out, /^Results$/m);
