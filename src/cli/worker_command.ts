@@ -101,6 +101,7 @@ export async function workerCommand(
     tasks,
     name,
     concurrency: config.worker.concurrency,
+    prefetch: config.worker.prefetch,
     logger,
     maxMessageBytes: config.worker.maxMessageBytes,
     queueType: config.worker.queueType,

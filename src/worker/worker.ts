@@ -18,8 +18,10 @@ export interface WorkerOptions {
   tasks: readonly TaskDefinition[];
   /** e.g. `worker-a@host`. */
   name: string;
-  /** Attempts in flight at once (and the prefetch of each queue). @default 1 */
+  /** Attempts in flight at once. @default 1 */
   concurrency?: number;
+  /** Unacknowledged messages each queue's consumer may hold. @default concurrency */
+  prefetch?: number | null;
   logger: Logger;
   metrics?: WorkerMetrics;
   /** Larger task messages are dead-lettered. @default 1 MiB */
@@ -87,7 +89,7 @@ export class Worker {
     };
     for (const queue of byQueue.keys()) {
       const deliveries = transport.consume(queue, {
-        prefetch: concurrency,
+        prefetch: this.#options.prefetch ?? concurrency,
         signal: this.#consuming.signal,
       });
       this.#loops.push((async () => {

@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { openTransport } from "../../src/transport/open_transport.ts";
 import { deleteQueues, testBroker, testNamespace } from "../helpers/broker.ts";
-import { runDispatch, startWorker, testTask } from "../helpers/in_process.ts";
+import { Worker } from "../../src/worker/worker.ts";
+import { runDispatch, startWorker, testLogger, testTask } from "../helpers/in_process.ts";
 
 Deno.test("worker a never receives task_b; queue_b keeps its message until a b worker comes", async () => {
   await using broker = await testBroker();
@@ -90,5 +91,44 @@ Deno.test("a worker for two tasks consumes both queues and runs concurrency atte
     assert.equal(peak, 3);
   } finally {
     await deleteQueues(broker.url, [queueA, queueB]);
+  }
+});
+
+Deno.test("a worker holds at most `prefetch` unacknowledged messages per queue", async () => {
+  await using broker = await testBroker();
+  const ns = testNamespace();
+  const queue = ns.queue("queue_p");
+  await using transport = await openTransport(broker.url);
+  try {
+    const release = Promise.withResolvers<void>();
+    const worker = new Worker({
+      transport,
+      tasks: [testTask("task_p", queue, () => release.promise.then(() => "done"))],
+      name: "prefetch@test",
+      concurrency: 1,
+      prefetch: 2,
+      logger: testLogger(),
+    });
+    await worker.start();
+    try {
+      const jobs = Array.from(
+        { length: 5 },
+        () => ({ task: "task_p", queue, args: [], kwargs: {} }),
+      );
+      const dispatched = runDispatch(transport, jobs);
+      let info = await transport.inspectQueue(queue);
+      for (let i = 0; i < 100 && info?.messages !== 3; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        info = await transport.inspectQueue(queue);
+      }
+      assert.equal(info?.messages, 3, "two of five are held by the worker, three stay ready");
+      release.resolve();
+      const { outcomes } = await dispatched;
+      assert.equal(outcomes.filter((o) => o.status === "SUCCESS").length, 5);
+    } finally {
+      await worker.stop({ drainTimeoutMs: 1000 });
+    }
+  } finally {
+    await deleteQueues(broker.url, [queue]);
   }
 });
