@@ -125,7 +125,7 @@ export class PrettyReporter implements Reporter {
     const listed = this.#progress ? doc.tasks.filter((t) => t.status !== "SUCCESS") : doc.tasks;
     const rows = listed.map((t) => [
       t.task,
-      shortId(t.id),
+      t.id, // the full id: it is what `dlq` and logs are searched by
       t.queue,
       t.status,
       t.status === "SUCCESS" || t.error == null

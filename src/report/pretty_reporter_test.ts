@@ -174,7 +174,7 @@ Deno.test("PrettyReporter.finish() prints the results table and the timing summa
   const rowA = lines.find((l) => l.startsWith("task_a ")) ?? "";
   assert.match(
     rowA,
-    /task_a\s+4f09a2b1…\s+queue_a\s+SUCCESS\s+"Hello from Task A"\s+worker-a@host\s+106\.0\s+0$/,
+    /task_a\s+4f09a2b1-1111-4000-8000-000000000001\s+queue_a\s+SUCCESS\s+"Hello from Task A"\s+worker-a@host\s+106\.0\s+0$/,
   );
   const rowB = lines.find((l) => l.startsWith("task_b ")) ?? "";
   assert.match(rowB, /FAILURE\s+ValueError: bad input\s+worker-b@host\s+12\.3\s+1$/);

@@ -179,7 +179,7 @@ Deno.test("dts dispatch --output pretty shows a timestamped line per state chang
     const states = [...out.matchAll(/^\d\d:\d\d:\d\d\.\d{3} {2}(\w+)\s+task_a/gm)].map((m) => m[1]);
     assert.deepEqual(states, ["SENT", "RECEIVED", "STARTED", "SUCCESS"]);
     assert.match(out, /^Results$/m);
-    assert.match(out, /task_a\s+[0-9a-f]{8}…\s+\S+\s+SUCCESS\s+"Hello from Task A"\s+w-a@h/);
+    assert.match(out, /task_a\s+[0-9a-f-]{36}\s+\S+\s+SUCCESS\s+"Hello from Task A"\s+w-a@h/);
     assert.match(out, /total\s+[\d.]+ ms \(dispatch\)\s+sequential\s+[\d.]+ ms/);
     assert.match(out, /tasks\s+succeeded 1\s+failed 0\s+of 1/);
     assert.match(out, /Results saved to .*dispatch_results_\d{8}_\d{6}\.json/);
