@@ -1,0 +1,86 @@
+import assert from "node:assert/strict";
+import { inspectWorkers, pingWorkers } from "../dispatch/ping_workers.ts";
+import { silentLogger } from "../log/logger.ts";
+import { PIDBOX_EXCHANGE } from "../protocol/celery_control_message.ts";
+import { fixtureBody, fixtureProps, loadFixture } from "../protocol/testing_fixtures.ts";
+import { MemoryBroker } from "../transport/memory_broker.ts";
+import { MemoryTransport } from "../transport/memory_transport.ts";
+import { pidboxQueueName, type RemoteControlState, serveRemoteControl } from "./remote_control.ts";
+
+function state(workerName: string): RemoteControlState {
+  return {
+    workerName,
+    tasks: () => ["task_a"],
+    queues: () => ["queue_a"],
+    active: () => [{ id: "t1", name: "task_a" }],
+    stats: () => ({ pid: 42, uptime: 7 }),
+  };
+}
+
+async function withWorkers(
+  names: string[],
+  run: (transport: MemoryTransport) => Promise<void>,
+): Promise<void> {
+  using broker = new MemoryBroker();
+  const transport = new MemoryTransport(broker);
+  const stop = new AbortController();
+  const served = names.map((name) =>
+    serveRemoteControl(transport, { state: state(name), logger: silentLogger, signal: stop.signal })
+  );
+  try {
+    while ((await transport.inspectQueue(pidboxQueueName(names.at(-1)!))) === null) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await run(transport);
+  } finally {
+    stop.abort();
+    await Promise.all(served);
+    await transport.close();
+  }
+}
+
+Deno.test("serveRemoteControl() answers ping, stats, active, registered and active_queues", async () => {
+  await withWorkers(["w1@h", "w2@h"], async (transport) => {
+    assert.deepEqual(await pingWorkers(transport, { timeoutMs: 500, expected: 2 }), [
+      "w1@h",
+      "w2@h",
+    ]);
+    const ask = async (method: string) =>
+      (await inspectWorkers(transport, { method, timeoutMs: 500, expected: 2 })).get("w1@h");
+    assert.deepEqual(await ask("stats"), { pid: 42, uptime: 7 });
+    assert.deepEqual(await ask("active"), [{ id: "t1", name: "task_a" }]);
+    assert.deepEqual(await ask("registered"), ["task_a"]);
+    assert.deepEqual(await ask("active_queues"), [
+      { name: "queue_a", exchange: { name: "" }, routing_key: "queue_a" },
+    ]);
+  });
+});
+
+Deno.test("serveRemoteControl() answers Celery's mingle hello with nothing revoked", async () => {
+  await withWorkers(["w1@h"], async (transport) => {
+    const replies = await inspectWorkers(transport, {
+      method: "hello",
+      arguments: { from_node: "celery@h", revoked: {} },
+      timeoutMs: 500,
+      expected: 1,
+    });
+    assert.deepEqual(Object.fromEntries(replies), { "w1@h": { revoked: {}, clock: 0 } });
+  });
+});
+
+Deno.test("serveRemoteControl() names an unknown command and survives a Celery worker event", async () => {
+  await withWorkers(["w1@h"], async (transport) => {
+    const event = loadFixture("event.worker-heartbeat");
+    await transport.publish("", fixtureBody(event), {
+      ...fixtureProps(event),
+      exchange: PIDBOX_EXCHANGE,
+    });
+    const replies = await inspectWorkers(transport, {
+      method: "shutdown_everything",
+      timeoutMs: 500,
+      expected: 1,
+    });
+    assert.deepEqual(replies.get("w1@h"), { error: "No such command: shutdown_everything" });
+    assert.deepEqual(await pingWorkers(transport, { timeoutMs: 500, expected: 1 }), ["w1@h"]);
+  });
+});
