@@ -4,11 +4,10 @@
  * this file.
  * @module
  */
-import { type ErrorInfo, ProtocolError, toErrorInfo, UnroutableError } from "../errors.ts";
+import { ProtocolError, toErrorInfo } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import type { TaskDefinition } from "../plugin/task_plugin.ts";
-import { encodeException, encodeResultMessage } from "../protocol/celery_result_message.ts";
-import type { CeleryState, ResultMessage } from "../protocol/celery_result_message.ts";
+import { encodeException } from "../protocol/celery_result_message.ts";
 import {
   decodeTaskMessage,
   encodeTaskMessage,
@@ -18,7 +17,9 @@ import {
 import type { RetryPolicy } from "../retry/retry_policy.ts";
 import type { Delivery, Transport } from "../transport/transport.ts";
 import type { WorkerMetrics } from "./metrics.ts";
+import { publishFinal, publishMalformed, publishResult } from "./result_publisher.ts";
 import { runAttempt } from "./run_attempt.ts";
+import { withTimeLimit } from "./time_limit.ts";
 
 /** A task being worked on, for `inspect active`. */
 export interface ActiveTask {
@@ -86,16 +87,7 @@ async function processDelivery(delivery: Delivery, deps: DeliveryHandlerDeps): P
     // DEAD-LETTER UNKNOWN TASKS: retrying cannot teach this worker a new task.
     const reason = `Task "${message.task}" is not registered on worker "${deps.workerName}"`;
     log.warn("Dead-lettering a message for an unknown task", { queue: delivery.queue });
-    await publishFinal(message, "FAILURE", deps, {
-      error: { type: "NotRegistered", message: reason, module: CELERY_EXCEPTIONS },
-      queue: delivery.queue,
-    });
-    await delivery.deadLetter(reason, {
-      "x-dts-error-type": "NotRegistered",
-      "x-dts-error-message": reason,
-      "x-dts-retries": message.retries,
-    });
-    deps.metrics.taskFinished(message.task, "REJECTED", 0);
+    await rejectTask(delivery, message, deps, { status: "FAILURE", type: "NotRegistered", reason });
     return;
   }
   const { task, policy } = entry;
@@ -103,16 +95,11 @@ async function processDelivery(delivery: Delivery, deps: DeliveryHandlerDeps): P
   if (message.expires !== null && Date.parse(message.expires) <= deps.now()) {
     const reason = `Task expired at ${message.expires}`;
     log.warn("Dead-lettering an expired task", { expires: message.expires });
-    await publishFinal(message, "REVOKED", deps, {
-      error: { type: "TaskRevokedError", message: reason, module: CELERY_EXCEPTIONS },
-      queue: delivery.queue,
+    await rejectTask(delivery, message, deps, {
+      status: "REVOKED",
+      type: "TaskRevokedError",
+      reason,
     });
-    await delivery.deadLetter(reason, {
-      "x-dts-error-type": "TaskRevokedError",
-      "x-dts-error-message": reason,
-      "x-dts-retries": message.retries,
-    });
-    deps.metrics.taskFinished(message.task, "REJECTED", 0);
     return;
   }
 
@@ -266,22 +253,15 @@ async function rejectMalformed(
     queue: delivery.queue,
     reason: error.message,
   });
-  const id = delivery.props.correlationId ?? stringHeader(delivery.props.headers.id);
-  const replyTo = delivery.props.replyTo;
-  if (id && replyTo) {
-    const result: ResultMessage = {
-      taskId: id,
-      status: "FAILURE",
-      result: encodeException({ type: "ProtocolError", message: error.message }),
-      traceback: null,
-      children: [],
-      dateDone: new Date(deps.now()).toISOString(),
-      worker: deps.workerName,
+  await publishMalformed(
+    {
+      id: delivery.props.correlationId ?? stringHeader(delivery.props.headers.id),
+      replyTo: delivery.props.replyTo,
       queue: delivery.queue,
-    };
-    const { body, props } = encodeResultMessage(result);
-    await deps.transport.publish(replyTo, body, { ...props, persistent: true }).catch(() => {});
-  }
+    },
+    error.message,
+    deps,
+  );
   await delivery.deadLetter(error.message, {
     "x-dts-error-type": "ProtocolError",
     "x-dts-error-message": error.message,
@@ -289,86 +269,27 @@ async function rejectMalformed(
   deps.metrics.taskFinished(stringHeader(delivery.props.headers.task) ?? "unknown", "REJECTED", 0);
 }
 
-interface ResultFields {
-  status: CeleryState;
-  result?: unknown;
-  traceback?: string | null;
-  retries?: number;
-  runtimeMs?: number;
-  delayMs?: number;
-  queue: string;
-  receivedAt?: string;
-  startedAt?: string;
-}
-
-/** Publish a final state; a missing reply queue (the client left) is logged, not fatal. */
-async function publishFinal(
-  message: TaskMessage,
-  status: "SUCCESS" | "FAILURE" | "REVOKED",
-  deps: DeliveryHandlerDeps,
-  fields: { result?: unknown; error?: ErrorInfo; runtimeMs?: number; queue: string },
-): Promise<void> {
-  if (message.replyTo === null || message.ignoreResult) return;
-  const failed = fields.error !== undefined;
-  await publishResult(message, deps, {
-    status,
-    result: failed ? encodeException(fields.error!) : fields.result,
-    traceback: failed ? fields.error!.stack ?? null : null,
-    runtimeMs: fields.runtimeMs,
-    queue: fields.queue,
-  });
-}
-
-async function publishResult(
-  message: TaskMessage,
-  deps: DeliveryHandlerDeps,
-  fields: ResultFields,
-): Promise<void> {
-  if (message.replyTo === null) return;
-  const result: ResultMessage = {
-    taskId: message.id,
-    status: fields.status,
-    result: fields.result ?? null,
-    traceback: fields.traceback ?? null,
-    children: [],
-    dateDone: new Date(deps.now()).toISOString(),
-    name: message.task,
-    worker: deps.workerName,
-    retries: fields.retries ?? message.retries,
-    queue: fields.queue,
-    runtimeMs: fields.runtimeMs ?? null,
-    delayMs: fields.delayMs ?? null,
-    receivedAt: fields.receivedAt ?? null,
-    startedAt: fields.startedAt ?? null,
-  };
-  const { body, props } = encodeResultMessage(result);
-  try {
-    await deps.transport.publish(message.replyTo, body, { ...props, persistent: true });
-  } catch (error) {
-    if (error instanceof UnroutableError) {
-      deps.logger.warn("Result not delivered: the reply queue is gone", {
-        id: message.id,
-        reply_to: message.replyTo,
-      });
-      return;
-    }
-    throw error;
-  }
-}
-
 /**
- * The task with Celery's `timelimit` header applied: the earliest of the
- * task's own timeout and the message's hard and soft limits (seconds) wins.
+ * A decoded task this worker must not run (unknown, expired): the client gets
+ * the final state, the message goes to the dead-letter queue with the reason.
  */
-export function withTimeLimit(
-  task: TaskDefinition,
-  timeLimit: readonly [number | null, number | null],
-): TaskDefinition {
-  const limits = timeLimit.filter((s): s is number => typeof s === "number" && s > 0)
-    .map((s) => s * 1000);
-  if (limits.length === 0) return task;
-  const timeoutMs = Math.min(task.timeoutMs ?? Infinity, ...limits);
-  return timeoutMs === task.timeoutMs ? task : { ...task, timeoutMs };
+async function rejectTask(
+  delivery: Delivery,
+  message: TaskMessage,
+  deps: DeliveryHandlerDeps,
+  rejection: { status: "FAILURE" | "REVOKED"; type: string; reason: string },
+): Promise<void> {
+  const { status, type, reason } = rejection;
+  await publishFinal(message, status, deps, {
+    error: { type, message: reason, module: CELERY_EXCEPTIONS },
+    queue: delivery.queue,
+  });
+  await delivery.deadLetter(reason, {
+    "x-dts-error-type": type,
+    "x-dts-error-message": reason,
+    "x-dts-retries": message.retries,
+  });
+  deps.metrics.taskFinished(message.task, "REJECTED", 0);
 }
 
 function stringHeader(value: unknown): string | undefined {

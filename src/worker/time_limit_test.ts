@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DEFAULT_RETRY_SETTINGS, type TaskDefinition } from "../plugin/task_plugin.ts";
-import { withTimeLimit } from "./handle_delivery.ts";
+import { withTimeLimit } from "./time_limit.ts";
 
 const task: TaskDefinition = {
   name: "t",
