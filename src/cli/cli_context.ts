@@ -27,3 +27,12 @@ export function useColor(ctx: CliContext, isTerminal: boolean): boolean {
   if (noColor !== undefined && noColor !== "") return false;
   return isTerminal;
 }
+
+/** Resolve once SIGINT or SIGTERM arrived. */
+export function waitForShutdown(ctx: CliContext): Promise<void> {
+  const signal = ctx.shutdown;
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) =>
+    signal.addEventListener("abort", () => resolve(), { once: true })
+  );
+}

@@ -20,6 +20,7 @@ import type { DispatchRun, Reporter, TaskEvent } from "../report/task_event.ts";
 import type { MemoryBroker } from "../transport/memory_broker.ts";
 import type { Transport } from "../transport/transport.ts";
 import { type CliContext, useColor } from "./cli_context.ts";
+import { parsePositiveDurationArg } from "./option_parsers.ts";
 import {
   addCommonOptions,
   commandLogger,
@@ -33,6 +34,7 @@ export const DEFAULT_CONFIG_PATH = "config/test-config.yml";
 
 interface DispatchFlags extends CommonFlags {
   output?: "pretty" | "json";
+  timeout?: number;
   resultsDir?: string;
   save: boolean;
 }
@@ -58,7 +60,12 @@ export function registerDispatchCommand(
       "--results-dir <dir>",
       "where to save dispatch_results_<timestamp>.json (env DTS_RESULTS_DIR)",
     )
-    .option("--no-save", "do not save the results file");
+    .option("--no-save", "do not save the results file")
+    .option(
+      "--timeout <time>",
+      "per task: no result by then → TIMEOUT, e.g. 30s (config dispatch.timeout)",
+      parsePositiveDurationArg,
+    );
   addCommonOptions(command, { plugins: true });
   command.addHelpText(
     "after",
@@ -84,7 +91,7 @@ export async function dispatchCommand(
   const config = await loadCommandConfig(
     { ...flags, config: flags.config ?? DEFAULT_CONFIG_PATH },
     ctx,
-    { resultsDir: flags.resultsDir },
+    { resultsDir: flags.resultsDir, dispatchTimeoutMs: flags.timeout },
   );
   const logger = commandLogger(config, ctx);
   const plugins = await loadPlugins({ dirs: flags.plugins ?? [] });

@@ -17,7 +17,7 @@ import {
   loadCommandConfig,
   openBroker,
 } from "./common_options.ts";
-import { parsePositiveInt } from "./parse_numbers.ts";
+import { parsePositiveInt } from "./option_parsers.ts";
 
 interface DlqFlags extends CommonFlags {
   task: string;

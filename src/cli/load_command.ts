@@ -4,7 +4,6 @@
  * @module
  */
 import type { Command } from "commander";
-import { parseDuration } from "../config/duration.ts";
 import { UsageError } from "../errors.ts";
 import { renderLoadReportHtml } from "../load/html_report.ts";
 import { type LoadReport, runLoad } from "../load/load_runner.ts";
@@ -18,12 +17,16 @@ import {
   loadCommandConfig,
   openBroker,
 } from "./common_options.ts";
-import { parsePositiveInt, parsePositiveNumber } from "./parse_numbers.ts";
+import {
+  parsePositiveDurationArg,
+  parsePositiveInt,
+  parsePositiveNumber,
+} from "./option_parsers.ts";
 
 interface LoadFlags extends CommonFlags {
   task?: string;
   count?: number;
-  duration?: string;
+  duration?: number;
   rate?: number;
   concurrency?: number;
   json?: boolean;
@@ -44,7 +47,7 @@ export function registerLoadCommand(
       "task to send (config key or plugin name; default: config load.task)",
     )
     .option("--count <n>", "send this many tasks", parsePositiveInt)
-    .option("--duration <time>", "send for this long, e.g. 30s or 2m")
+    .option("--duration <time>", "send for this long, e.g. 30s or 2m", parsePositiveDurationArg)
     .option(
       "--rate <per-second>",
       "sends per second (default: as fast as concurrency allows)",
@@ -70,18 +73,10 @@ Exit code 0 when every task succeeded, 1 when any failed or timed out.`,
 
 /** Run a load test; resolves to the exit code. */
 export async function loadCommand(flags: LoadFlags, ctx: CliContext): Promise<number> {
-  let durationMs: number | undefined;
-  if (flags.duration !== undefined) {
-    try {
-      durationMs = parseDuration(flags.duration);
-    } catch (error) {
-      throw new UsageError(`Cannot run load test: --duration ${(error as Error).message}`);
-    }
-  }
   const config = await loadCommandConfig(flags, ctx, {
     loadTask: flags.task,
     loadCount: flags.count,
-    loadDurationMs: durationMs,
+    loadDurationMs: flags.duration,
     loadRate: flags.rate,
     loadConcurrency: flags.concurrency,
   });

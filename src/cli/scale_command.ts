@@ -3,8 +3,7 @@
  * per task (`scaling.<key>`), by the backlog of the task's queue.
  * @module
  */
-import { type Command, InvalidArgumentError, Option } from "commander";
-import { parseDuration } from "../config/duration.ts";
+import { type Command, Option } from "commander";
 import { UsageError } from "../errors.ts";
 import { loadPlugins } from "../plugin/load_plugins.ts";
 import { resolveRoute, resolveTask } from "../plugin/resolve_tasks.ts";
@@ -13,7 +12,7 @@ import { createDryRunLauncher } from "../scale/dry_run_launcher.ts";
 import type { ProcessLauncher } from "../scale/process_launcher.ts";
 import { type ScaledTask, Scaler } from "../scale/scaler.ts";
 import type { MemoryBroker } from "../transport/memory_broker.ts";
-import type { CliContext } from "./cli_context.ts";
+import { type CliContext, waitForShutdown } from "./cli_context.ts";
 import {
   addCommonOptions,
   brokerUrl,
@@ -22,7 +21,7 @@ import {
   loadCommandConfig,
   openBroker,
 } from "./common_options.ts";
-import { parsePort } from "./parse_numbers.ts";
+import { parseDurationArg, parsePort, parsePositiveDurationArg } from "./option_parsers.ts";
 
 /** Time a stopped worker gets beyond its drain timeout (closing its connection) before SIGKILL. */
 const STOP_GRACE_MS = 5_000;
@@ -46,13 +45,13 @@ export function registerScaleCommand(
     )
     .addOption(
       new Option("--interval <time>", "how often to look at the queues, e.g. 2s or 500ms")
-        .argParser(parsePositiveDuration).default(2_000, "2s"),
+        .argParser(parsePositiveDurationArg).default(2_000, "2s"),
     )
     .addOption(
       new Option(
         "--cooldown <time>",
         "how long the backlog must stay low before each step down by one worker",
-      ).argParser(parseDurationOption).default(30_000, "30s"),
+      ).argParser(parseDurationArg).default(30_000, "30s"),
     )
     .addOption(
       new Option(
@@ -147,7 +146,7 @@ export async function scaleCommand(
   });
   try {
     scaler.start();
-    await waitForAbort(ctx.shutdown);
+    await waitForShutdown(ctx);
     logger.info("Shutting down; stopping every worker", { signal: String(ctx.shutdown.reason) });
   } finally {
     await scaler.stop();
@@ -155,25 +154,4 @@ export async function scaleCommand(
   }
   logger.info("Scaler stopped");
   return ctx.shutdown.reason === "SIGINT" ? 130 : 0;
-}
-
-function parseDurationOption(value: string): number {
-  try {
-    return parseDuration(value);
-  } catch {
-    throw new InvalidArgumentError(`"${value}" is not a duration such as 500ms, 2s or 1m.`);
-  }
-}
-
-function parsePositiveDuration(value: string): number {
-  const ms = parseDurationOption(value);
-  if (ms <= 0) throw new InvalidArgumentError(`"${value}" is not a duration > 0.`);
-  return ms;
-}
-
-function waitForAbort(signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) =>
-    signal.addEventListener("abort", () => resolve(), { once: true })
-  );
 }

@@ -9,7 +9,7 @@ import { resolveTask } from "../plugin/resolve_tasks.ts";
 import type { MemoryBroker } from "../transport/memory_broker.ts";
 import { createHealthHandler, serveHealth } from "../worker/health_server.ts";
 import { Worker } from "../worker/worker.ts";
-import type { CliContext } from "./cli_context.ts";
+import { type CliContext, waitForShutdown } from "./cli_context.ts";
 import {
   addCommonOptions,
   commandLogger,
@@ -17,7 +17,7 @@ import {
   loadCommandConfig,
   openBroker,
 } from "./common_options.ts";
-import { parsePort, parsePositiveInt } from "./parse_numbers.ts";
+import { parsePort, parsePositiveInt } from "./option_parsers.ts";
 import { VERSION } from "./version_command.ts";
 
 interface WorkerFlags extends CommonFlags {
@@ -126,7 +126,7 @@ export async function workerCommand(
         },
       );
     }
-    await waitForAbort(ctx.shutdown);
+    await waitForShutdown(ctx);
     logger.info("Shutting down", { signal: String(ctx.shutdown.reason) });
     await worker.stop({ drainTimeoutMs: config.worker.drainTimeoutMs });
   } finally {
@@ -135,11 +135,4 @@ export async function workerCommand(
     await transport.close();
   }
   return ctx.shutdown.reason === "SIGINT" ? 130 : 0;
-}
-
-function waitForAbort(signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) =>
-    signal.addEventListener("abort", () => resolve(), { once: true })
-  );
 }

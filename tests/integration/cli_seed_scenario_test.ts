@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { deleteQueues, testBroker, testNamespace } from "../helpers/broker.ts";
+import { openTransport } from "../../src/transport/open_transport.ts";
 import { CliProcess, runCli } from "../helpers/run_cli.ts";
 
 /** Write a config whose queues belong to this test only. */
@@ -243,4 +244,37 @@ Deno.test("dts version and --help answer without a broker", async () => {
   }
   const check = await runCli(["config", "check", "--help"]);
   assert.match(check.stdout, /Examples:/);
+});
+
+Deno.test("dts dispatch reports TIMEOUT and exits 1 when no result comes within --timeout", async () => {
+  await using broker = await testBroker();
+  const ns = testNamespace();
+  const dir = await Deno.makeTempDir();
+  const queue = ns.queue("queue_nobody");
+  try {
+    const config = `${dir}/config.yml`;
+    await Deno.writeTextFile(
+      config,
+      `name: nobody listens\ntasks:\n  n: { name: task_n, queue: ${queue} }\ndispatch:\n  jobs: [ { task: n } ]\n`,
+    );
+    const env = { DTS_BROKER_URL: broker.url };
+    const run = await runCli(
+      ["dispatch", "--config", config, "--output", "json", "--no-save", "--timeout", "300ms"],
+      { env },
+    );
+    assert.equal(run.code, 1, run.stderr);
+    const [task] = JSON.parse(run.stdout).tasks;
+    assert.equal(task.status, "TIMEOUT");
+    assert.deepEqual(task.error, { type: "TimeoutError", message: "No result within 300 ms" });
+    // The task itself is not lost: it still waits in its queue for a worker.
+    await using transport = await openTransport(broker.url);
+    assert.equal((await transport.inspectQueue(queue))?.messages, 1);
+
+    const bad = await runCli(["dispatch", "--config", config, "--timeout", "soon"], { env });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /option '--timeout <time>' argument 'soon' is invalid/);
+  } finally {
+    await deleteQueues(broker.url, [queue]);
+    await Deno.remove(dir, { recursive: true });
+  }
 });

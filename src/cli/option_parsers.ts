@@ -1,8 +1,10 @@
 /**
- * Number parsers for commander options: a bad value is a usage error that names it.
+ * Parsers for commander options: a bad value is a usage error (exit 2) that
+ * commander reports with the option's name.
  * @module
  */
 import { InvalidArgumentError } from "commander";
+import { parseDuration } from "../config/duration.ts";
 
 /** A whole number >= 1. */
 export function parsePositiveInt(value: string): number {
@@ -29,4 +31,20 @@ export function parsePositiveNumber(value: string): number {
     throw new InvalidArgumentError(`"${value}" is not a number > 0.`);
   }
   return n;
+}
+
+/** A duration such as `500ms`, `30s` or `2m`, in ms. */
+export function parseDurationArg(value: string): number {
+  try {
+    return parseDuration(value);
+  } catch {
+    throw new InvalidArgumentError(`"${value}" is not a duration such as 500ms, 30s or 2m.`);
+  }
+}
+
+/** A duration above zero, in ms. */
+export function parsePositiveDurationArg(value: string): number {
+  const ms = parseDurationArg(value);
+  if (ms <= 0) throw new InvalidArgumentError(`"${value}" is not a duration > 0.`);
+  return ms;
 }
