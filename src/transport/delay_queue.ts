@@ -30,3 +30,17 @@ export function delayBucketMs(delayMs: number): number {
 export function delayQueueName(queue: string, bucketMs: number): string {
   return `dts.delay.${queue}.${bucketMs}`;
 }
+
+/**
+ * The arguments of a wait queue: its messages expire after `bucketMs` into
+ * `queue`, and the wait queue itself goes once unused for the delay plus
+ * `DELAY_QUEUE_IDLE_MS`.
+ */
+export function delayQueueArguments(queue: string, bucketMs: number): Record<string, unknown> {
+  return {
+    "x-message-ttl": bucketMs,
+    "x-dead-letter-exchange": "",
+    "x-dead-letter-routing-key": queue,
+    "x-expires": bucketMs + DELAY_QUEUE_IDLE_MS,
+  };
+}

@@ -3,95 +3,40 @@
  * process, with AMQP's semantics where dts relies on them (prefetch,
  * round-robin, redelivery, broker-held delays, unroutable rejections).
  * Whoever needs one creates it and passes it in; there is no global broker.
+ *
+ * Queues live in `memory_queue.ts`, exchanges and bindings in
+ * `memory_routing.ts`, what one transport holds in `memory_session.ts`.
  * @module
  */
 
 import { type Clock, systemClock } from "../clock.ts";
 import { BrokerError, UnroutableError } from "../errors.ts";
+import {
+  MemoryQueue,
+  type MemoryQueueOptions,
+  notFoundError,
+  queueOptionsKey,
+} from "./memory_queue.ts";
+import { type ExchangeType, MemoryExchanges } from "./memory_routing.ts";
+import { type BrokerInternals, MemorySession } from "./memory_session.ts";
 import type { MessageProps, QueueInfo } from "./transport.ts";
 
-/** One message as the memory broker stores it. */
-export interface MemoryMessage {
-  readonly body: Uint8Array;
-  readonly props: MessageProps;
-  /** Set once the message went back to its queue after a delivery. */
-  redelivered: boolean;
-  /** Epoch ms after which the message is dropped (queue `messageTtlMs`), or null. */
-  readonly expiresAt: number | null;
-}
-
-/** Queue settings of the memory broker (a merge of plain and task queue options). */
-export interface MemoryQueueOptions {
-  durable: boolean;
-  autoDelete: boolean;
-  expiresMs: number | null;
-  messageTtlMs: number | null;
-  type: "classic" | "quorum";
-  deliveryLimit: number | null;
-}
-
-/** Callbacks through which a memory consumer receives messages. */
-export interface MemoryConsumerHandlers {
-  /** A message is now held by the consumer's session under `tag`. */
-  deliver(tag: number, message: MemoryMessage): void;
-  /** The broker ended the consumer (its queue was deleted, or the broker closed). */
-  cancelled(error: BrokerError): void;
-}
-
-/** A running consumer; `cancel()` stops deliveries, held messages stay held. */
-export interface MemoryConsumer {
-  cancel(): void;
-}
-
-type ExchangeType = "direct" | "fanout" | "topic";
-
-interface QueueState {
-  readonly name: string;
-  readonly options: MemoryQueueOptions;
-  ready: MemoryMessage[];
-  consumers: ConsumerState[];
-  next: number;
-  usedByConsumer: boolean;
-  deleted: boolean;
-  expiry: AbortController | null;
-}
-
-interface ConsumerState {
-  readonly queue: QueueState;
-  readonly prefetch: number;
-  readonly session: MemorySession;
-  readonly handlers: MemoryConsumerHandlers;
-  inFlight: number;
-}
-
-interface ExchangeState {
-  readonly type: ExchangeType;
-  readonly durable: boolean;
-  bindings: { queue: string; key: string }[];
-}
-
-interface Held {
-  readonly queue: QueueState;
-  readonly message: MemoryMessage;
-  readonly consumer: ConsumerState | null;
-}
+// The parameter type of `assertQueue()`, for the broker's callers.
+export type { MemoryQueueOptions } from "./memory_queue.ts";
 
 /** The in-process broker behind `memory://`; close it to stop its timers. */
 export class MemoryBroker implements Disposable {
   #clock: Clock;
-  #queues = new Map<string, QueueState>();
-  #exchanges = new Map<string, ExchangeState>();
+  #queues = new Map<string, MemoryQueue>();
+  #exchanges = new MemoryExchanges();
   #timers = new Set<AbortController>();
   #sessions = new Set<MemorySession>();
   #nextTag = 1;
+  #takeTag = (): number => this.#nextTag++;
   #closed = false;
 
   constructor(options: { clock?: Clock } = {}) {
     this.#clock = options.clock ?? systemClock;
-    // Like RabbitMQ, start with the standard exchanges.
-    for (const type of ["direct", "fanout", "topic"] as const) {
-      this.#exchanges.set(`amq.${type}`, { type, durable: true, bindings: [] });
-    }
   }
 
   /** Whether `close()` was called. */
@@ -120,10 +65,10 @@ export class MemoryBroker implements Disposable {
     this.#assertOpen(`declare queue "${name}"`);
     const existing = this.#queues.get(name);
     if (existing) {
-      if (optionsKey(existing.options) !== optionsKey(options)) {
+      if (queueOptionsKey(existing.options) !== queueOptionsKey(options)) {
         throw new BrokerError(
           `Cannot declare queue "${name}": it exists with different options (${
-            optionsKey(existing.options)
+            queueOptionsKey(existing.options)
           })`,
           { recoverable: false },
         );
@@ -131,16 +76,7 @@ export class MemoryBroker implements Disposable {
       this.#touch(existing);
       return;
     }
-    const queue: QueueState = {
-      name,
-      options: { ...options },
-      ready: [],
-      consumers: [],
-      next: 0,
-      usedByConsumer: false,
-      deleted: false,
-      expiry: null,
-    };
+    const queue = new MemoryQueue(name, options, this.#clock, this.#takeTag);
     this.#queues.set(name, queue);
     this.#touch(queue);
   }
@@ -151,22 +87,7 @@ export class MemoryBroker implements Disposable {
    */
   assertExchange(name: string, type: ExchangeType, durable: boolean): void {
     this.#assertOpen(`declare exchange "${name}"`);
-    if (name === "" || name.startsWith("amq.")) {
-      throw new BrokerError(`Cannot declare exchange "${name}": the name is reserved`, {
-        recoverable: false,
-      });
-    }
-    const existing = this.#exchanges.get(name);
-    if (existing) {
-      if (existing.type !== type || existing.durable !== durable) {
-        throw new BrokerError(
-          `Cannot declare exchange "${name}": it exists as ${existing.type} (durable ${existing.durable})`,
-          { recoverable: false },
-        );
-      }
-      return;
-    }
-    this.#exchanges.set(name, { type, durable, bindings: [] });
+    this.#exchanges.declare(name, type, durable);
   }
 
   /**
@@ -176,12 +97,9 @@ export class MemoryBroker implements Disposable {
   bindQueue(queue: string, exchange: string, key: string): void {
     const action = `bind queue "${queue}" to exchange "${exchange}"`;
     this.#assertOpen(action);
-    const state = this.#exchanges.get(exchange);
-    if (!state) throw notFound(action, `no exchange "${exchange}"`);
-    if (!this.#queues.has(queue)) throw notFound(action, `no queue "${queue}"`);
-    if (!state.bindings.some((b) => b.queue === queue && b.key === key)) {
-      state.bindings.push({ queue, key });
-    }
+    if (!this.#exchanges.has(exchange)) throw notFoundError(action, `no exchange "${exchange}"`);
+    if (!this.#queues.has(queue)) throw notFoundError(action, `no queue "${queue}"`);
+    this.#exchanges.bind(queue, exchange, key);
   }
 
   /** Delete a queue with its messages; its consumers are cancelled. Missing queues are fine. */
@@ -196,7 +114,7 @@ export class MemoryBroker implements Disposable {
     this.#assertOpen(`inspect queue "${name}"`);
     const queue = this.#queues.get(name);
     if (!queue) return null;
-    this.#dropExpired(queue);
+    queue.dropExpired();
     return { messages: queue.ready.length, consumers: queue.consumers.length };
   }
 
@@ -208,8 +126,8 @@ export class MemoryBroker implements Disposable {
     const action = `purge queue "${name}"`;
     this.#assertOpen(action);
     const queue = this.#queues.get(name);
-    if (!queue) throw notFound(action, "no such queue");
-    this.#dropExpired(queue);
+    if (!queue) throw notFoundError(action, "no such queue");
+    queue.dropExpired();
     const count = queue.ready.length;
     queue.ready = [];
     return count;
@@ -243,11 +161,11 @@ export class MemoryBroker implements Disposable {
     if (delayMs > 0) {
       this.#schedule(delayMs, () => {
         const queue = this.#queues.get(routingKey);
-        if (queue) this.#enqueue(queue, stored.body, stored.props);
+        if (queue) queue.enqueue(stored.body, stored.props);
       });
       return;
     }
-    for (const queue of queues) this.#enqueue(queue, stored.body, stored.props);
+    for (const queue of queues) queue.enqueue(stored.body, stored.props);
   }
 
   /** Stop every timer, end every consumer and drop every message. */
@@ -280,11 +198,9 @@ export class MemoryBroker implements Disposable {
   #internals(): BrokerInternals {
     return {
       queue: (name) => this.#queues.get(name),
-      tag: () => this.#nextTag++,
-      dispatch: (queue) => this.#dispatch(queue),
+      tag: this.#takeTag,
       touch: (queue) => this.#touch(queue),
       removeQueue: (queue) => this.#removeQueue(queue),
-      dropExpired: (queue) => this.#dropExpired(queue),
       forget: (session) => this.#sessions.delete(session),
       assertOpen: (action) => this.#assertOpen(action),
     };
@@ -298,18 +214,14 @@ export class MemoryBroker implements Disposable {
     }
   }
 
-  #route(exchange: string, routingKey: string, action: string): QueueState[] {
+  #route(exchange: string, routingKey: string, action: string): MemoryQueue[] {
     if (exchange === "") {
       const queue = this.#queues.get(routingKey);
       return queue ? [queue] : [];
     }
-    const state = this.#exchanges.get(exchange);
-    if (!state) throw notFound(action, "no such exchange");
-    const names = new Set<string>();
-    for (const binding of state.bindings) {
-      if (bindingMatches(state.type, binding.key, routingKey)) names.add(binding.queue);
-    }
-    const queues: QueueState[] = [];
+    const names = this.#exchanges.route(exchange, routingKey);
+    if (names === null) throw notFoundError(action, "no such exchange");
+    const queues: MemoryQueue[] = [];
     for (const name of names) {
       const queue = this.#queues.get(name);
       if (queue) queues.push(queue);
@@ -317,52 +229,8 @@ export class MemoryBroker implements Disposable {
     return queues;
   }
 
-  #enqueue(queue: QueueState, body: Uint8Array, props: MessageProps): void {
-    const ttl = queue.options.messageTtlMs;
-    queue.ready.push({
-      body,
-      props,
-      redelivered: false,
-      expiresAt: ttl === null ? null : this.#clock.now() + ttl,
-    });
-    this.#dispatch(queue);
-  }
-
-  /** Hand ready messages to consumers with room, round-robin. */
-  #dispatch(queue: QueueState): void {
-    if (queue.deleted) return;
-    this.#dropExpired(queue);
-    const consumers = queue.consumers;
-    while (queue.ready.length > 0 && consumers.length > 0) {
-      let chosen: ConsumerState | null = null;
-      for (let i = 0; i < consumers.length; i++) {
-        const index = (queue.next + i) % consumers.length;
-        const consumer = consumers[index];
-        if (consumer.prefetch === 0 || consumer.inFlight < consumer.prefetch) {
-          chosen = consumer;
-          queue.next = (index + 1) % consumers.length;
-          break;
-        }
-      }
-      if (!chosen) return;
-      const message = queue.ready.shift() as MemoryMessage;
-      const tag = this.#nextTag++;
-      chosen.inFlight++;
-      chosen.session.hold(tag, { queue, message, consumer: chosen });
-      chosen.handlers.deliver(tag, message);
-    }
-  }
-
-  #dropExpired(queue: QueueState): void {
-    if (queue.options.messageTtlMs === null) return;
-    const now = this.#clock.now();
-    while (queue.ready.length > 0 && (queue.ready[0].expiresAt ?? Infinity) <= now) {
-      queue.ready.shift();
-    }
-  }
-
   /** Note a use of the queue: restart its `expiresMs` countdown while it has no consumers. */
-  #touch(queue: QueueState): void {
+  #touch(queue: MemoryQueue): void {
     queue.expiry?.abort();
     queue.expiry = null;
     const expiresMs = queue.options.expiresMs;
@@ -372,15 +240,13 @@ export class MemoryBroker implements Disposable {
     });
   }
 
-  #removeQueue(queue: QueueState): void {
+  #removeQueue(queue: MemoryQueue): void {
     if (queue.deleted) return;
     queue.deleted = true;
     queue.expiry?.abort();
     this.#timers.delete(queue.expiry as AbortController);
     this.#queues.delete(queue.name);
-    for (const exchange of this.#exchanges.values()) {
-      exchange.bindings = exchange.bindings.filter((b) => b.queue !== queue.name);
-    }
+    this.#exchanges.unbindQueue(queue.name);
     const consumers = queue.consumers;
     queue.consumers = [];
     queue.ready = [];
@@ -406,184 +272,4 @@ export class MemoryBroker implements Disposable {
     );
     return controller;
   }
-}
-
-interface BrokerInternals {
-  queue(name: string): QueueState | undefined;
-  tag(): number;
-  dispatch(queue: QueueState): void;
-  touch(queue: QueueState): void;
-  removeQueue(queue: QueueState): void;
-  dropExpired(queue: QueueState): void;
-  forget(session: MemorySession): void;
-  assertOpen(action: string): void;
-}
-
-/**
- * What one transport holds on the memory broker: its consumers and the
- * messages delivered to it but not yet settled. Closing it puts every
- * unsettled message back at the head of its queue, marked redelivered.
- */
-export class MemorySession {
-  #broker: MemoryBroker;
-  #internals: BrokerInternals;
-  #held = new Map<number, Held>();
-  #consumers = new Set<ConsumerState>();
-  #closed = false;
-
-  /** Use `MemoryBroker.openSession()`. */
-  constructor(broker: MemoryBroker, internals: BrokerInternals) {
-    this.#broker = broker;
-    this.#internals = internals;
-  }
-
-  /** Whether the session (or its broker) is closed. */
-  get closed(): boolean {
-    return this.#closed || this.#broker.closed;
-  }
-
-  /**
-   * Start consuming; `prefetch` 0 means unlimited.
-   * @throws {BrokerError} when the queue does not exist
-   */
-  consume(queueName: string, prefetch: number, handlers: MemoryConsumerHandlers): MemoryConsumer {
-    const action = `consume queue "${queueName}"`;
-    this.#assertOpen(action);
-    const queue = this.#internals.queue(queueName);
-    if (!queue) throw notFound(action, "no such queue");
-    const consumer: ConsumerState = { queue, prefetch, session: this, handlers, inFlight: 0 };
-    queue.consumers.push(consumer);
-    queue.usedByConsumer = true;
-    this.#consumers.add(consumer);
-    this.#internals.touch(queue);
-    queueMicrotask(() => this.#internals.dispatch(queue));
-    return { cancel: () => this.#cancel(consumer) };
-  }
-
-  /**
-   * Take the first ready message (basic.get without auto-ack), or null.
-   * @throws {BrokerError} when the queue does not exist
-   */
-  get(queueName: string): { tag: number; message: MemoryMessage } | null {
-    const action = `get from queue "${queueName}"`;
-    this.#assertOpen(action);
-    const queue = this.#internals.queue(queueName);
-    if (!queue) throw notFound(action, "no such queue");
-    this.#internals.touch(queue);
-    this.#internals.dropExpired(queue);
-    const message = queue.ready.shift();
-    if (!message) return null;
-    const tag = this.#internals.tag();
-    this.hold(tag, { queue, message, consumer: null });
-    return { tag, message };
-  }
-
-  /** Remove a held message for good; false when the session no longer holds it. */
-  ack(tag: number): boolean {
-    const held = this.#release(tag);
-    if (!held) return false;
-    this.#internals.dispatch(held.queue);
-    return true;
-  }
-
-  /** Put a held message back at the head of its queue, redelivered; false when not held. */
-  requeue(tag: number): boolean {
-    const held = this.#release(tag);
-    if (!held) return false;
-    if (!held.queue.deleted) {
-      held.message.redelivered = true;
-      held.queue.ready.unshift(held.message);
-      this.#internals.dispatch(held.queue);
-    }
-    return true;
-  }
-
-  /** Cancel every consumer and return every held message to its queue. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (const consumer of [...this.#consumers]) this.#cancel(consumer);
-    const held = [...this.#held.values()].reverse();
-    this.#held.clear();
-    const touched = new Set<QueueState>();
-    for (const { queue, message } of held) {
-      if (queue.deleted) continue;
-      message.redelivered = true;
-      queue.ready.unshift(message);
-      touched.add(queue);
-    }
-    this.#internals.forget(this);
-    if (!this.#broker.closed) { for (const queue of touched) this.#internals.dispatch(queue); }
-  }
-
-  /** Broker side: record a message delivered to this session. */
-  hold(tag: number, held: Held): void {
-    this.#held.set(tag, held);
-  }
-
-  /** Broker side: the consumer's queue is gone. */
-  forgetConsumer(consumer: ConsumerState): void {
-    this.#consumers.delete(consumer);
-  }
-
-  #release(tag: number): Held | undefined {
-    const held = this.#held.get(tag);
-    if (!held) return undefined;
-    this.#held.delete(tag);
-    if (held.consumer) held.consumer.inFlight--;
-    return held;
-  }
-
-  #cancel(consumer: ConsumerState): void {
-    if (!this.#consumers.delete(consumer)) return;
-    const queue = consumer.queue;
-    const index = queue.consumers.indexOf(consumer);
-    if (index < 0) return;
-    queue.consumers.splice(index, 1);
-    if (queue.next > index) queue.next--;
-    if (queue.consumers.length > 0) queue.next %= queue.consumers.length;
-    else queue.next = 0;
-    if (queue.options.autoDelete && queue.consumers.length === 0 && queue.usedByConsumer) {
-      if (!this.#broker.closed) this.#internals.removeQueue(queue);
-      return;
-    }
-    if (!this.#broker.closed) this.#internals.touch(queue);
-  }
-
-  #assertOpen(action: string): void {
-    this.#internals.assertOpen(action);
-    if (this.#closed) {
-      throw new BrokerError(`Cannot ${action}: the transport is closed`, { recoverable: false });
-    }
-  }
-}
-
-function notFound(action: string, state: string): BrokerError {
-  return new BrokerError(`Cannot ${action}: ${state}`, { recoverable: false });
-}
-
-function optionsKey(options: MemoryQueueOptions): string {
-  const { durable, autoDelete, expiresMs, messageTtlMs, type, deliveryLimit } = options;
-  return JSON.stringify({ durable, autoDelete, expiresMs, messageTtlMs, type, deliveryLimit });
-}
-
-function bindingMatches(type: ExchangeType, pattern: string, routingKey: string): boolean {
-  if (type === "fanout") return true;
-  if (type === "direct") return pattern === routingKey;
-  return topicMatches(pattern.split("."), 0, routingKey.split("."), 0);
-}
-
-/** AMQP topic matching: `*` is exactly one word, `#` zero or more. */
-function topicMatches(pattern: string[], p: number, words: string[], w: number): boolean {
-  if (p === pattern.length) return w === words.length;
-  const part = pattern[p];
-  if (part === "#") {
-    for (let skip = w; skip <= words.length; skip++) {
-      if (topicMatches(pattern, p + 1, words, skip)) return true;
-    }
-    return false;
-  }
-  if (w === words.length) return false;
-  if (part !== "*" && part !== words[w]) return false;
-  return topicMatches(pattern, p + 1, words, w + 1);
 }

@@ -8,18 +8,14 @@
 import { type Clock, systemClock } from "../clock.ts";
 import { BrokerError } from "../errors.ts";
 import { AsyncQueue } from "./async_queue.ts";
-import { checkPrefetch, deadLetterProps, toMessageProps } from "./message_props.ts";
-import type {
-  MemoryBroker,
-  MemoryConsumer,
-  MemoryMessage,
-  MemorySession,
-} from "./memory_broker.ts";
+import type { MemoryBroker } from "./memory_broker.ts";
+import { MemoryDelivery, type MemoryDeliveryContext } from "./memory_delivery.ts";
+import type { MemoryConsumer, MemorySession } from "./memory_session.ts";
+import { checkPrefetch, toMessageProps } from "./message_props.ts";
 import {
   type ConsumeOptions,
   deadLetterQueueName,
   type Delivery,
-  type MessageProps,
   type PublishOptions,
   type QueueInfo,
   type QueueOptions,
@@ -39,7 +35,7 @@ export class MemoryTransport implements Transport {
   readonly url = "memory://";
   #broker: MemoryBroker;
   #session: MemorySession;
-  #context: DeliveryContext;
+  #context: MemoryDeliveryContext;
   #listeners = new Set<(status: TransportStatus) => void>();
   #stops = new Set<() => void>();
   #closed = false;
@@ -210,84 +206,3 @@ const PLAIN_QUEUE = {
   type: "classic",
   deliveryLimit: null,
 } as const;
-
-interface DeliveryContext {
-  readonly broker: MemoryBroker;
-  readonly session: MemorySession;
-  readonly clock: Clock;
-}
-
-/** One message delivered by a `MemoryTransport`; settling after the transport closed rejects (recoverable). */
-class MemoryDelivery implements Delivery {
-  readonly queue: string;
-  readonly body: Uint8Array;
-  readonly props: MessageProps;
-  readonly redelivered: boolean;
-  #context: DeliveryContext;
-  #tag: number;
-  #settled = false;
-
-  constructor(context: DeliveryContext, queue: string, tag: number, message: MemoryMessage) {
-    this.queue = queue;
-    this.body = message.body.slice();
-    this.props = structuredClone(message.props);
-    this.redelivered = message.redelivered;
-    this.#context = context;
-    this.#tag = tag;
-  }
-
-  ack(): Promise<void> {
-    return this.#claim("ack") ?? this.#settle("ack");
-  }
-
-  requeue(): Promise<void> {
-    return this.#claim("requeue") ?? this.#settle("requeue");
-  }
-
-  deadLetter(reason: string, headers: Record<string, unknown> = {}): Promise<void> {
-    const claimed = this.#claim("dead-letter");
-    if (claimed) return claimed;
-    const { broker, session, clock } = this.#context;
-    try {
-      if (session.closed) return this.#settle("dead-letter");
-      const props = deadLetterProps(this.props, {
-        queue: this.queue,
-        reason,
-        at: clock.now(),
-        headers,
-      });
-      broker.publish("", deadLetterQueueName(this.queue), this.body, props);
-    } catch (error) {
-      this.#settled = false;
-      return Promise.reject(error);
-    }
-    return this.#settle("ack");
-  }
-
-  #claim(action: string): Promise<void> | null {
-    if (!this.#settled) {
-      this.#settled = true;
-      return null;
-    }
-    return Promise.reject(
-      new BrokerError(
-        `Cannot ${action} message from queue "${this.queue}": it is already settled`,
-        {
-          recoverable: false,
-        },
-      ),
-    );
-  }
-
-  #settle(action: string): Promise<void> {
-    const { session } = this.#context;
-    const done = !session.closed &&
-      (action === "requeue" ? session.requeue(this.#tag) : session.ack(this.#tag));
-    if (done) return Promise.resolve();
-    return Promise.reject(
-      new BrokerError(
-        `Cannot ${action} message from queue "${this.queue}": the transport closed and the message went back to its queue`,
-      ),
-    );
-  }
-}
