@@ -37,6 +37,11 @@ Deno.test("a failing task is retried after 200, 400, 800 ms held in dts.delay qu
           // The 800 ms wait is long enough to look at the queues during it.
           if (e.type === "RETRY" && e.retries === 3) {
             checks.push((async () => {
+              // The RETRY note is published after the ack, so the worker may
+              // still be finishing that attempt's bookkeeping: give it a moment.
+              for (let i = 0; i < 30 && worker.inFlight > 0; i++) {
+                await new Promise((resolve) => setTimeout(resolve, 10));
+              }
               const [delay, main] = await Promise.all([
                 transport.inspectQueue(delayQueueName(q, 800)),
                 transport.inspectQueue(q),
