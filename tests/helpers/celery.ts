@@ -6,16 +6,14 @@
  * @module
  */
 
+import { type ProcessRun, SpawnedProcess } from "./spawned_process.ts";
+
 const INTEROP_DIR = new URL("../interop/", import.meta.url).pathname;
 /** Debian's interpreter: the one that has `celery` (a pyenv `python3` may come first on PATH). */
 const PYTHON = "/usr/bin/python3";
 
 /** What a finished Celery process printed and how it exited. */
-export interface CeleryRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type CeleryRun = ProcessRun;
 
 /** Options shared by every Celery process. */
 export interface CeleryOptions {
@@ -75,96 +73,14 @@ function celeryCommand(args: readonly string[], options: CeleryOptions): Deno.Co
   });
 }
 
-/** A running Celery subprocess whose output is collected; killed on dispose. */
-export class CeleryProcess implements AsyncDisposable {
-  readonly #child: Deno.ChildProcess;
-  #stdout = "";
-  #stderr = "";
-  readonly #done: Promise<CeleryRun>;
-  readonly #listeners = new Set<() => void>();
-
+/** A running Celery subprocess; stopped on dispose with a warm shutdown (SIGTERM). */
+export class CeleryProcess extends SpawnedProcess {
   constructor(args: readonly string[], options: CeleryOptions) {
-    this.#child = celeryCommand(args, options).spawn();
-    const pump = async (stream: ReadableStream<Uint8Array>, into: "stdout" | "stderr") => {
-      const decoder = new TextDecoder();
-      for await (const chunk of stream) {
-        const text = decoder.decode(chunk, { stream: true });
-        if (into === "stdout") this.#stdout += text;
-        else this.#stderr += text;
-        for (const listener of this.#listeners) listener();
-      }
-    };
-    const pumps = Promise.all([
-      pump(this.#child.stdout, "stdout"),
-      pump(this.#child.stderr, "stderr"),
-    ]);
-    this.#done = Promise.all([this.#child.status, pumps]).then(([status]) => ({
-      code: status.code,
-      stdout: this.#stdout,
-      stderr: this.#stderr,
-    }));
+    super(celeryCommand(args, options));
   }
 
-  /** Everything printed so far, stderr (Celery's log) then stdout. */
-  get output(): string {
-    return this.#stderr + this.#stdout;
-  }
-
-  /** The process's end: exit code and all output. */
-  finished(): Promise<CeleryRun> {
-    return this.#done;
-  }
-
-  /**
-   * Resolve with the first match of `pattern` in the output.
-   * @throws {Error} after `timeoutMs`, or when the process ends first, with its output
-   */
-  async waitFor(pattern: RegExp, timeoutMs = 20_000): Promise<RegExpMatchArray> {
-    let listener = () => {};
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      return await new Promise<RegExpMatchArray>((resolve, reject) => {
-        listener = () => {
-          const match = this.output.match(pattern);
-          if (match) resolve(match);
-        };
-        this.#listeners.add(listener);
-        listener();
-        timer = setTimeout(
-          () => reject(new Error(`No Celery output matching ${pattern}:\n${this.output}`)),
-          timeoutMs,
-        );
-        this.#done.then((run) =>
-          reject(
-            new Error(`Celery exited (${run.code}) before printing ${pattern}:\n${this.output}`),
-          )
-        );
-      });
-    } finally {
-      clearTimeout(timer);
-      this.#listeners.delete(listener);
-    }
-  }
-
-  /** Stop it: SIGTERM (Celery's warm shutdown), SIGKILL after `graceMs`. */
-  async stop(graceMs = 3000): Promise<CeleryRun> {
-    this.#signal("SIGTERM");
-    const timer = setTimeout(() => this.#signal("SIGKILL"), graceMs);
-    try {
-      return await this.#done;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
+  override async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
-  }
-
-  #signal(signal: Deno.Signal): void {
-    try {
-      this.#child.kill(signal);
-    } catch { /* already gone */ }
   }
 }
 
