@@ -15,6 +15,7 @@ import amqp from "amqplib";
 import { Buffer } from "node:buffer";
 import { parseArgs } from "node:util";
 import { runLoad } from "../src/load/load_runner.ts";
+import { currentProgram, dtsCommandLine } from "../src/program_location.ts";
 import { silentLogger } from "../src/log/logger.ts";
 import { DEFAULT_RETRY_SETTINGS } from "../src/plugin/task_plugin.ts";
 import { openTransport } from "../src/transport/open_transport.ts";
@@ -126,17 +127,9 @@ async function dtsInProcess(): Promise<number> {
 
 /** A dts process; a worker's logs are discarded (an unread pipe would fill and stall it). */
 function dts(args: string[], env: Record<string, string> = {}, quiet = false): Deno.Command {
-  return new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      "--frozen",
-      `--config=${root}deno.json`,
-      "-P=dts",
-      "--no-prompt",
-      `${root}src/main.ts`,
-      ...args,
-    ],
+  const line = dtsCommandLine(currentProgram(), args);
+  return new Deno.Command(line.command, {
+    args: line.args,
     env: {
       DTS_BROKER_URL: broker,
       DTS_HEALTH_PORT: "0",

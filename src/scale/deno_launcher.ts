@@ -3,25 +3,13 @@
  * same program, the compiled binary or `deno run src/main.ts` from source.
  * @module
  */
-import { fileURLToPath } from "node:url";
+import { currentProgram, dtsCommandLine, type ProgramLocation } from "../program_location.ts";
 import type {
   ProcessExit,
   ProcessLauncher,
   WorkerProcess,
   WorkerSpec,
 } from "./process_launcher.ts";
-
-/** Where this program runs from. */
-export interface ProgramLocation {
-  /** Inside a `deno compile` binary (`Deno.build.standalone`). */
-  standalone: boolean;
-  /** The binary, or the deno executable (`Deno.execPath()`). */
-  execPath: string;
-  /** `src/main.ts`, run by `deno run` when not standalone. */
-  mainModule: URL;
-  /** The `deno.json` that holds the `dts` permission set. */
-  denoConfig: URL;
-}
 
 /** What every child gets besides its own task, name and port. */
 export interface ChildSettings {
@@ -31,16 +19,6 @@ export interface ChildSettings {
   pluginDirs?: readonly string[];
   /** Variables set for the children on top of the inherited environment (broker URL, log settings). */
   env?: Readonly<Record<string, string>>;
-}
-
-/** Where this program runs from right now. Reads `Deno.execPath()`, so call it at run time. */
-export function currentProgram(): ProgramLocation {
-  return {
-    standalone: Deno.build.standalone,
-    execPath: Deno.execPath(),
-    mainModule: new URL("../main.ts", import.meta.url),
-    denoConfig: new URL("../../deno.json", import.meta.url),
-  };
 }
 
 /** The executable and arguments that run `dts worker` for `spec`. */
@@ -53,20 +31,7 @@ export function workerCommandLine(
   workerArgs.push("--health-port", String(spec.healthPort));
   if (settings.configPath !== undefined) workerArgs.push("--config", settings.configPath);
   for (const dir of settings.pluginDirs ?? []) workerArgs.push("--plugins", dir);
-  if (program.standalone) return { command: program.execPath, args: workerArgs };
-  return {
-    command: program.execPath,
-    args: [
-      "run",
-      "--quiet",
-      "--frozen",
-      `--config=${fileURLToPath(program.denoConfig)}`,
-      "-P=dts",
-      "--no-prompt",
-      fileURLToPath(program.mainModule),
-      ...workerArgs,
-    ],
-  };
+  return dtsCommandLine(program, workerArgs);
 }
 
 /**

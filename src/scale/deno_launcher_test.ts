@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { createDenoLauncher, type ProgramLocation, workerCommandLine } from "./deno_launcher.ts";
+import type { ProgramLocation } from "../program_location.ts";
+import { createDenoLauncher, workerCommandLine } from "./deno_launcher.ts";
 
 const spec = { key: "a", name: "worker-a-2@host1", healthPort: 0 };
 const settings = { configPath: "config/x.yml", pluginDirs: ["p1", "/abs/p2"] };

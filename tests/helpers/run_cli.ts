@@ -5,6 +5,7 @@
  * @module
  */
 
+import { currentProgram, dtsCommandLine } from "../../src/program_location.ts";
 import { type ProcessRun, SpawnedProcess } from "./spawned_process.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -22,18 +23,11 @@ export interface CliOptions {
 
 function command(args: readonly string[], options: CliOptions): Deno.Command {
   const bin = Deno.env.get("DTS_BIN");
-  const [exe, fullArgs] = bin ? [bin, [...args]] : [Deno.execPath(), [
-    "run",
-    "--quiet",
-    "--frozen",
-    `--config=${root}deno.json`,
-    "-P=dts",
-    "--no-prompt",
-    `${root}src/main.ts`,
-    ...args,
-  ]];
-  return new Deno.Command(exe, {
-    args: fullArgs,
+  // The same program the way a host runs it: the binary when given, else
+  // `deno run` of src/main.ts with the binary's permission set.
+  const line = bin ? { command: bin, args: [...args] } : dtsCommandLine(currentProgram(), args);
+  return new Deno.Command(line.command, {
+    args: line.args,
     cwd: options.cwd ?? root,
     env: { NO_COLOR: "1", DTS_HEALTH_PORT: "0", ...options.env },
     stdin: "null",
