@@ -42,24 +42,6 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Confi
   return result.config;
 }
 
-/** Every problem of a config file's text, sorted by line; empty when it is valid. */
-export function checkConfigText(text: string): ConfigIssue[] {
-  return compileConfig(text, {}).issues;
-}
-
-/** Every problem of a config file (including "cannot read file"); empty when it is valid. */
-export async function checkConfigFile(
-  path: string,
-  options: { readTextFile?: (path: string) => Promise<string> } = {},
-): Promise<ConfigIssue[]> {
-  try {
-    return checkConfigText(await readConfigText(path, options.readTextFile ?? Deno.readTextFile));
-  } catch (error) {
-    if (error instanceof ConfigError) return [...error.issues];
-    throw error;
-  }
-}
-
 async function readConfigText(
   path: string,
   readTextFile: (path: string) => Promise<string>,

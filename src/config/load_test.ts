@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { ConfigError, type ConfigIssue } from "../errors.ts";
-import { checkConfigFile, checkConfigText, loadConfig, NO_CONFIG_FILE } from "./load.ts";
+import { loadConfig, NO_CONFIG_FILE } from "./load.ts";
 import { type Config, defaultConfig } from "./schema.ts";
 
 function fixture(name: string): string {
@@ -391,25 +391,34 @@ Deno.test("loadConfig() requires a name in a file but not without one", async ()
   ]);
 });
 
-Deno.test("checkConfigText() returns no issues for a valid text and all of them otherwise", () => {
-  assert.deepEqual(checkConfigText("name: ok\ntasks: { a: {} }\n"), []);
-  assert.deepEqual(checkConfigText("name: x\nbogus: 1\nlog: { level: loud }\n"), [
+/** The issues of `text` read as the file x.yml. */
+function issuesOfText(text: string | Error): Promise<ConfigIssue[]> {
+  return issuesOf({
+    path: "x.yml",
+    readTextFile: () => text instanceof Error ? Promise.reject(text) : Promise.resolve(text),
+  });
+}
+
+Deno.test("loadConfig() finds no issue in a valid text and every issue otherwise", async () => {
+  const valid = await loadConfig({
+    path: "x.yml",
+    readTextFile: () => Promise.resolve("name: ok\n"),
+  });
+  assert.equal(valid.name, "ok");
+  assert.deepEqual(await issuesOfText("name: x\nbogus: 1\nlog: { level: loud }\n"), [
     { path: "bogus", message: "is not allowed (unknown key)", line: 2 },
     { path: "log.level", message: "must be one of debug, info, warn, error", line: 3 },
   ]);
 });
 
-Deno.test("checkConfigText() reports a __proto__ key as unknown", () => {
-  assert.deepEqual(checkConfigText("name: x\n__proto__: { name: 1 }\n"), [
+Deno.test("loadConfig() reports a __proto__ key as unknown", async () => {
+  assert.deepEqual(await issuesOfText("name: x\n__proto__: { name: 1 }\n"), [
     { path: "__proto__", message: "is not allowed (unknown key)", line: 2 },
   ]);
 });
 
-Deno.test("checkConfigFile() lists a file's issues, or the reason it cannot be read", async () => {
-  assert.deepEqual(await checkConfigFile(fixture("valid.yml")), []);
-  assert.deepEqual(await checkConfigFile(fixture("bad_port.yml")), ERROR_FIXTURES["bad_port.yml"]);
-  const denied = await checkConfigFile("x.yml", {
-    readTextFile: () => Promise.reject(new Deno.errors.PermissionDenied("no")),
-  });
-  assert.deepEqual(denied, [{ path: "", message: "cannot read file: permission denied" }]);
+Deno.test("loadConfig() says why a file cannot be read", async () => {
+  assert.deepEqual(await issuesOfText(new Deno.errors.PermissionDenied("no")), [
+    { path: "", message: "cannot read file: permission denied" },
+  ]);
 });
