@@ -68,7 +68,7 @@ export interface AmqpTransportOptions {
   reconnectWaitMs?: number;
   /** First reconnect delay, doubled per attempt. @default 100 */
   reconnectMinMs?: number;
-  /** Cap of the reconnect delay. @default 5000 */
+  /** Cap of the reconnect delay. @default 2000 (a restarted broker is found within about 2 s) */
   reconnectMaxMs?: number;
   /** Shown by `rabbitmqctl list_connections client_properties`. @default `dts-<uuid>` */
   connectionName?: string;
@@ -111,7 +111,7 @@ export class AmqpTransport implements Transport {
       connectTimeoutMs: options.connectTimeoutMs ?? 5000,
       reconnectWaitMs: options.reconnectWaitMs ?? 30_000,
       reconnectMinMs: options.reconnectMinMs ?? 100,
-      reconnectMaxMs: options.reconnectMaxMs ?? 5000,
+      reconnectMaxMs: options.reconnectMaxMs ?? 2000,
       clock,
       random: options.random ?? Math.random,
       log: this.#log,
