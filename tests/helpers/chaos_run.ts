@@ -11,7 +11,7 @@ import { dispatch } from "../../src/dispatch/dispatcher.ts";
 import type { TaskEvent } from "../../src/report/task_event.ts";
 import { deadLetterQueueName } from "../../src/transport/transport.ts";
 import { deleteQueues, testNamespace } from "./broker.ts";
-import { fastReconnect, FIXTURE_PLUGINS, spawnWorker, tempConfig } from "./reliability_kit.ts";
+import { fastReconnect, FIXTURE_PLUGINS, spawnWorker, tempConfig } from "./test_kit.ts";
 import type { CliProcess } from "./run_cli.ts";
 import { TcpProxy } from "./tcp_proxy.ts";
 

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { deleteQueues, testBroker, testNamespace } from "../helpers/broker.ts";
 import { openTransport } from "../../src/transport/open_transport.ts";
 import { CliProcess, runCli } from "../helpers/run_cli.ts";
+import { tempDir } from "../helpers/test_kit.ts";
 
 /** Write a config whose queues belong to this test only. */
 async function namespacedConfig(
@@ -33,7 +34,8 @@ ${extra}`,
 Deno.test("dts worker + dts dispatch: both tasks run concurrently on their own workers", async () => {
   await using broker = await testBroker();
   const ns = testNamespace();
-  const dir = await Deno.makeTempDir();
+  await using tmp = await tempDir();
+  const dir = tmp.path;
   const queues = [ns.queue("queue_a"), ns.queue("queue_b")];
   try {
     const config = await namespacedConfig(dir, ns);
@@ -104,14 +106,14 @@ Deno.test("dts worker + dts dispatch: both tasks run concurrently on their own w
     }
   } finally {
     await deleteQueues(broker.url, queues);
-    await Deno.remove(dir, { recursive: true });
   }
 });
 
 Deno.test("dts dispatch exits 1 and reports FAILURE when a task fails for good", async () => {
   await using broker = await testBroker();
   const ns = testNamespace();
-  const dir = await Deno.makeTempDir();
+  await using tmp = await tempDir();
+  const dir = tmp.path;
   const queue = ns.queue("queue_bad");
   try {
     const config = `${dir}/config.yml`;
@@ -156,7 +158,6 @@ dispatch:
     assert.equal(doc.summary.failed, 1);
   } finally {
     await deleteQueues(broker.url, [queue]);
-    await Deno.remove(dir, { recursive: true });
   }
 });
 
@@ -196,7 +197,8 @@ Deno.test("dts exits 2 on bad usage and on a bad config, without a stack trace",
 Deno.test("dts dispatch exits 130 on SIGINT while waiting for results", async () => {
   await using broker = await testBroker();
   const ns = testNamespace();
-  const dir = await Deno.makeTempDir();
+  await using tmp = await tempDir();
+  const dir = tmp.path;
   const queue = ns.queue("queue_nobody");
   try {
     const config = `${dir}/config.yml`;
@@ -215,7 +217,6 @@ Deno.test("dts dispatch exits 130 on SIGINT while waiting for results", async ()
     assert.match(result.stdout, /TIMEOUT/);
   } finally {
     await deleteQueues(broker.url, [queue]);
-    await Deno.remove(dir, { recursive: true });
   }
 });
 
@@ -249,7 +250,8 @@ Deno.test("dts version and --help answer without a broker", async () => {
 Deno.test("dts dispatch reports TIMEOUT and exits 1 when no result comes within --timeout", async () => {
   await using broker = await testBroker();
   const ns = testNamespace();
-  const dir = await Deno.makeTempDir();
+  await using tmp = await tempDir();
+  const dir = tmp.path;
   const queue = ns.queue("queue_nobody");
   try {
     const config = `${dir}/config.yml`;
@@ -275,6 +277,5 @@ Deno.test("dts dispatch reports TIMEOUT and exits 1 when no result comes within 
     assert.match(bad.stderr, /option '--timeout <time>' argument 'soon' is invalid/);
   } finally {
     await deleteQueues(broker.url, [queue]);
-    await Deno.remove(dir, { recursive: true });
   }
 });

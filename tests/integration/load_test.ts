@@ -9,12 +9,14 @@ import { Worker } from "../../src/worker/worker.ts";
 import { deleteQueues, testBroker, testNamespace } from "../helpers/broker.ts";
 import { testLogger, testTask } from "../helpers/in_process.ts";
 import { CliProcess, runCli } from "../helpers/run_cli.ts";
+import { tempDir } from "../helpers/test_kit.ts";
 
 Deno.test("dts load --json sends the tasks through a worker and reports throughput and latency", async () => {
   await using broker = await testBroker();
   const ns = testNamespace();
   const queue = ns.queue("queue_ok");
-  const dir = await Deno.makeTempDir();
+  await using tmp = await tempDir();
+  const dir = tmp.path;
   try {
     const config = `${dir}/config.yml`;
     await Deno.writeTextFile(
@@ -76,7 +78,6 @@ Deno.test("dts load --json sends the tasks through a worker and reports throughp
     assert.deepEqual(await transport.inspectQueue(queue), { messages: 0, consumers: 1 });
   } finally {
     await deleteQueues(broker.url, [queue]);
-    await Deno.remove(dir, { recursive: true });
   }
 });
 

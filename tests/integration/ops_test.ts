@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { deleteQueues, testBroker, testNamespace } from "../helpers/broker.ts";
 import { CliProcess, runCli } from "../helpers/run_cli.ts";
+import { tempDir } from "../helpers/test_kit.ts";
 
 function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -26,7 +27,8 @@ Deno.test("a worker serves /healthz, /readyz and Prometheus /metrics that count 
   await using broker = await testBroker();
   const ns = testNamespace();
   const queue = ns.queue("queue_a");
-  const dir = await Deno.makeTempDir();
+  await using tmp = await tempDir();
+  const dir = tmp.path;
   try {
     const config = await writeConfig(dir, queue);
     const port = freePort();
@@ -72,7 +74,6 @@ Deno.test("a worker serves /healthz, /readyz and Prometheus /metrics that count 
     assert.equal((await worker.finished()).code, 0);
   } finally {
     await deleteQueues(broker.url, [queue]);
-    await Deno.remove(dir, { recursive: true });
   }
 });
 
@@ -81,7 +82,8 @@ Deno.test("dts status shows each task queue's depth, consumers and dead letters,
   const ns = testNamespace();
   const queue = ns.queue("queue_a");
   const idle = ns.queue("queue_idle");
-  const dir = await Deno.makeTempDir();
+  await using tmp = await tempDir();
+  const dir = tmp.path;
   try {
     const config = await writeConfig(dir, queue);
     await Deno.writeTextFile(
@@ -126,7 +128,6 @@ Deno.test("dts status shows each task queue's depth, consumers and dead letters,
     );
   } finally {
     await deleteQueues(broker.url, [queue, idle]);
-    await Deno.remove(dir, { recursive: true });
   }
 });
 
@@ -140,7 +141,8 @@ Deno.test("dts dispatch --output pretty shows a timestamped line per state chang
   await using broker = await testBroker();
   const ns = testNamespace();
   const queue = ns.queue("queue_a");
-  const dir = await Deno.makeTempDir();
+  await using tmp = await tempDir();
+  const dir = tmp.path;
   try {
     const config = await writeConfig(dir, queue, "results:\n  dir: " + `${dir}/out\n`);
     // More workers expected than exist: a warning, not a failure.
@@ -184,6 +186,5 @@ Deno.test("dts dispatch --output pretty shows a timestamped line per state chang
     assert.match(out, /Results saved to .*dispatch_results_\d{8}_\d{6}\.json/);
   } finally {
     await deleteQueues(broker.url, [queue]);
-    await Deno.remove(dir, { recursive: true });
   }
 });

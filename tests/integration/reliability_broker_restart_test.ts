@@ -9,7 +9,7 @@ import { AmqpTransport } from "../../src/transport/amqp_transport.ts";
 import { deadLetterQueueName, type TransportStatus } from "../../src/transport/transport.ts";
 import { testNamespace } from "../helpers/broker.ts";
 import { runDispatch, startWorker, testTask } from "../helpers/in_process.ts";
-import { fastReconnect, waitUntil } from "../helpers/reliability_kit.ts";
+import { fastReconnect, waitUntil } from "../helpers/test_kit.ts";
 import { startSecondBroker } from "../helpers/second_broker.ts";
 
 Deno.test("a broker restart mid-run: every task completes and consumers come back by themselves", async () => {

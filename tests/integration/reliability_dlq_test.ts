@@ -7,7 +7,7 @@ import { openTransport } from "../../src/transport/open_transport.ts";
 import { deadLetterQueueName } from "../../src/transport/transport.ts";
 import { deleteQueues, testBroker, testNamespace } from "../helpers/broker.ts";
 import { runDispatch, startWorker, testTask } from "../helpers/in_process.ts";
-import { spawnWorker, tempConfig, waitUntil } from "../helpers/reliability_kit.ts";
+import { spawnWorker, tempConfig, waitUntil } from "../helpers/test_kit.ts";
 import { runCli } from "../helpers/run_cli.ts";
 
 Deno.test("dts dlq lists dead letters without losing them, replays them with retries 0, purges them", async () => {

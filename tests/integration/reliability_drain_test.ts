@@ -8,7 +8,7 @@ import { openTransport } from "../../src/transport/open_transport.ts";
 import { deadLetterQueueName } from "../../src/transport/transport.ts";
 import { deleteQueues, testBroker, testNamespace } from "../helpers/broker.ts";
 import { runDispatch } from "../helpers/in_process.ts";
-import { FIXTURE_PLUGINS, spawnWorker, tempConfig } from "../helpers/reliability_kit.ts";
+import { FIXTURE_PLUGINS, spawnWorker, tempConfig } from "../helpers/test_kit.ts";
 
 Deno.test("dts worker on SIGTERM finishes the task in flight, publishes its result and exits 0", async () => {
   await using broker = await testBroker();

@@ -12,7 +12,7 @@ import { openTransport } from "../../src/transport/open_transport.ts";
 import { deadLetterQueueName } from "../../src/transport/transport.ts";
 import { deleteQueues, testBroker, testNamespace } from "../helpers/broker.ts";
 import { runDispatch } from "../helpers/in_process.ts";
-import { FIXTURE_PLUGINS, spawnWorker, tempConfig, waitUntil } from "../helpers/reliability_kit.ts";
+import { FIXTURE_PLUGINS, spawnWorker, tempConfig, waitUntil } from "../helpers/test_kit.ts";
 
 function finals(events: TaskEvent[]): Map<string, TaskEvent[]> {
   const byId = new Map<string, TaskEvent[]>();

@@ -10,7 +10,7 @@ import { deadLetterQueueName } from "../../src/transport/transport.ts";
 import { Worker } from "../../src/worker/worker.ts";
 import { deleteQueues, testBroker, testNamespace } from "../helpers/broker.ts";
 import { runDispatch, testTask } from "../helpers/in_process.ts";
-import { drainQueue, waitUntil } from "../helpers/reliability_kit.ts";
+import { drainQueue, waitUntil } from "../helpers/test_kit.ts";
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
 

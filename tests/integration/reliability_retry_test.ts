@@ -11,7 +11,7 @@ import { TaskTimeoutError } from "../../src/worker/run_attempt.ts";
 import type { TaskEvent } from "../../src/report/task_event.ts";
 import { deleteQueues, testBroker, testNamespace } from "../helpers/broker.ts";
 import { runDispatch, startWorker, testTask } from "../helpers/in_process.ts";
-import { drainQueue } from "../helpers/reliability_kit.ts";
+import { drainQueue } from "../helpers/test_kit.ts";
 
 Deno.test("a failing task is retried after 200, 400, 800 ms held in dts.delay queues, then succeeds with retries 3", async () => {
   await using broker = await testBroker();

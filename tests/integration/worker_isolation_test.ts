@@ -7,6 +7,7 @@ import { openTransport } from "../../src/transport/open_transport.ts";
 import { deleteQueues, testBroker, testNamespace } from "../helpers/broker.ts";
 import { Worker } from "../../src/worker/worker.ts";
 import { runDispatch, startWorker, testLogger, testTask } from "../helpers/in_process.ts";
+import { waitUntil } from "../helpers/test_kit.ts";
 
 Deno.test("worker a never receives task_b; queue_b keeps its message until a b worker comes", async () => {
   await using broker = await testBroker();
@@ -33,7 +34,7 @@ Deno.test("worker a never receives task_b; queue_b keeps its message until a b w
     });
 
     // Wait until task_a is done; task_b must still be sitting in its queue.
-    while (!events.includes("task_a:SUCCESS")) await new Promise((r) => setTimeout(r, 20));
+    await waitUntil("task_a succeeds", () => events.includes("task_a:SUCCESS"));
     await new Promise((r) => setTimeout(r, 300));
     assert.deepEqual(seenByA, ["task_a"]);
     assert.deepEqual(await transport.inspectQueue(queueB), { messages: 1, consumers: 0 });
@@ -116,12 +117,12 @@ Deno.test("a worker holds at most `prefetch` unacknowledged messages per queue",
         () => ({ task: "task_p", queue, args: [], kwargs: {} }),
       );
       const dispatched = runDispatch(transport, jobs);
-      let info = await transport.inspectQueue(queue);
-      for (let i = 0; i < 100 && info?.messages !== 3; i++) {
-        await new Promise((r) => setTimeout(r, 20));
-        info = await transport.inspectQueue(queue);
-      }
-      assert.equal(info?.messages, 3, "two of five are held by the worker, three stay ready");
+      // Two of five are held by the worker, three stay ready.
+      await waitUntil(
+        "three messages stay ready",
+        async () => (await transport.inspectQueue(queue))?.messages === 3,
+        2000,
+      );
       release.resolve();
       const { outcomes } = await dispatched;
       assert.equal(outcomes.filter((o) => o.status === "SUCCESS").length, 5);

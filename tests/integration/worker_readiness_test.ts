@@ -10,14 +10,7 @@ import { Worker } from "../../src/worker/worker.ts";
 import { deleteQueues, testBroker, testNamespace } from "../helpers/broker.ts";
 import { runDispatch, testLogger, testTask } from "../helpers/in_process.ts";
 import { TcpProxy } from "../helpers/tcp_proxy.ts";
-
-async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+import { waitUntil } from "../helpers/test_kit.ts";
 
 Deno.test("a worker is not ready while its broker connection is down, and ready again after the reconnect", async () => {
   await using broker = await testBroker();
@@ -49,11 +42,11 @@ Deno.test("a worker is not ready while its broker connection is down, and ready 
     assert.equal(await readyz(), 200);
 
     proxy.outage(500);
-    await until(() => !worker.ready(), "the worker notices the drop");
+    await waitUntil("the worker notices the drop", () => !worker.ready());
     assert.equal(await readyz(), 503);
     assert.match(worker.metrics.render(), /^dts_broker_connected 0$/m);
 
-    await until(() => worker.ready(), "the worker reconnects");
+    await waitUntil("the worker reconnects", () => worker.ready());
     assert.equal(await readyz(), 200);
     const metrics = worker.metrics.render();
     assert.match(metrics, /^dts_broker_connected 1$/m);

@@ -1,6 +1,6 @@
 /**
- * Small shared pieces of the reliability tests: a per-test config file,
- * spawned workers, polling, reading dead letters.
+ * Small shared pieces of the integration tests: temp folders and config
+ * files, spawned workers, polling, reading dead letters.
  * @module
  */
 import { AmqpTransport } from "../../src/transport/amqp_transport.ts";
@@ -12,6 +12,15 @@ export const FIXTURE_PLUGINS = {
   good: new URL("../fixtures/plugins/good", import.meta.url).pathname,
   reliability: new URL("../fixtures/plugins/reliability", import.meta.url).pathname,
 };
+
+/** A temp folder for a test's config and results; removed with its contents on dispose. */
+export async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
+  const path = await Deno.makeTempDir({ prefix: "dts_test_" });
+  return {
+    path,
+    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }).catch(() => {}),
+  };
+}
 
 /** Write a YAML config (a `name:` line is added) to a temp file; removed on dispose. */
 export async function tempConfig(yaml: string): Promise<{ path: string } & AsyncDisposable> {
