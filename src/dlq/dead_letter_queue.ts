@@ -56,6 +56,32 @@ export async function listDeadLetters(
 }
 
 /**
+ * Take dead letters of `queue` one by one (basic.get) and hand each to
+ * `settle`, which must ack or requeue it; at most `limit`, and never more
+ * than the depth seen at the start, so a message that comes back at once is
+ * not taken twice in one run. Resolves to how many were taken.
+ */
+async function takeDeadLetters(
+  transport: Transport,
+  queue: string,
+  limit: number,
+  settle: (delivery: Delivery) => Promise<void>,
+): Promise<number> {
+  const deadQueue = deadLetterQueueName(queue);
+  const info = await transport.inspectQueue(deadQueue);
+  if (info === null) return 0;
+  const bound = Math.min(limit, info.messages);
+  let taken = 0;
+  while (taken < bound) {
+    const delivery = await transport.get(deadQueue);
+    if (delivery === null) break;
+    await settle(delivery);
+    taken++;
+  }
+  return taken;
+}
+
+/**
  * Re-queue dead letters into `queue` with a fresh retry count. Each replay is
  * confirmed by the broker before its dead letter is acknowledged, so a crash
  * in between duplicates a message, never loses one. Resolves to how many.
@@ -65,17 +91,9 @@ export async function replayDeadLetters(
   queue: string,
   options: DeadLetterOptions = {},
 ): Promise<number> {
-  const deadQueue = deadLetterQueueName(queue);
-  const info = await transport.inspectQueue(deadQueue);
-  if (info === null) return 0;
+  if (await transport.inspectQueue(deadLetterQueueName(queue)) === null) return 0;
   await transport.assertTaskQueue(queue);
-  // Bounded by the depth seen at the start: a replay that dies again at once
-  // must not be picked up a second time in the same run.
-  const limit = Math.min(options.limit ?? Infinity, info.messages);
-  let replayed = 0;
-  while (replayed < limit) {
-    const delivery = await transport.get(deadQueue);
-    if (delivery === null) break;
+  return await takeDeadLetters(transport, queue, options.limit ?? Infinity, async (delivery) => {
     try {
       await transport.publish(queue, delivery.body, replayProps(delivery.props));
     } catch (error) {
@@ -83,9 +101,7 @@ export async function replayDeadLetters(
       throw error;
     }
     await delivery.ack();
-    replayed++;
-  }
-  return replayed;
+  });
 }
 
 /** Drop dead letters of `queue` (all, or the oldest `limit`); resolves to how many. */
@@ -94,16 +110,10 @@ export async function purgeDeadLetters(
   queue: string,
   options: DeadLetterOptions = {},
 ): Promise<number> {
-  const deadQueue = deadLetterQueueName(queue);
-  const info = await transport.inspectQueue(deadQueue);
-  if (info === null) return 0;
-  if (options.limit === undefined) return await transport.purgeQueue(deadQueue);
-  let purged = 0;
-  while (purged < options.limit) {
-    const delivery = await transport.get(deadQueue);
-    if (delivery === null) break;
-    await delivery.ack();
-    purged++;
+  if (options.limit === undefined) {
+    const deadQueue = deadLetterQueueName(queue);
+    if (await transport.inspectQueue(deadQueue) === null) return 0;
+    return await transport.purgeQueue(deadQueue);
   }
-  return purged;
+  return await takeDeadLetters(transport, queue, options.limit, (delivery) => delivery.ack());
 }
