@@ -9,6 +9,7 @@ import type { ResultMessage } from "../protocol/celery_result_message.ts";
 import { createTaskMessage, encodeTaskMessage } from "../protocol/celery_task_message.ts";
 import type { TaskEvent } from "../report/task_event.ts";
 import { ensureTaskQueue } from "../transport/ensure_task_queue.ts";
+import { closeReplyQueue, openReplyQueue } from "../transport/reply_queue.ts";
 import type { Delivery, Transport } from "../transport/transport.ts";
 import { TRACK_STARTED_HEADER } from "../worker/handle_delivery.ts";
 import { EventChannel } from "./event_channel.ts";
@@ -60,10 +61,8 @@ async function runDispatch(
   let remaining = jobs.length;
   if (remaining === 0) return;
 
-  // The reply queue is durable and outlives a dropped connection (it expires
-  // when unused), so results published while we reconnect are still there.
-  const replyQueue = `dts.reply.${crypto.randomUUID()}`;
-  await transport.assertQueue(replyQueue, { durable: true, expiresMs: timeoutMs + 300_000 });
+  // Results published while we reconnect wait in the reply queue.
+  const replyQueue = await openReplyQueue(transport, { prefix: "dts.reply", timeoutMs });
   for (const queue of new Set(jobs.map((job) => job.queue))) {
     await ensureTaskQueue(transport, queue);
   }
@@ -139,7 +138,7 @@ async function runDispatch(
     options.signal?.removeEventListener("abort", onAbort);
     stop.abort();
     await consumer.catch(() => {});
-    await transport.deleteQueue(replyQueue).catch(() => {});
+    await closeReplyQueue(transport, replyQueue);
   }
 }
 

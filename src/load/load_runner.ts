@@ -6,6 +6,7 @@
 import { decodeResultMessage } from "../protocol/celery_result_message.ts";
 import { createTaskMessage, encodeTaskMessage } from "../protocol/celery_task_message.ts";
 import { ensureTaskQueue } from "../transport/ensure_task_queue.ts";
+import { closeReplyQueue, openReplyQueue } from "../transport/reply_queue.ts";
 import type { Transport } from "../transport/transport.ts";
 import { Semaphore } from "../worker/semaphore.ts";
 import { type LatencySummary, summarizeLatencies } from "./latency_stats.ts";
@@ -55,9 +56,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   }
   const concurrency = options.concurrency ?? 100;
   const timeoutMs = options.timeoutMs ?? 60_000;
-  const replyQueue = `dts.load.${crypto.randomUUID()}`;
   await ensureTaskQueue(transport, queue);
-  await transport.assertQueue(replyQueue, { durable: true, expiresMs: timeoutMs + 300_000 });
+  const replyQueue = await openReplyQueue(transport, { prefix: "dts.load", timeoutMs });
 
   const inFlight = new Map<string, { sentAt: number; done: () => void }>();
   const latencies: number[] = [];
@@ -144,7 +144,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     options.signal?.removeEventListener("abort", onAbort);
     stopConsuming.abort();
     await consumer.catch(() => {});
-    await transport.deleteQueue(replyQueue).catch(() => {});
+    await closeReplyQueue(transport, replyQueue);
   }
   const durationS = (performance.now() - started) / 1000;
   return {
