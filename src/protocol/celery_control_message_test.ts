@@ -9,16 +9,23 @@ import {
   PIDBOX_EXCHANGE,
   PIDBOX_REPLY_EXCHANGE,
 } from "./celery_control_message.ts";
-import { fixtureBody, fixtureProps, loadFixture, parseBody } from "./testing_fixtures.ts";
+import {
+  captureContext,
+  fixtureBody,
+  fixtureProps,
+  loadFixture,
+  parseBody,
+} from "../../tests/helpers/celery_fixtures.ts";
 
+const CAPTURE = captureContext();
 const PING: ControlRequest = {
   method: "ping",
   arguments: {},
   destination: null,
   pattern: null,
   matcher: null,
-  ticket: "0516cd7c-6bb5-4fca-9d42-d5cfaa6d767b",
-  replyTo: { exchange: "reply.celery.pidbox", routingKey: "02c2e859-8584-3e0c-9990-86780c34ebbd" },
+  ticket: CAPTURE.ping_ticket,
+  replyTo: { exchange: "reply.celery.pidbox", routingKey: CAPTURE.ping_reply_routing_key },
 };
 
 Deno.test("PIDBOX_EXCHANGE and PIDBOX_REPLY_EXCHANGE are the exchanges of the captured ping", () => {
@@ -35,13 +42,16 @@ Deno.test("decodeControlRequest() reads the mingle hello a worker broadcasts at 
   const fixture = loadFixture("control.mingle_hello.request");
   const request = decodeControlRequest(fixtureBody(fixture), fixtureProps(fixture));
   assert.equal(request.method, "hello");
-  assert.deepEqual(request.arguments, { from_node: "capture@vm", revoked: {} });
-  assert.equal(request.replyTo?.routingKey, "7bb3121c-7eaa-31a7-8c9a-47f8d518b525");
+  assert.deepEqual(request.arguments, { from_node: CAPTURE.worker_name, revoked: {} });
+  assert.equal(request.replyTo?.routingKey, CAPTURE.hello_reply_routing_key);
 });
 
 Deno.test("encodeControlRequest() writes the ping as Celery does, expires as a double", () => {
   const fixture = loadFixture("control.ping.request");
-  const { body, props } = encodeControlRequest(PING, { expiresAt: 1795863260.3440323, clock: 1 });
+  const { body, props } = encodeControlRequest(PING, {
+    expiresAt: CAPTURE.ping_expires,
+    clock: fixture.properties.headers.clock as number,
+  });
   assert.deepEqual(parseBody(body), fixture.body);
   assert.deepEqual(props, fixtureProps(fixture));
   assert.equal(fixture.header_types.expires, "d");
@@ -75,8 +85,8 @@ Deno.test("encodeControlRequest() leaves out ticket and reply_to when no reply i
 
 Deno.test("encodeControlReply() writes the worker's pong as Celery does", () => {
   const fixture = loadFixture("control.ping.reply");
-  const { body, props } = encodeControlReply("capture@vm", { ok: "pong" }, PING.ticket, {
-    clock: 3,
+  const { body, props } = encodeControlReply(CAPTURE.worker_name, { ok: "pong" }, PING.ticket, {
+    clock: fixture.properties.headers.clock as number,
   });
   assert.deepEqual(parseBody(body), fixture.body);
   assert.deepEqual(props, fixtureProps(fixture));
@@ -86,7 +96,7 @@ Deno.test("decodeControlReply() reads the worker's pong with its ticket", () => 
   const fixture = loadFixture("control.ping.reply");
   assert.deepEqual(decodeControlReply(fixtureBody(fixture), fixtureProps(fixture)), {
     ticket: PING.ticket,
-    replies: { "capture@vm": { ok: "pong" } },
+    replies: { [CAPTURE.worker_name]: { ok: "pong" } },
   });
   const { body } = encodeControlReply("w", 1, "t");
   assert.equal(

@@ -8,7 +8,13 @@ import {
   encodeResultMessage,
   type ResultMessage,
 } from "./celery_result_message.ts";
-import { fixtureBody, fixtureProps, loadFixture, parseBody } from "./testing_fixtures.ts";
+import {
+  captureContext,
+  fixtureBody,
+  fixtureProps,
+  loadFixture,
+  parseBody,
+} from "../../tests/helpers/celery_fixtures.ts";
 
 const RESULT_FIXTURES = [
   "task_a.result.success",
@@ -57,7 +63,7 @@ Deno.test("decodeResultMessage() reads Celery's RETRY with its exception and chi
     message: "transient, please retry",
     module: "builtins",
   });
-  assert.deepEqual(result.children, [[["df7e6c9c-5c05-4645-a2fc-4d368fb1ff25", null], null]]);
+  assert.deepEqual(result.children, [[[captureContext().task_ids.task_retry, null], null]]);
 });
 
 Deno.test("encodeResultMessage() writes extended and dts fields in snake_case and reads them back", () => {

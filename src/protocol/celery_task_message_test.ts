@@ -9,15 +9,17 @@ import {
   type TaskMessage,
 } from "./celery_task_message.ts";
 import {
+  captureContext,
   type CeleryFixture,
   fixtureBody,
   fixtureProps,
   loadFixture,
   parseBody,
-} from "./testing_fixtures.ts";
+} from "../../tests/helpers/celery_fixtures.ts";
 
 const SEND_FIXTURES = ["task_a.send_task", "task_fail.send_task", "task_retry.send_task"];
-const REPLY_QUEUE = "829eaa0b-db6b-38ff-9cf0-6f98e01c52f4";
+const CAPTURE = captureContext();
+const REPLY_QUEUE = CAPTURE.rpc_reply_queue;
 
 function decodeFixture(fixture: CeleryFixture): TaskMessage {
   return decodeTaskMessage(fixtureBody(fixture), fixtureProps(fixture));
@@ -58,7 +60,7 @@ for (const name of SEND_FIXTURES) {
       group: null,
       timeLimit: [null, null],
       replyTo: REPLY_QUEUE,
-      origin: "gen31695@vm",
+      origin: CAPTURE.client_origin,
       ignoreResult: false,
       embed: { callbacks: null, errbacks: null, chain: null, chord: null },
       extraHeaders: { lang: "py", shadow: null, group_index: null },
@@ -77,12 +79,14 @@ for (const name of SEND_FIXTURES) {
 Deno.test("decodeTaskMessage() reads the worker's retry re-publish", () => {
   const fixture = loadFixture("task_retry.retry_republish");
   const message = decodeFixture(fixture);
-  assert.equal(message.id, "df7e6c9c-5c05-4645-a2fc-4d368fb1ff25");
+  assert.equal(message.id, CAPTURE.task_ids.task_retry);
   assert.equal(message.retries, 1);
-  assert.equal(message.eta, "2026-11-28T10:54:14.578373+00:00");
+  assert.match(message.eta ?? "", /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$/);
+  assert.equal(message.eta, CAPTURE.retry_eta);
   assert.equal(message.parentId, message.id);
   assert.equal(message.rootId, message.id);
-  assert.equal(message.origin, "gen31693@vm");
+  assert.match(message.origin ?? "", /^gen\d+@/);
+  assert.equal(message.origin, CAPTURE.worker_origin);
   assert.deepEqual([message.args, message.kwargs], [[1], { x: 2 }]);
 });
 
@@ -90,8 +94,8 @@ Deno.test("retryTaskMessage() gives the message Celery's worker re-publishes on 
   const original = decodeFixture(loadFixture("task_retry.send_task"));
   const expected = loadFixture("task_retry.retry_republish");
   const retried = retryTaskMessage(original, {
-    eta: "2026-11-28T10:54:14.578373+00:00",
-    origin: "gen31693@vm",
+    eta: CAPTURE.retry_eta,
+    origin: CAPTURE.worker_origin,
   });
   const { body, props } = encodeTaskMessage(retried);
   assert.deepEqual(parseBody(body), expected.body);
@@ -115,11 +119,11 @@ Deno.test("retryTaskMessage() keeps the origin when none is given", () => {
 
 Deno.test("createTaskMessage() builds a message with Celery's header set and wire types", () => {
   const message = createTaskMessage("task_a", {
-    id: "a44b8ebb-dc62-4ff2-bd7b-b542b8d2b4bc",
+    id: CAPTURE.task_ids.task_a,
     args: [1],
     kwargs: { x: 2 },
     replyTo: REPLY_QUEUE,
-    origin: "gen31695@vm",
+    origin: CAPTURE.client_origin,
   });
   const fixture = loadFixture("task_a.send_task");
   const { body, props } = encodeTaskMessage(message);

@@ -11,7 +11,12 @@ import { decodeControlRequest } from "./celery_control_message.ts";
 import { decodeResultMessage } from "./celery_result_message.ts";
 import { decodeTaskMessage } from "./celery_task_message.ts";
 import { decodeJsonBody } from "./json_body.ts";
-import { fixtureBody, fixtureProps, loadFixture } from "./testing_fixtures.ts";
+import {
+  captureContext,
+  fixtureBody,
+  fixtureProps,
+  loadFixture,
+} from "../../tests/helpers/celery_fixtures.ts";
 
 const EVENTS = [
   ["event.worker-online", "worker-online"],
@@ -26,7 +31,7 @@ for (const [name, type] of EVENTS) {
     assert.deepEqual(body, fixture.body);
     const event = body as Record<string, unknown>;
     assert.equal(event.type, type);
-    assert.equal(event.hostname, "capture@vm");
+    assert.equal(event.hostname, captureContext().worker_name);
     assert.equal(fixture.exchange, "celeryev");
     assert.equal(fixture.routing_key, type.replace("-", "."));
   });

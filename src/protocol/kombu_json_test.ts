@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parseKombuJson, stringifyKombuJson } from "./kombu_json.ts";
-import { fixtureBody, loadFixture } from "./testing_fixtures.ts";
+import { fixtureBody, loadFixture } from "../../tests/helpers/celery_fixtures.ts";
 
 Deno.test("parseKombuJson() reads a captured Celery body as plain JSON", () => {
   const fixture = loadFixture("task_a.send_task");

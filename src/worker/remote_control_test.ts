@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { inspectWorkers, pingWorkers } from "../dispatch/ping_workers.ts";
 import { silentLogger } from "../log/logger.ts";
 import { PIDBOX_EXCHANGE } from "../protocol/celery_control_message.ts";
-import { fixtureBody, fixtureProps, loadFixture } from "../protocol/testing_fixtures.ts";
+import { fixtureBody, fixtureProps, loadFixture } from "../../tests/helpers/celery_fixtures.ts";
 import { MemoryBroker } from "../transport/memory_broker.ts";
 import { MemoryTransport } from "../transport/memory_transport.ts";
 import { pidboxQueueName, type RemoteControlState, serveRemoteControl } from "./remote_control.ts";

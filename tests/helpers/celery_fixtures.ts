@@ -1,12 +1,13 @@
 /**
- * Test helper: the Celery 5.2.6 wire captures in `shared/fixtures/celery/`
- * (see the README there), turned into what the transport hands us.
+ * Test helper: the Celery 5.2 wire captures in `tests/fixtures/celery/`, made
+ * by `scripts/capture_celery_fixtures.py` from a real Celery client, worker
+ * and CLI, turned into what the transport hands us.
  * @module
  */
 
-import type { MessageProps } from "../transport/transport.ts";
+import type { MessageProps } from "../../src/transport/transport.ts";
 
-const FIXTURES_DIR = new URL("../../../shared/fixtures/celery/", import.meta.url);
+const FIXTURES_DIR = new URL("../fixtures/celery/", import.meta.url);
 
 /** One captured message, as stored in a fixture file. */
 export interface CeleryFixture {
@@ -26,9 +27,29 @@ export interface CeleryFixture {
   body_base64: string;
 }
 
-/** Read `shared/fixtures/celery/<name>.json`. */
+/** Read `tests/fixtures/celery/<name>.json`. */
 export function loadFixture(name: string): CeleryFixture {
   return JSON.parse(Deno.readTextFileSync(new URL(`${name}.json`, FIXTURES_DIR)));
+}
+
+/** What one capture run used and saw: ids, names, tickets (`index.json` → `context`). */
+export interface CaptureContext {
+  task_ids: { task_a: string; task_fail: string; task_retry: string };
+  worker_name: string;
+  rpc_reply_queue: string;
+  client_origin: string;
+  worker_origin: string;
+  retry_eta: string;
+  ping_ticket: string;
+  ping_reply_routing_key: string;
+  ping_expires: number;
+  hello_reply_routing_key: string;
+}
+
+/** The capture run's context, so tests name its values instead of copying them. */
+export function captureContext(): CaptureContext {
+  const index = JSON.parse(Deno.readTextFileSync(new URL("index.json", FIXTURES_DIR)));
+  return index.context;
 }
 
 /** The body bytes exactly as captured. */
