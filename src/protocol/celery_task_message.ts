@@ -18,6 +18,7 @@ import {
   JSON_CONTENT_TYPE,
   UTF8_ENCODING,
 } from "./json_body.ts";
+import { UNDECODABLE_HEADER } from "./dts_headers.ts";
 import { pyRepr } from "./py_repr.ts";
 
 /** One task message, decoded. */
@@ -191,6 +192,8 @@ export function decodeTaskMessage(
   props: MessageProps,
   options: { maxBytes?: number } = {},
 ): TaskMessage {
+  const undecodable = props.headers?.[UNDECODABLE_HEADER];
+  if (typeof undecodable === "string") fail(undecodable);
   const payload = decodeJsonBody(body, props, options.maxBytes ?? DEFAULT_MAX_BODY_BYTES);
   if (!Array.isArray(payload) || payload.length !== 3) {
     if (isRecord(payload) && ("task" in payload || "args" in payload)) {

@@ -6,6 +6,7 @@
 
 import type { ChannelModel } from "amqplib";
 import { UsageError } from "../errors.ts";
+import { guardHeaderFrames } from "./amqp_header_frames.ts";
 
 /** amqplib's `connect()`, as far as dts calls it. */
 export type AmqpConnect = (
@@ -61,7 +62,14 @@ export async function connectAmqp(
     );
   });
   try {
-    return await Promise.race([connecting, timeout]);
+    const conn = await Promise.race([connecting, timeout]);
+    try {
+      guardHeaderFrames(conn);
+    } catch (error) {
+      await conn.close().catch(noop);
+      throw error;
+    }
+    return conn;
   } catch (error) {
     connecting.then((late) => late.close().catch(noop), noop);
     throw error;
