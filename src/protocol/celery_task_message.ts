@@ -100,6 +100,16 @@ const INTERPRETED_HEADERS = new Set([
   "kwargsrepr",
 ]);
 
+/**
+ * Headers the broker adds on its way (dead-letter history, quorum delivery
+ * counts): true of this delivery only, so a re-publish does not carry them.
+ * The delay ladder adds an `x-death` entry per level a message waited in.
+ */
+function isBrokerHeader(name: string): boolean {
+  return name === "x-death" || name === "x-delivery-count" || name.startsWith("x-first-death-") ||
+    name.startsWith("x-last-death-");
+}
+
 /** Build a new task message with Celery's defaults. */
 export function createTaskMessage(
   task: string,
@@ -217,7 +227,7 @@ export function decodeTaskMessage(
   }
   const extraHeaders: Record<string, unknown> = {};
   for (const key in headers) {
-    if (!INTERPRETED_HEADERS.has(key)) extraHeaders[key] = headers[key];
+    if (!INTERPRETED_HEADERS.has(key) && !isBrokerHeader(key)) extraHeaders[key] = headers[key];
   }
   return {
     id,

@@ -330,3 +330,13 @@ Deno.test("decodeTaskMessage() tolerates missing optional headers and a null emb
     [0, "t1", [null, null], null, null],
   );
 });
+
+Deno.test("decodeTaskMessage() drops the headers the broker added on the way, so a retry does not carry them", () => {
+  const { body, props } = encodeTaskMessage(createTaskMessage("task_a", { headers: { keep: 1 } }));
+  props.headers["x-death"] = [{ queue: "dts.delay.8", reason: "expired", count: 1 }];
+  props.headers["x-first-death-queue"] = "dts.delay.8";
+  props.headers["x-last-death-reason"] = "expired";
+  props.headers["x-delivery-count"] = 2;
+  const decoded = decodeTaskMessage(body, props);
+  assert.deepEqual(decoded.extraHeaders, { lang: "js", keep: 1, shadow: null, group_index: null });
+});

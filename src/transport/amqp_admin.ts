@@ -12,7 +12,6 @@ import type { AmqpConnection } from "./amqp_connection.ts";
 import { ChannelSlot } from "./amqp_channel_slot.ts";
 import { brokerError, errorCode } from "./amqp_errors.ts";
 import { AmqpTopology, type Declaration } from "./amqp_topology.ts";
-import { delayBucketMs, delayQueueArguments, delayQueueName } from "./delay_queue.ts";
 import type { QueueInfo } from "./transport.ts";
 import type { TransportLog } from "./transport_log.ts";
 
@@ -85,28 +84,6 @@ export class AmqpAdmin {
     } finally {
       void slot.close();
     }
-  }
-
-  /**
-   * Declare the wait queue that holds messages for `queue` during `delayMs`
-   * (rounded to its bucket) and return its name. The wait queue is declared
-   * right before every delayed publish: the declare also restarts its
-   * `x-expires` countdown, so a queue holding a message can never expire (its
-   * idle time is the delay plus 10 minutes). One extra round trip per delayed
-   * publish is cheap next to the delay itself.
-   */
-  async declareWaitQueue(queue: string, delayMs: number): Promise<string> {
-    const bucketMs = delayBucketMs(delayMs);
-    const waitQueue = delayQueueName(queue, bucketMs);
-    await this.run(
-      `declare delay queue "${waitQueue}"`,
-      (channel) =>
-        channel.assertQueue(waitQueue, {
-          durable: true,
-          arguments: delayQueueArguments(queue, bucketMs),
-        }),
-    );
-    return waitQueue;
   }
 
   /**

@@ -9,6 +9,18 @@
 import type { Channel, Options } from "amqplib";
 import { toError } from "../errors.ts";
 import { redactText } from "../log/redact.ts";
+import {
+  DELAY_OUT_EXCHANGE,
+  DELAY_UNROUTABLE,
+  delayLevels,
+  levelName,
+  levelPassPattern,
+  levelQueueArguments,
+  levelQueuePattern,
+  nextStop,
+  outPattern,
+  UNROUTABLE_TTL_MS,
+} from "./delay_levels.ts";
 import { deadLetterQueueName, type QueueOptions, type TaskQueueOptions } from "./transport.ts";
 import type { TransportLog } from "./transport_log.ts";
 
@@ -25,18 +37,24 @@ export interface Declaration {
   run(channel: Channel): Promise<unknown>;
 }
 
-/** A durable task queue and its `<queue>.dead`. */
+/** A durable task queue and its `<queue>.dead`, both of the configured type. */
 export function taskQueueDeclaration(queue: string, options: TaskQueueOptions): Declaration {
   const type = options.type ?? "classic";
   // Classic: durable and NO arguments, exactly what Celery declares, or
   // RabbitMQ refuses the second declaration with PRECONDITION_FAILED.
   const args: Record<string, unknown> = {};
+  const deadArgs: Record<string, unknown> = {};
   if (type === "quorum") {
     args["x-queue-type"] = "quorum";
+    deadArgs["x-queue-type"] = "quorum";
     if (options.deliveryLimit !== undefined) args["x-delivery-limit"] = options.deliveryLimit;
-    // Without a dead-letter target a quorum queue drops a message past its delivery limit.
+    // Without a dead-letter target a quorum queue drops a message past its
+    // delivery limit; and only at-least-once dead-lettering survives a broker
+    // crash mid-way (it requires reject-publish, a no-op without a length limit).
     args["x-dead-letter-exchange"] = "";
     args["x-dead-letter-routing-key"] = deadLetterQueueName(queue);
+    args["x-dead-letter-strategy"] = "at-least-once";
+    args["x-overflow"] = "reject-publish";
   }
   const dead = deadLetterQueueName(queue);
   return {
@@ -46,8 +64,57 @@ export function taskQueueDeclaration(queue: string, options: TaskQueueOptions): 
     queues: [queue],
     run: async (channel) => {
       await channel.assertQueue(queue, { durable: true, arguments: args });
-      await channel.assertQueue(dead, { durable: true });
+      await channel.assertQueue(dead, { durable: true, arguments: deadArgs });
     },
+  };
+}
+
+/**
+ * The shared delay ladder (see `delay_levels.ts`): an exchange and a quorum
+ * queue per level, the bindings between them, `dts.delay.out` and its
+ * alternate exchange for delays whose task queue is gone.
+ */
+export function delayLadderDeclaration(): Declaration {
+  const levels = delayLevels();
+  return {
+    action:
+      "declare the delay queues dts.delay.* (quorum queues with at-least-once dead-lettering: RabbitMQ 3.10 or later)",
+    key: "delay-ladder",
+    id: "delay-ladder",
+    queues: [],
+    run: async (channel) => {
+      await channel.assertExchange(DELAY_UNROUTABLE, "fanout", { durable: true });
+      await channel.assertQueue(DELAY_UNROUTABLE, {
+        durable: true,
+        arguments: { "x-message-ttl": UNROUTABLE_TTL_MS },
+      });
+      await channel.bindQueue(DELAY_UNROUTABLE, DELAY_UNROUTABLE, "");
+      await channel.assertExchange(DELAY_OUT_EXCHANGE, "topic", {
+        durable: true,
+        alternateExchange: DELAY_UNROUTABLE,
+      });
+      for (const level of levels) {
+        await channel.assertExchange(levelName(level), "topic", { durable: true });
+      }
+      for (const level of levels) {
+        const name = levelName(level);
+        await channel.assertQueue(name, { durable: true, arguments: levelQueueArguments(level) });
+        await channel.bindQueue(name, name, levelQueuePattern(level));
+        await channel.bindExchange(nextStop(level), name, levelPassPattern(level));
+      }
+    },
+  };
+}
+
+/** Route messages that leave the delay ladder for `queue` into it. */
+export function delayOutDeclaration(queue: string): Declaration {
+  const pattern = outPattern(queue);
+  return {
+    action: `bind queue "${queue}" to the delay exchange "${DELAY_OUT_EXCHANGE}"`,
+    key: `delay-out\0${queue}`,
+    id: `delay-out\0${queue}`,
+    queues: [queue],
+    run: (channel) => channel.bindQueue(queue, DELAY_OUT_EXCHANGE, pattern),
   };
 }
 

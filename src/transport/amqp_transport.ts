@@ -41,11 +41,14 @@ import { toBuffer, toPublishOptions } from "./amqp_properties.ts";
 import { PublisherSlot } from "./amqp_publisher_slot.ts";
 import {
   bindingDeclaration,
+  delayLadderDeclaration,
+  delayOutDeclaration,
   exchangeDeclaration,
   queueDeclaration,
   taskQueueDeclaration,
 } from "./amqp_topology.ts";
-import { checkPrefetch } from "./message_props.ts";
+import { delayRoute } from "./delay_levels.ts";
+import { checkPrefetch, delayProblem } from "./message_props.ts";
 import type {
   ConsumeOptions,
   Delivery,
@@ -191,16 +194,9 @@ export class AmqpTransport implements Transport {
   publish(routingKey: string, body: Uint8Array, options: PublishOptions = {}): Promise<void> {
     const exchange = options.exchange ?? "";
     const delayMs = options.delayMs ?? 0;
-    if (delayMs > 0) {
-      if (exchange !== "") {
-        return Promise.reject(
-          new TypeError(
-            `Cannot delay a publish to exchange "${exchange}": delays need the default exchange`,
-          ),
-        );
-      }
-      return this.#publishDelayed(routingKey, body, options, delayMs);
-    }
+    const problem = delayProblem(exchange, delayMs);
+    if (problem !== null) return Promise.reject(problem);
+    if (delayMs > 0) return this.#publishDelayed(routingKey, body, options, delayMs);
     const publisher = this.#publisher.current;
     if (publisher !== null && publisher.open && this.#connection.connected) {
       return publisher.publish(exchange, routingKey, toBuffer(body), toPublishOptions(options));
@@ -282,15 +278,17 @@ export class AmqpTransport implements Transport {
     this.#getChannel.reset();
   }
 
-  /** Publish into the wait queue of `routingKey` for the delay's bucket. */
+  /** Publish into the delay ladder, which hands the message to `queue` once it has waited. */
   async #publishDelayed(
     queue: string,
     body: Uint8Array,
     options: PublishOptions,
     delayMs: number,
   ): Promise<void> {
-    const waitQueue = await this.#admin.declareWaitQueue(queue, delayMs);
+    const route = delayRoute(queue, delayMs);
     const { delayMs: _delay, exchange: _exchange, ...rest } = options;
-    return this.publish(waitQueue, body, rest);
+    await this.#admin.declare(delayLadderDeclaration());
+    await this.#admin.declare(delayOutDeclaration(queue));
+    return this.publish(route.routingKey, body, { ...rest, exchange: route.exchange });
   }
 }

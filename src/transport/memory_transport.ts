@@ -11,7 +11,7 @@ import { AsyncQueue } from "./async_queue.ts";
 import type { MemoryBroker } from "./memory_broker.ts";
 import { MemoryDelivery, type MemoryDeliveryContext } from "./memory_delivery.ts";
 import type { MemoryConsumer, MemorySession } from "./memory_session.ts";
-import { checkPrefetch, toMessageProps } from "./message_props.ts";
+import { checkPrefetch, delayProblem, toMessageProps } from "./message_props.ts";
 import {
   type ConsumeOptions,
   deadLetterQueueName,
@@ -101,13 +101,8 @@ export class MemoryTransport implements Transport {
   publish(routingKey: string, body: Uint8Array, options: PublishOptions = {}): Promise<void> {
     const exchange = options.exchange ?? "";
     const delayMs = options.delayMs ?? 0;
-    if (delayMs > 0 && exchange !== "") {
-      return Promise.reject(
-        new TypeError(
-          `Cannot delay a publish to exchange "${exchange}": delays need the default exchange`,
-        ),
-      );
-    }
+    const problem = delayProblem(exchange, delayMs);
+    if (problem !== null) return Promise.reject(problem);
     return this.#run(() =>
       this.#broker.publish(exchange, routingKey, body, toMessageProps(options), delayMs)
     );

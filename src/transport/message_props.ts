@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { MessageProps, PublishOptions } from "./transport.ts";
+import { MAX_DELAY_MS, type MessageProps, type PublishOptions } from "./transport.ts";
 
 /** The message properties of a publish: only the fields that were given, `persistent` only when true. */
 export function toMessageProps(options: PublishOptions): MessageProps {
@@ -44,4 +44,22 @@ export function checkPrefetch(prefetch: number): void {
   if (!Number.isInteger(prefetch) || prefetch < 0 || prefetch > 65535) {
     throw new RangeError(`Cannot consume with prefetch ${prefetch}: must be an integer 0..65535`);
   }
+}
+
+/**
+ * What is wrong with a publish's delay, or null: delays need the default
+ * exchange and must be within 0..`MAX_DELAY_MS`.
+ */
+export function delayProblem(exchange: string, delayMs: number): Error | null {
+  if (!Number.isFinite(delayMs) || delayMs < 0 || delayMs > MAX_DELAY_MS) {
+    return new RangeError(
+      `Cannot delay a publish by ${delayMs} ms: must be 0..${MAX_DELAY_MS} ms (about 49 days)`,
+    );
+  }
+  if (delayMs > 0 && exchange !== "") {
+    return new TypeError(
+      `Cannot delay a publish to exchange "${exchange}": delays need the default exchange`,
+    );
+  }
+  return null;
 }

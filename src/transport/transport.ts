@@ -24,6 +24,9 @@ export interface MessageProps {
   persistent?: boolean;
 }
 
+/** The longest delay a publish may ask for: about 49.7 days (RabbitMQ's delay ladder holds no more). */
+export const MAX_DELAY_MS = 2 ** 32 - 16;
+
 /** How to publish one message. */
 export interface PublishOptions extends Partial<MessageProps> {
   /** Exchange to publish to. @default "" (the default exchange: routing key = queue name) */
@@ -31,7 +34,8 @@ export interface PublishOptions extends Partial<MessageProps> {
   /**
    * Hold the message in the broker for this long before it reaches the queue
    * named by the routing key. Only with the default exchange. Never a timer in
-   * this process: the wait survives the publisher's death.
+   * this process: the wait survives the publisher's death. At most
+   * `MAX_DELAY_MS`; RabbitMQ holds it to the nearest 16 ms.
    */
   delayMs?: number;
 }

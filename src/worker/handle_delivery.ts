@@ -15,7 +15,7 @@ import {
   type TaskMessage,
 } from "../protocol/celery_task_message.ts";
 import type { RetryPolicy } from "../retry/retry_policy.ts";
-import type { Delivery, Transport } from "../transport/transport.ts";
+import { type Delivery, MAX_DELAY_MS, type Transport } from "../transport/transport.ts";
 import type { WorkerMetrics } from "./metrics.ts";
 import { publishFinal, publishMalformed, publishResult } from "./result_publisher.ts";
 import { runAttempt } from "./run_attempt.ts";
@@ -107,8 +107,10 @@ async function processDelivery(delivery: Delivery, deps: DeliveryHandlerDeps): P
     const waitMs = Date.parse(message.eta) - deps.now();
     if (waitMs > ETA_SLACK_MS) {
       // NEVER HOLD A DELAYED TASK IN MEMORY: hand it back to the broker to hold.
+      // An eta past what the broker holds in one go comes back early and is deferred again.
       const { body, props } = encodeTaskMessage(message);
-      await deps.transport.publish(delivery.queue, body, { ...props, delayMs: waitMs });
+      const delayMs = Math.min(waitMs, MAX_DELAY_MS);
+      await deps.transport.publish(delivery.queue, body, { ...props, delayMs });
       await delivery.ack();
       log.debug("Deferred a task until its eta", { eta: message.eta, delay_ms: waitMs });
       return;
@@ -197,7 +199,10 @@ async function runAndSettle(
     const eta = new Date(deps.now() + delayMs).toISOString();
     const next = retryTaskMessage(message, { eta });
     const { body, props } = encodeTaskMessage(next);
-    await deps.transport.publish(delivery.queue, body, { ...props, delayMs });
+    await deps.transport.publish(delivery.queue, body, {
+      ...props,
+      delayMs: Math.min(delayMs, MAX_DELAY_MS),
+    });
     // The retry message is the outcome; the RETRY state is a progress note
     // that follows the ack, so a client that saw RETRY never sees this
     // attempt run again after a crash.

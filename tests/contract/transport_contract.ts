@@ -6,10 +6,10 @@
 
 import assert from "node:assert/strict";
 import { BrokerError, UnroutableError } from "../../src/errors.ts";
-import { delayBucketMs, delayQueueName } from "../../src/transport/delay_queue.ts";
 import {
   deadLetterQueueName,
   type Delivery,
+  MAX_DELAY_MS,
   type Transport,
 } from "../../src/transport/transport.ts";
 
@@ -196,12 +196,24 @@ export function testTransport(name: string, open: () => Promise<TransportHarness
     assert.deepEqual(await other.inspectQueue(q), { messages: 0, consumers: 0 });
   });
 
+  test("publish() refuses a delay past MAX_DELAY_MS, a negative one, and one to another exchange", async (h) => {
+    const t = h.transport;
+    const q = h.queue("too_long");
+    await t.assertTaskQueue(q);
+    await assert.rejects(t.publish(q, bytes("x"), { delayMs: MAX_DELAY_MS + 1 }), RangeError);
+    await assert.rejects(t.publish(q, bytes("x"), { delayMs: -5 }), RangeError);
+    await assert.rejects(
+      t.publish(q, bytes("x"), { delayMs: 10, exchange: "amq.direct" }),
+      TypeError,
+    );
+    assert.equal((await t.inspectQueue(q))?.messages, 0);
+  });
+
   test("publish() with delayMs holds the message in the broker, even after the publisher closed", async (h) => {
     const t = h.transport;
     const q = h.queue("delayed");
     const delayMs = 250;
     await t.assertTaskQueue(q);
-    h.track(delayQueueName(q, delayBucketMs(delayMs)));
     const publisher = await h.other();
     const start = performance.now();
     await publisher.publish(q, bytes("later"), { delayMs, persistent: true });

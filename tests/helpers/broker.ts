@@ -7,8 +7,8 @@
  */
 
 import { AmqpTransport } from "../../src/transport/amqp_transport.ts";
-import { delayBucketMs, delayQueueName } from "../../src/transport/delay_queue.ts";
-import { deadLetterQueueName } from "../../src/transport/transport.ts";
+import { delayLevels, levelName } from "../../src/transport/delay_levels.ts";
+import { deadLetterQueueName, type Transport } from "../../src/transport/transport.ts";
 
 const LOCAL_URL = "amqp://guest:guest@127.0.0.1:5672/";
 const DOCKER_SOCKET = "/var/run/docker.sock";
@@ -36,26 +36,29 @@ export function testNamespace(): { prefix: string; queue(name: string): string }
 }
 
 /**
- * Delete test queues with their `<queue>.dead` and, for each of `delaysMs`,
- * their delay queue (`dts.delay.<queue>.<bucket>`).
+ * Delete test queues with their `<queue>.dead`. (The delay ladder,
+ * `dts.delay.*`, is shared by every queue and stays; a delayed message for a
+ * deleted queue ends in `dts.delay.unroutable`.)
  */
-export async function deleteQueues(
-  url: string,
-  names: readonly string[],
-  options: { delaysMs?: readonly number[] } = {},
-): Promise<void> {
+export async function deleteQueues(url: string, names: readonly string[]): Promise<void> {
   const transport = await AmqpTransport.connect(url);
   try {
     for (const name of names) {
       await transport.deleteQueue(name);
       await transport.deleteQueue(deadLetterQueueName(name));
-      for (const delayMs of options.delaysMs ?? []) {
-        await transport.deleteQueue(delayQueueName(name, delayBucketMs(delayMs)));
-      }
     }
   } finally {
     await transport.close();
   }
+}
+
+/**
+ * How many messages wait in the shared delay ladder (`dts.delay.*`) now.
+ * Other tests' delays may still be waiting out: assert "at least", not "exactly".
+ */
+export async function messagesInDelayLadder(transport: Transport): Promise<number> {
+  const infos = await Promise.all(delayLevels().map((l) => transport.inspectQueue(levelName(l))));
+  return infos.reduce((sum, info) => sum + (info?.messages ?? 0), 0);
 }
 
 async function canConnect(hostname: string, port: number): Promise<boolean> {

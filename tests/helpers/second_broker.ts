@@ -16,6 +16,10 @@ export interface SecondBroker extends AsyncDisposable {
   stopApp(): Promise<void>;
   /** Start it again; resolves once it accepts AMQP connections. */
   startApp(): Promise<void>;
+  /** SIGKILL the node's Erlang VM: no clean shutdown, nothing flushed that was not already on disk. */
+  kill(): Promise<void>;
+  /** Start the node again on the same data after `kill()`; resolves once it accepts AMQP connections. */
+  restart(): Promise<void>;
 }
 
 /** Start a private node; resolves once it accepts AMQP connections (a few seconds). */
@@ -41,18 +45,21 @@ export async function startSecondBroker(): Promise<SecondBroker> {
     RABBITMQ_PID_FILE: `${dir}/node.pid`,
   };
   const ctl = (...args: string[]) => run("rabbitmqctl", ["-n", nodeName, ...args]);
-  await run("rabbitmq-server", ["-detached"], env);
-  const stop = async (): Promise<void> => {
-    await ctl("stop").catch(() => {});
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  };
-  try {
+  const boot = async (): Promise<void> => {
+    await run("rabbitmq-server", ["-detached"], env);
     // -detached returns before the node registers with epmd: poll.
     await until(
       60_000,
       () => ctl("await_startup", "--timeout", "60").then(() => true, () => false),
     );
-    await until(30_000, () => canConnect(port));
+    await until(30_000, () => canConnect(port), 10);
+  };
+  const stop = async (): Promise<void> => {
+    await ctl("stop").catch(() => {});
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  };
+  try {
+    await boot();
   } catch (error) {
     await stop();
     throw new Error(`Cannot start a second RabbitMQ node "${nodeName}" (logs in ${dir}/log)`, {
@@ -70,6 +77,14 @@ export async function startSecondBroker(): Promise<SecondBroker> {
       await ctl("start_app");
       await until(30_000, () => canConnect(port), 10);
     },
+    kill: async () => {
+      const pid = Number((await Deno.readTextFile(`${dir}/node.pid`)).trim());
+      Deno.kill(pid, "SIGKILL");
+      await until(30_000, async () => !(await canConnect(port)), 10);
+      // epmd forgets the node once its VM is gone; wait so a restart can register again.
+      await until(30_000, () => ctl("status").then(() => false, () => true));
+    },
+    restart: boot,
     [Symbol.asyncDispose]: stop,
   };
 }

@@ -82,7 +82,7 @@ Deno.test("dts dlq lists dead letters without losing them, replays them with ret
     });
     assert.equal(unreachable.code, 3);
   } finally {
-    await deleteQueues(broker.url, [q], { delaysMs: [20] });
+    await deleteQueues(broker.url, [q]);
   }
 });
 
