@@ -119,21 +119,84 @@ export interface ErrorInfo {
   module?: string;
 }
 
-/** Turn anything thrown into an `Error` (plugins may throw strings or objects). */
+/** Longest error message kept: it travels in results and dead-letter headers. */
+const MAX_MESSAGE_CHARS = 4096;
+/** Longest stack kept. */
+const MAX_STACK_CHARS = 16_384;
+
+/** What was thrown, described; `retryable` is false only when the thrown value says `retryable === false`. */
+export interface ThrownInfo {
+  error: ErrorInfo;
+  retryable: boolean;
+}
+
+/**
+ * Describe anything a plugin may throw: an Error, a string, an object, a
+ * Proxy whose traps throw, an Error whose getters throw. Never throws.
+ */
+export function describeThrown(thrown: unknown): ThrownInfo {
+  if (thrown === null || (typeof thrown !== "object" && typeof thrown !== "function")) {
+    const message = typeof thrown === "string" ? thrown : safeText(thrown);
+    return { error: { type: "Error", message: clip(message, MAX_MESSAGE_CHARS) }, retryable: true };
+  }
+  const name = readSafely(thrown, "name");
+  const message = readSafely(thrown, "message");
+  const stack = readSafely(thrown, "stack");
+  const retryable = readSafely(thrown, "retryable") !== false;
+  const isError = safeIsError(thrown);
+  const info: ErrorInfo = {
+    type: typeof name === "string" && name !== "" ? clip(name, 200) : "Error",
+    message: clip(
+      typeof message === "string" ? message : isError ? "" : safeText(thrown),
+      MAX_MESSAGE_CHARS,
+    ),
+  };
+  if (typeof stack === "string" && stack !== "") info.stack = clip(stack, MAX_STACK_CHARS);
+  return { error: info, retryable };
+}
+
+/** Turn anything thrown into an `Error` (plugins may throw strings or objects). Never throws. */
 export function toError(thrown: unknown): Error {
-  if (thrown instanceof Error) return thrown;
-  if (typeof thrown === "string") return new Error(thrown);
+  if (safeIsError(thrown)) return thrown as Error;
+  const { error } = describeThrown(thrown);
+  return new Error(error.message);
+}
+
+/** Describe a thrown value as `ErrorInfo` for a result or a dead-letter header. Never throws. */
+export function toErrorInfo(thrown: unknown): ErrorInfo {
+  return describeThrown(thrown).error;
+}
+
+function readSafely(value: object, key: string): unknown {
   try {
-    return new Error(JSON.stringify(thrown));
+    return (value as Record<string, unknown>)[key];
   } catch {
-    return new Error(String(thrown));
+    return undefined;
   }
 }
 
-/** Describe a thrown value as `ErrorInfo` for a result or a dead-letter header. */
-export function toErrorInfo(thrown: unknown): ErrorInfo {
-  const error = toError(thrown);
-  const info: ErrorInfo = { type: error.name || "Error", message: error.message };
-  if (error.stack) info.stack = error.stack;
-  return info;
+function safeIsError(value: unknown): boolean {
+  try {
+    return value instanceof Error;
+  } catch {
+    return false; // a Proxy whose getPrototypeOf trap throws
+  }
+}
+
+function safeText(value: unknown): string {
+  try {
+    const json = JSON.stringify(value);
+    if (typeof json === "string") return json;
+  } catch { /* a cycle, a BigInt, a throwing toJSON: fall back to String() */ }
+  try {
+    return String(value);
+  } catch {
+    return "(a value that cannot be shown)";
+  }
+}
+
+function clip(text: string, max: number): string {
+  return text.length <= max
+    ? text
+    : `${text.slice(0, max)}… (${text.length - max} more characters)`;
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import { type Command, Option } from "commander";
+import { HostedRunner } from "../attempt/hosted/hosted_runner.ts";
 import { loadPlugins } from "../plugin/load_plugins.ts";
 import { resolveTask } from "../plugin/resolve_tasks.ts";
 import { MemoryBroker } from "../transport/memory_broker.ts";
@@ -66,13 +67,16 @@ export async function demoCommand(flags: DemoFlags, ctx: CliContext): Promise<nu
     for (const key of ["a", "b"]) {
       const transport = await openTransport(brokerUrl, { memoryBroker });
       transports.push(transport);
+      const workerLogger = logger.child({ worker: `worker-${key}` });
       const worker = new Worker({
         transport,
         tasks: [resolveTask(key, { tasks: config.tasks, plugins })],
         name: `worker-${key}@${ctx.hostname}`,
         concurrency: config.worker.concurrency,
-        logger: logger.child({ worker: `worker-${key}` }),
+        logger: workerLogger,
         version: VERSION,
+        // The same isolation as `dts worker`: each plugin in its own host.
+        runner: new HostedRunner({ logger: workerLogger }),
       });
       await worker.start();
       workers.push(worker);

@@ -3,6 +3,7 @@
  * @module
  */
 import { type Command, Option } from "commander";
+import { HostedRunner } from "../attempt/hosted/hosted_runner.ts";
 import { UsageError } from "../errors.ts";
 import { loadPlugins } from "../plugin/load_plugins.ts";
 import { resolveTask } from "../plugin/resolve_tasks.ts";
@@ -96,6 +97,15 @@ export async function workerCommand(
   const name = flags.name ?? `worker-${keys.join("-")}@${ctx.hostname}`;
 
   const transport = await openBroker(config, logger, options);
+  const concurrency = config.worker.concurrency;
+  const hostsPerPlugin = Math.min(config.worker.pluginHosts ?? concurrency, concurrency);
+  const runner = new HostedRunner({
+    hostsPerPlugin,
+    attemptsPerHost: Math.ceil(concurrency / hostsPerPlugin),
+    killGraceMs: config.worker.killGraceMs,
+    maxAttemptsPerHost: config.worker.maxTasksPerHost,
+    logger,
+  });
   const worker = new Worker({
     transport,
     tasks,
@@ -107,6 +117,7 @@ export async function workerCommand(
     queueType: config.worker.queueType,
     deliveryLimit: config.worker.deliveryLimit,
     version: VERSION,
+    runner,
   });
   let server: Deno.HttpServer | null = null;
   try {

@@ -207,6 +207,9 @@ Deno.test("loadConfig() compiles every field of the valid fixture", async () => 
       maxMessageBytes: 65_536,
       drainTimeoutMs: 5_000,
       prefetch: 8,
+      pluginHosts: null,
+      killGraceMs: 5000,
+      maxTasksPerHost: 0,
     },
     log: { level: "debug", format: "json" },
   });

@@ -30,6 +30,9 @@ Deno.test("defaultConfig() fills every documented default", () => {
       maxMessageBytes: 1_048_576,
       drainTimeoutMs: 30_000,
       prefetch: null,
+      pluginHosts: null,
+      killGraceMs: 5000,
+      maxTasksPerHost: 0,
     },
     log: { level: "info", format: null },
   });

@@ -97,6 +97,15 @@ export const workerSchema = section(
       .describe("On SIGTERM, wait this long for running attempts. Default: 30s."),
     prefetch: wholeNumber(1).optional()
       .describe("Unacknowledged messages per consumer. Default: from concurrency (null)."),
+    plugin_hosts: wholeNumber(1).optional().describe(
+      "Isolated plugin hosts (Web Workers) per plugin; attempts share them evenly. Default: concurrency (one attempt per host) (null).",
+    ),
+    kill_grace: durationMs().default(5000).describe(
+      "After a time limit or a stop, how long a task may ignore its signal before its host is terminated. Default: 5s.",
+    ),
+    max_tasks_per_host: wholeNumber(0).default(0).describe(
+      "Replace a plugin host after this many attempts (leaks stay bounded); 0 never. Default: 0.",
+    ),
   }).transform((worker) => ({
     concurrency: worker.concurrency,
     healthPort: worker.health_port,
@@ -106,6 +115,9 @@ export const workerSchema = section(
     maxMessageBytes: worker.max_message_bytes,
     drainTimeoutMs: worker.drain_timeout,
     prefetch: worker.prefetch ?? null,
+    pluginHosts: worker.plugin_hosts ?? null,
+    killGraceMs: worker.kill_grace,
+    maxTasksPerHost: worker.max_tasks_per_host,
   })),
 );
 

@@ -12,6 +12,8 @@ export interface LoadedPlugin {
   plugin: TaskPlugin;
   /** Path or URL shown in messages. */
   source: string;
+  /** The module's URL, for importing it again in a plugin host. */
+  url: string;
 }
 
 /** Where to look for plugins. */
@@ -52,7 +54,7 @@ export async function loadPlugins(options: LoadPluginsOptions = {}): Promise<Loa
         );
       }
       byName.set(plugin.name, source);
-      loaded.push({ plugin, source });
+      loaded.push({ plugin, source, url: new URL(file, folder.url).href });
     }
   }
   return loaded;

@@ -13,12 +13,23 @@ const retrySchema = z.strictObject({
   jitter: z.boolean().optional(),
 });
 
+const grant = z.union([z.boolean(), z.array(z.string().min(1))]).optional();
+const permissionsSchema = z.strictObject({
+  net: grant,
+  read: grant,
+  write: grant,
+  env: grant,
+  run: grant,
+  sys: grant,
+});
+
 /** Shape of a valid plugin module's default export. */
 export const taskPluginSchema = z.object({
   name: z.string().regex(/^[A-Za-z0-9_.:-]+$/, "must be a task name such as task_a"),
   queue: z.string().min(1).optional(),
   retry: retrySchema.optional(),
   timeoutMs: z.number().positive().optional(),
+  permissions: permissionsSchema.optional(),
   run: z.custom<TaskPlugin["run"]>((value) => typeof value === "function", {
     message: 'has no "run" function',
   }),
@@ -34,7 +45,7 @@ export function describePluginProblems(value: unknown): string | null {
     const path = issue.path.join(".");
     if (path === "run") return 'default export has no "run" function';
     if (issue.code === "unrecognized_keys") {
-      return `default export retry has unknown key(s) ${
+      return `default export ${path} has unknown key(s) ${
         issue.keys.map((k) => `"${k}"`).join(", ")
       }`;
     }

@@ -93,6 +93,8 @@ export function resolveTask(
     retry: { ...DEFAULT_RETRY_SETTINGS, ...plugin.retry, ...configured?.retry },
     timeoutMs,
     run: (ctx) => plugin.run(ctx),
+    module: loaded.url,
+    permissions: plugin.permissions ?? {},
     source: loaded.source,
   };
 }

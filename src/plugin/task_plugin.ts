@@ -75,6 +75,8 @@ export interface TaskPlugin {
   retry?: Partial<RetrySettings>;
   /** On expiry `ctx.signal` aborts and the attempt fails. */
   timeoutMs?: number;
+  /** What it may do (network, files, env, programs); nothing by default. */
+  permissions?: PluginPermissions;
   /** Returns the JSON-serialisable result; throws to fail the attempt (`retryable === false` fails at once). */
   run(ctx: TaskContext): unknown;
 }
@@ -86,9 +88,36 @@ export interface TaskDefinition {
   retry: RetrySettings;
   /** null: no timeout. */
   timeoutMs: number | null;
-  run(ctx: TaskContext): unknown;
+  /** The handler, for running on the worker's own thread (tests, embedding). */
+  run?(ctx: TaskContext): unknown;
+  /** The plugin module (`file:` URL), for running in a plugin host. */
+  module?: string;
+  /** What the plugin may do in its host. @default none */
+  permissions?: PluginPermissions;
   /** Where it was loaded from, for messages. */
   source: string;
+}
+
+/**
+ * What a plugin may do when it runs in a host: nothing unless it says so.
+ * Paths are relative to the worker's working directory; a plugin may always
+ * read its own folder (so that it can be imported).
+ * @example
+ * permissions: { net: ["api.example.com:443"], read: ["./data"], env: ["API_TOKEN"] }
+ */
+export interface PluginPermissions {
+  /** Hosts (and ports) it may connect to; `true` for any. */
+  net?: readonly string[] | boolean;
+  /** Paths it may read. */
+  read?: readonly string[] | boolean;
+  /** Paths it may write. */
+  write?: readonly string[] | boolean;
+  /** Environment variables it may read. */
+  env?: readonly string[] | boolean;
+  /** Programs it may run. */
+  run?: readonly string[] | boolean;
+  /** System information it may read (`hostname`, `loadavg`, …). */
+  sys?: readonly string[] | boolean;
 }
 
 /** The queue a task uses when nothing names one: `task_a` → `queue_a`. */

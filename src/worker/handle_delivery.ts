@@ -4,7 +4,8 @@
  * this file.
  * @module
  */
-import { ProtocolError, toErrorInfo } from "../errors.ts";
+import type { AttemptRunner } from "../attempt/attempt_runner.ts";
+import { ProtocolError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import type { TaskDefinition } from "../plugin/task_plugin.ts";
 import { encodeException } from "../protocol/celery_result_message.ts";
@@ -18,7 +19,6 @@ import type { RetryPolicy } from "../retry/retry_policy.ts";
 import { type Delivery, MAX_DELAY_MS, type Transport } from "../transport/transport.ts";
 import type { WorkerMetrics } from "./metrics.ts";
 import { publishFinal, publishMalformed, publishResult } from "./result_publisher.ts";
-import { runAttempt } from "./run_attempt.ts";
 import { withTimeLimit } from "./time_limit.ts";
 
 /** A task being worked on, for `inspect active`. */
@@ -44,6 +44,8 @@ export interface DeliveryHandlerDeps {
   /** Aborts when the worker stops for good: running attempts end and their messages are requeued. */
   stopSignal: AbortSignal;
   active: Map<string, ActiveTask>;
+  /** Runs the plugins: in hosts for `dts worker`, inline in tests. */
+  runner: AttemptRunner;
   now(): number;
 }
 
@@ -153,7 +155,7 @@ async function runAndSettle(
   });
   deps.metrics.taskStarted();
   log.info("Task started");
-  const outcome = await runAttempt(withTimeLimit(task, message.timeLimit), {
+  const outcome = await deps.runner.run(withTimeLimit(task, message.timeLimit), {
     id: message.id,
     name: message.task,
     args: message.args,
@@ -192,8 +194,8 @@ async function runAndSettle(
     return;
   }
 
-  const error = toErrorInfo(outcome.error);
-  const delayMs = policy.nextDelayMs(message.retries, outcome.error);
+  const error = outcome.error;
+  const delayMs = policy.nextDelayMs(message.retries, { retryable: outcome.retryable });
   if (delayMs !== null) {
     // NEVER HOLD A RETRY IN MEMORY: the broker holds the wait (a delay queue).
     const eta = new Date(deps.now() + delayMs).toISOString();
@@ -226,8 +228,7 @@ async function runAndSettle(
     return;
   }
 
-  const retryable = (outcome.error as { retryable?: unknown } | null)?.retryable !== false;
-  const reason = retryable
+  const reason = outcome.retryable
     ? `${error.type}: ${error.message} (gave up after ${message.retries} retries)`
     : `${error.type}: ${error.message} (not retryable)`;
   await publishFinal(message, "FAILURE", deps, {

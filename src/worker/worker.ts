@@ -3,6 +3,8 @@
  * attempts at once, answers remote control, and drains on stop.
  * @module
  */
+import type { AttemptRunner } from "../attempt/attempt_runner.ts";
+import { inlineRunner } from "../attempt/inline_runner.ts";
 import type { Logger } from "../log/logger.ts";
 import type { TaskDefinition } from "../plugin/task_plugin.ts";
 import { exponentialBackoff, type RetryPolicy } from "../retry/retry_policy.ts";
@@ -31,6 +33,8 @@ export interface WorkerOptions {
   now?: () => number;
   /** Shown by remote-control `stats`. */
   version?: string;
+  /** Runs the plugins. @default inline, on the worker's own thread */
+  runner?: AttemptRunner;
 }
 
 /** A running worker's lifecycle: `start()`, then `stop()`. */
@@ -43,6 +47,7 @@ export class Worker {
   readonly #inFlight = new Set<Promise<void>>();
   readonly #active = new Map<string, ActiveTask>();
   readonly #loops: Promise<void>[] = [];
+  readonly #runner: AttemptRunner;
   #unsubscribe: (() => void) | null = null;
   #state: "new" | "running" | "draining" | "stopped" = "new";
   #startedAt = 0;
@@ -51,6 +56,7 @@ export class Worker {
     this.#options = options;
     this.name = options.name;
     this.metrics = options.metrics ?? new WorkerMetrics();
+    this.#runner = options.runner ?? inlineRunner();
   }
 
   /** Declare the queues and start consuming. */
@@ -85,6 +91,7 @@ export class Worker {
       maxMessageBytes: this.#options.maxMessageBytes ?? 1024 * 1024,
       stopSignal: this.#stopping.signal,
       active: this.#active,
+      runner: this.#runner,
       now,
     };
     for (const queue of byQueue.keys()) {
@@ -175,6 +182,7 @@ export class Worker {
     }
     clearTimeout(timer);
     await Promise.allSettled(this.#loops);
+    await this.#runner.close();
     this.#unsubscribe?.();
     this.#state = "stopped";
     logger.info("Worker stopped", { worker: this.name });

@@ -11,7 +11,16 @@ import { CliProcess } from "./run_cli.ts";
 export const FIXTURE_PLUGINS = {
   good: new URL("../fixtures/plugins/good", import.meta.url).pathname,
   reliability: new URL("../fixtures/plugins/reliability", import.meta.url).pathname,
+  hostile: new URL("../fixtures/plugins/hostile", import.meta.url).pathname,
 };
+
+/** A TCP port nothing listens on right now. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
 
 /** A temp folder for a test's config and results; removed with its contents on dispose. */
 export async function tempDir(): Promise<{ path: string } & AsyncDisposable> {

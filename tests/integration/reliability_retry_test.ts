@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { openTransport } from "../../src/transport/open_transport.ts";
 import { deadLetterQueueName } from "../../src/transport/transport.ts";
-import { TaskTimeoutError } from "../../src/worker/run_attempt.ts";
+import { TaskTimeoutError } from "../../src/attempt/attempt_runner.ts";
 import type { TaskEvent } from "../../src/report/task_event.ts";
 import {
   deleteQueues,
