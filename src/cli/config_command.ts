@@ -6,6 +6,7 @@ import type { Command } from "commander";
 import { loadConfig } from "../config/load.ts";
 import { ConfigError } from "../errors.ts";
 import type { CliContext } from "./cli_context.ts";
+import { plural } from "./plural.ts";
 
 /** Register `config check`. */
 export function registerConfigCommand(
@@ -28,12 +29,14 @@ export function registerConfigCommand(
           const loaded = await loadConfig({ path: file, env: {} });
           const tasks = Object.keys(loaded.tasks).length;
           const jobs = loaded.dispatch.jobs.length;
-          ctx.stdout(`${file}: OK ("${loaded.name}", ${tasks} task(s), ${jobs} job(s))\n`);
+          ctx.stdout(
+            `${file}: OK ("${loaded.name}", ${plural(tasks, "task")}, ${plural(jobs, "job")})\n`,
+          );
           return 0;
         } catch (error) {
           if (!(error instanceof ConfigError)) throw error;
           ctx.stderr(`${error.message}\n`);
-          ctx.stderr(`${error.issues.length} problem(s) in ${file}\n`);
+          ctx.stderr(`${plural(error.issues.length, "problem")} in ${file}\n`);
           return error.exitCode;
         }
       })

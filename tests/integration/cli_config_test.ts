@@ -10,7 +10,7 @@ Deno.test("dts config check accepts the seed config", async () => {
   assert.equal(run.code, 0, run.stderr);
   assert.match(
     run.stdout,
-    /config\/test-config\.yml: OK \("Basic two-task execution test", 2 task\(s\), 2 job\(s\)\)/,
+    /config\/test-config\.yml: OK \("Basic two-task execution test", 2 tasks, 2 jobs\)/,
   );
 });
 
@@ -22,7 +22,10 @@ Deno.test("dts config check lists every problem with its path and line, exit 2",
   const problems = lines.filter((l) => l.startsWith(`Cannot load config "${file}": `));
   assert.ok(problems.length >= 5, run.stderr);
   for (const line of problems) assert.match(line, /\(line \d+\)$/, line);
-  assert.match(run.stderr, /problem\(s\) in tests\/fixtures\/config\/many_errors\.yml/);
+  assert.match(
+    run.stderr,
+    new RegExp(`^${problems.length} problems in tests/fixtures/config/many_errors\\.yml$`, "m"),
+  );
   assert.doesNotMatch(run.stderr, /\n\s+at /);
 });
 
@@ -30,6 +33,18 @@ Deno.test("dts config check names the path and line of a bad retry factor", asyn
   const run = await runCli(["config", "check", "tests/fixtures/config/bad_factor.yml"]);
   assert.equal(run.code, 2);
   assert.match(run.stderr, /tasks\.a\.retry\.factor must be >= 1 \(line \d+\)/);
+  assert.match(run.stderr, /^1 problem in tests\/fixtures\/config\/bad_factor\.yml$/m);
+});
+
+Deno.test("dts config check points an unclosed { at the line it opened on", async () => {
+  const file = "tests/fixtures/config/syntax_error.yml";
+  const run = await runCli(["config", "check", file]);
+  assert.equal(run.code, 2);
+  assert.equal(
+    run.stderr,
+    `Cannot load config "${file}": YAML syntax error: "{" is not closed with "}" (line 4)\n` +
+      `1 problem in ${file}\n`,
+  );
 });
 
 Deno.test("a bad DTS_* value is a usage error naming the variable", async () => {
