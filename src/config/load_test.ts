@@ -42,9 +42,8 @@ const ERROR_FIXTURES: Record<string, ConfigIssue[]> = {
   "not_a_map.yml": [{ path: "", message: "must be a map of settings, not a list", line: 1 }],
   "syntax_error.yml": [{
     path: "",
-    message:
-      "YAML syntax error: Flow map in block collection must be sufficiently indented and end with a }",
-    line: 5,
+    message: 'YAML syntax error: "{" is not closed with "}"',
+    line: 4,
   }],
   "duplicate_key.yml": [
     { path: "tasks.a.timeout", message: "is given more than once (duplicate key)", line: 5 },
