@@ -45,6 +45,9 @@ const ERROR_FIXTURES: Record<string, ConfigIssue[]> = {
     message: 'YAML syntax error: "{" is not closed with "}"',
     line: 4,
   }],
+  "bare_number_duration.yml": [
+    { path: "dispatch.timeout", message: "must have a unit: write 60s or 60000ms", line: 3 },
+  ],
   "duplicate_key.yml": [
     { path: "tasks.a.timeout", message: "is given more than once (duplicate key)", line: 5 },
   ],

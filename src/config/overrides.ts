@@ -40,7 +40,14 @@ export interface ConfigOverrides {
   loadConcurrency?: number;
 }
 
-const FLAGS: Readonly<Record<keyof ConfigOverrides, { path: readonly string[]; flag: string }>> = {
+/** Where a flag goes; `ms` marks a duration the flag parser already turned into milliseconds. */
+interface FlagTarget {
+  path: readonly string[];
+  flag: string;
+  ms?: true;
+}
+
+const FLAGS: Readonly<Record<keyof ConfigOverrides, FlagTarget>> = {
   brokerUrl: { path: ["broker", "url"], flag: "--broker" },
   resultsDir: { path: ["results", "dir"], flag: "--results-dir" },
   logLevel: { path: ["log", "level"], flag: "--log-level" },
@@ -49,10 +56,10 @@ const FLAGS: Readonly<Record<keyof ConfigOverrides, { path: readonly string[]; f
   healthPort: { path: ["worker", "health_port"], flag: "--health-port" },
   healthHost: { path: ["worker", "health_host"], flag: "--health-host" },
   queueType: { path: ["worker", "queue_type"], flag: "--queue-type" },
-  dispatchTimeoutMs: { path: ["dispatch", "timeout"], flag: "--timeout" },
+  dispatchTimeoutMs: { path: ["dispatch", "timeout"], flag: "--timeout", ms: true },
   loadTask: { path: ["load", "task"], flag: "--task" },
   loadCount: { path: ["load", "count"], flag: "--count" },
-  loadDurationMs: { path: ["load", "duration"], flag: "--duration" },
+  loadDurationMs: { path: ["load", "duration"], flag: "--duration", ms: true },
   loadRate: { path: ["load", "rate"], flag: "--rate" },
   loadConcurrency: { path: ["load", "concurrency"], flag: "--concurrency" },
 };
@@ -125,10 +132,11 @@ export interface OverrideLayer {
 /** The raw layer of the flags that were given. */
 export function flagLayer(flags: ConfigOverrides): OverrideLayer {
   const layer: OverrideLayer = { raw: {}, labels: new Map(), issues: [] };
-  for (const [key, { path, flag }] of Object.entries(FLAGS)) {
+  for (const [key, { path, flag, ms }] of Object.entries(FLAGS)) {
     const value = flags[key as keyof ConfigOverrides];
     if (value === undefined) continue;
-    setPath(layer.raw, path, value);
+    // The schema wants a unit on every duration; these arrive as milliseconds.
+    setPath(layer.raw, path, ms ? `${value}ms` : value);
     layer.labels.set(formatPath(path), flag);
   }
   return layer;

@@ -24,6 +24,11 @@ Deno.test("flagLayer() builds a snake_case raw document and labels each path", (
   ]]);
 });
 
+Deno.test("flagLayer() writes durations given in milliseconds with their unit", () => {
+  const layer = flagLayer({ dispatchTimeoutMs: 1500, loadDurationMs: 30_000 });
+  assert.deepEqual(layer.raw, { dispatch: { timeout: "1500ms" }, load: { duration: "30000ms" } });
+});
+
 Deno.test("envLayer() parses whole numbers and skips paths set by flags", () => {
   const layer = envLayer(
     { DTS_HEALTH_PORT: " 8081 ", DTS_CONCURRENCY: "3", DTS_HEALTH_HOST: "h" },

@@ -47,6 +47,26 @@ Deno.test("dts config check points an unclosed { at the line it opened on", asyn
   );
 });
 
+Deno.test("dts config check refuses a bare number as a duration, with path, line and what to write", async () => {
+  const file = "tests/fixtures/config/bare_number_duration.yml";
+  const run = await runCli(["config", "check", file]);
+  assert.equal(run.code, 2);
+  assert.equal(
+    run.stderr,
+    `Cannot load config "${file}": dispatch.timeout must have a unit: write 60s or 60000ms (line 3)\n` +
+      `1 problem in ${file}\n`,
+  );
+});
+
+Deno.test("a duration flag without a unit is bad usage that says what to write", async () => {
+  const run = await runCli(["dispatch", "--timeout", "60", "--no-save"]);
+  assert.equal(run.code, 2);
+  assert.match(
+    run.stderr,
+    /'--timeout <time>' argument '60' is invalid\. "60" has no unit: write 60s or 60000ms\./,
+  );
+});
+
 Deno.test("a bad DTS_* value is a usage error naming the variable", async () => {
   const run = await runCli(["worker", "--task", "a"], { env: { DTS_CONCURRENCY: "lots" } });
   assert.equal(run.code, 2);
