@@ -50,7 +50,13 @@ async function main(): Promise<number> {
 
 /** Only the variables dts reads: the permission set allows no others. */
 function readEnv(): Record<string, string | undefined> {
-  const names = [...ENV_VARS.map((v) => v.name), "NO_COLOR", "FORCE_COLOR", "TERM"];
+  const names = [
+    ...ENV_VARS.map((v) => v.name),
+    "NO_COLOR",
+    "FORCE_COLOR",
+    "CLICOLOR_FORCE",
+    "TERM",
+  ];
   return Object.fromEntries(names.map((name) => [name, Deno.env.get(name)]));
 }
 

@@ -21,10 +21,18 @@ export interface CliContext {
   hostname: string;
 }
 
-/** Whether to colour output on a stream: a terminal, and `NO_COLOR` unset (no-color.org). */
-export function useColor(ctx: CliContext, isTerminal: boolean): boolean {
-  const noColor = ctx.env.NO_COLOR;
+/**
+ * Whether to colour output on a stream. `NO_COLOR` (non-empty) always wins
+ * (no-color.org); then `FORCE_COLOR` turns colour on even when not a terminal,
+ * except `FORCE_COLOR=0` or `false`, which turn it off (as Node.js and chalk
+ * read it); then `CLICOLOR_FORCE` other than `0` or empty turns it on
+ * (bixense.com/clicolors); else colour only on a terminal.
+ */
+export function useColor(ctx: Pick<CliContext, "env">, isTerminal: boolean): boolean {
+  const { NO_COLOR: noColor, FORCE_COLOR: forceColor, CLICOLOR_FORCE: cliColorForce } = ctx.env;
   if (noColor !== undefined && noColor !== "") return false;
+  if (forceColor !== undefined) return forceColor !== "0" && forceColor !== "false";
+  if (cliColorForce !== undefined && cliColorForce !== "" && cliColorForce !== "0") return true;
   return isTerminal;
 }
 

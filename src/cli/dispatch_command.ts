@@ -108,6 +108,8 @@ export async function dispatchCommand(
     : new PrettyReporter({
       write: (text) => ctx.stdout(text),
       color: useColor(ctx, ctx.stdoutIsTerminal),
+      // Forced colour on a pipe still gets whole lines, not `\r` redraws.
+      interactive: ctx.stdoutIsTerminal,
     });
 
   const transport = await openBroker(config, logger, options);

@@ -73,5 +73,8 @@ Examples:
 Environment (flag > env > config file > default):
 ${env.join("\n")}
 
+Colour: on a terminal only; FORCE_COLOR or CLICOLOR_FORCE turn it on for pipes too
+(FORCE_COLOR=0 turns it off); NO_COLOR turns it off and wins over both.
+
 Exit codes: 0 all good; 1 some task failed; 2 bad usage or config; 3 broker unreachable; 130 interrupted.`;
 }
