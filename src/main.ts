@@ -25,7 +25,7 @@ async function main(): Promise<number> {
   try {
     return await runCli(Deno.args, {
       env: readEnv(),
-      stdout: (text) => writeAll(Deno.stdout, encoder.encode(text)),
+      stdout: (text) => writeStdout(encoder.encode(text)),
       stderr: (text) => writeAll(Deno.stderr, encoder.encode(text)),
       stdoutIsTerminal: Deno.stdout.isTerminal(),
       stderrIsTerminal: Deno.stderr.isTerminal(),
@@ -58,6 +58,19 @@ function readEnv(): Record<string, string | undefined> {
     "TERM",
   ];
   return Object.fromEntries(names.map((name) => [name, Deno.env.get(name)]));
+}
+
+/**
+ * Write to stdout; when its reader has gone (`dts … | head`), stop at once and
+ * quietly with exit 0, as `yes | head` does: nobody is left to read the rest.
+ */
+function writeStdout(bytes: Uint8Array): void {
+  try {
+    writeAll(Deno.stdout, bytes);
+  } catch (error) {
+    if (error instanceof Deno.errors.BrokenPipe) Deno.exit(0);
+    throw error;
+  }
 }
 
 function writeAll(file: { writeSync(p: Uint8Array): number }, bytes: Uint8Array): void {
