@@ -31,6 +31,7 @@ async function main(): Promise<number> {
       stderrIsTerminal: Deno.stderr.isTerminal(),
       shutdown: shutdown.signal,
       hostname: Deno.hostname(),
+      pid: Deno.pid,
     });
   } catch (error) {
     if (error instanceof DtsError) {

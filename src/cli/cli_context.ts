@@ -19,6 +19,8 @@ export interface CliContext {
   shutdown: AbortSignal;
   /** This host's name, for default worker names. */
   hostname: string;
+  /** This process's id, for default worker names. */
+  pid: number;
 }
 
 /**

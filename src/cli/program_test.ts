@@ -15,6 +15,7 @@ function fakeContext(): CliContext & { out: string[]; err: string[] } {
     stderrIsTerminal: false,
     shutdown: new AbortController().signal,
     hostname: "host",
+    pid: 1234,
   };
 }
 

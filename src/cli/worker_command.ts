@@ -19,6 +19,7 @@ import {
 } from "./common_options.ts";
 import { parsePort, parsePositiveInt } from "./option_parsers.ts";
 import { VERSION } from "./version_command.ts";
+import { defaultWorkerName } from "./worker_name.ts";
 
 interface WorkerFlags extends CommonFlags {
   task: string[];
@@ -47,7 +48,10 @@ export function registerWorkerCommand(
       "tasks in flight at once (env DTS_CONCURRENCY)",
       parsePositiveInt,
     )
-    .option("--name <name>", "worker name (default worker-<tasks>@<hostname>)")
+    .option(
+      "--name <name>",
+      "worker name (default worker-<tasks>.<pid>@<hostname>, unique per process)",
+    )
     .addOption(
       new Option(
         "--health-port <port>",
@@ -93,7 +97,7 @@ export async function workerCommand(
   const keys = [...new Set(flags.task)];
   if (keys.length === 0) throw new UsageError("Cannot start worker: name at least one --task");
   const tasks = keys.map((ref) => resolveTask(ref, { tasks: config.tasks, plugins }));
-  const name = flags.name ?? `worker-${keys.join("-")}@${ctx.hostname}`;
+  const name = flags.name ?? defaultWorkerName(keys, ctx);
 
   const transport = await openBroker(config, logger, options);
   const worker = new Worker({
