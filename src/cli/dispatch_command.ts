@@ -10,7 +10,7 @@ import { dispatch, type DispatchJob } from "../dispatch/dispatcher.ts";
 import { pingWorkers } from "../dispatch/ping_workers.ts";
 import { toResultsDocument } from "../dispatch/results_document.ts";
 import { saveResults } from "../dispatch/results_file.ts";
-import { UsageError } from "../errors.ts";
+import { DtsError, UsageError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { loadPlugins } from "../plugin/load_plugins.ts";
 import { resolveRoute } from "../plugin/resolve_tasks.ts";
@@ -21,6 +21,7 @@ import type { MemoryBroker } from "../transport/memory_broker.ts";
 import type { Transport } from "../transport/transport.ts";
 import { type CliContext, useColor } from "./cli_context.ts";
 import { parsePositiveDurationArg } from "./option_parsers.ts";
+import { ensureWritableDir, fsReason } from "./writable_dir.ts";
 import {
   addCommonOptions,
   commandLogger,
@@ -102,6 +103,8 @@ export async function dispatchCommand(
   if (jobs.length === 0) {
     throw new UsageError(`Cannot dispatch: the config names no jobs (dispatch.jobs is empty)`);
   }
+  // Before anything is sent: a run must not end in "cannot save" after the work is done.
+  if (flags.save) await ensureWritableDir(config.results.dir, "save results");
   const output = flags.output ?? (ctx.stdoutIsTerminal ? "pretty" : "json");
   const reporter: Reporter = output === "json"
     ? new JsonReporter({ write: (text) => ctx.stdout(text) })
@@ -120,6 +123,11 @@ export async function dispatchCommand(
       const path = await saveResults(toResultsDocument(run), {
         dir: config.results.dir,
         now: new Date(run.startedAt),
+      }).catch((error) => {
+        // The folder was fine at the start; it went away or filled up since.
+        throw new DtsError(`Cannot save results in "${config.results.dir}": ${fsReason(error)}`, {
+          cause: error,
+        });
       });
       if (output === "json") logger.info("Results saved", { path });
       else ctx.stdout(`Results saved to ${path}\n`);

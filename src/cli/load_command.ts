@@ -4,7 +4,8 @@
  * @module
  */
 import type { Command } from "commander";
-import { UsageError } from "../errors.ts";
+import { dirname } from "node:path";
+import { DtsError, UsageError } from "../errors.ts";
 import { renderLoadReportHtml } from "../load/html_report.ts";
 import { type LoadReport, runLoad } from "../load/load_runner.ts";
 import { loadPlugins } from "../plugin/load_plugins.ts";
@@ -22,6 +23,7 @@ import {
   parsePositiveInt,
   parsePositiveNumber,
 } from "./option_parsers.ts";
+import { ensureWritableDir, fsReason } from "./writable_dir.ts";
 
 interface LoadFlags extends CommonFlags {
   task?: string;
@@ -86,6 +88,8 @@ export async function loadCommand(flags: LoadFlags, ctx: CliContext): Promise<nu
     throw new UsageError("Cannot run load test: give --count N or --duration S");
   }
   const args = parseArgs(flags.args);
+  // Checked before anything is sent, so a load test never ends in "cannot write".
+  if (flags.report) await ensureWritableDir(dirname(flags.report), "write the report");
   const logger = commandLogger(config, ctx);
   const plugins = await loadPlugins({ dirs: flags.plugins ?? [] });
   const route = resolveRoute(load.task, { tasks: config.tasks, plugins, allowUnknown: true });
@@ -115,7 +119,11 @@ export async function loadCommand(flags: LoadFlags, ctx: CliContext): Promise<nu
     await Deno.writeTextFile(
       flags.report,
       renderLoadReportHtml(report, { broker: transport.url, at: new Date() }),
-    );
+    ).catch((error) => {
+      throw new DtsError(`Cannot write the report "${flags.report}": ${fsReason(error)}`, {
+        cause: error,
+      });
+    });
   }
   ctx.stdout(flags.json ? `${JSON.stringify(report)}\n` : formatLoadReport(report));
   if (ctx.shutdown.aborted) return 130;
