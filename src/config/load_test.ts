@@ -203,7 +203,10 @@ Deno.test("loadConfig() compiles every field of the valid fixture", async () => 
     worker: {
       concurrency: 4,
       healthPort: 9090,
+      healthPortGiven: true,
       healthHost: "127.0.0.1",
+      metricsHost: null,
+      metricsPort: null,
       queueType: "quorum",
       deliveryLimit: 10,
       maxMessageBytes: 65_536,
@@ -223,6 +226,21 @@ Deno.test("loadConfig() takes a file value over the default", async () => {
   const config = await loadConfig(fakeFile("name: f\nworker: { concurrency: 3 }\n"));
   assert.equal(config.worker.concurrency, 3);
   assert.equal(config.worker.healthPort, 8080);
+  assert.equal(config.worker.healthPortGiven, false, "the default port may move when busy");
+});
+
+Deno.test("loadConfig() marks a health port chosen by file, env or flag as given", async () => {
+  for (
+    const options of [
+      fakeFile("name: f\nworker: { health_port: 8080 }\n"),
+      { env: { DTS_HEALTH_PORT: "8080" } },
+      { flags: { healthPort: 8080 } },
+    ]
+  ) {
+    const config = await loadConfig(options);
+    assert.equal(config.worker.healthPort, 8080);
+    assert.equal(config.worker.healthPortGiven, true, JSON.stringify(options));
+  }
 });
 
 Deno.test("loadConfig() takes an env value over the file and the default", async () => {
@@ -260,6 +278,8 @@ Deno.test("loadConfig() maps every flag to its config field", async () => {
       concurrency: 2,
       healthPort: 1,
       healthHost: "h",
+      metricsHost: "m",
+      metricsPort: 2,
       queueType: "quorum",
       dispatchTimeoutMs: 5,
       loadTask: "b",
@@ -279,7 +299,10 @@ Deno.test("loadConfig() maps every flag to its config field", async () => {
       ...defaults.worker,
       concurrency: 2,
       healthPort: 1,
+      healthPortGiven: true,
       healthHost: "h",
+      metricsHost: "m",
+      metricsPort: 2,
       queueType: "quorum",
     },
     dispatch: { ...defaults.dispatch, timeoutMs: 5 },
@@ -297,6 +320,8 @@ Deno.test("loadConfig() maps every DTS_* variable to its config field", async ()
       DTS_CONCURRENCY: "6",
       DTS_HEALTH_PORT: "65535",
       DTS_HEALTH_HOST: "::1",
+      DTS_METRICS_HOST: "127.0.0.1",
+      DTS_METRICS_PORT: "9464",
       DTS_QUEUE_TYPE: "quorum",
       DTS_UNRELATED: "ignored",
     },
@@ -311,7 +336,10 @@ Deno.test("loadConfig() maps every DTS_* variable to its config field", async ()
       ...defaults.worker,
       concurrency: 6,
       healthPort: 65_535,
+      healthPortGiven: true,
       healthHost: "::1",
+      metricsHost: "127.0.0.1",
+      metricsPort: 9464,
       queueType: "quorum",
     },
   });

@@ -24,6 +24,10 @@ export interface ConfigOverrides {
   healthPort?: number;
   /** `--health-host` → `worker.health_host` */
   healthHost?: string;
+  /** `--metrics-host` → `worker.metrics_host` */
+  metricsHost?: string;
+  /** `--metrics-port` → `worker.metrics_port` */
+  metricsPort?: number;
   /** `--queue-type` → `worker.queue_type` */
   queueType?: string;
   /** `--timeout` → `dispatch.timeout` */
@@ -55,6 +59,8 @@ const FLAGS: Readonly<Record<keyof ConfigOverrides, FlagTarget>> = {
   concurrency: { path: ["worker", "concurrency"], flag: "--concurrency" },
   healthPort: { path: ["worker", "health_port"], flag: "--health-port" },
   healthHost: { path: ["worker", "health_host"], flag: "--health-host" },
+  metricsHost: { path: ["worker", "metrics_host"], flag: "--metrics-host" },
+  metricsPort: { path: ["worker", "metrics_port"], flag: "--metrics-port" },
   queueType: { path: ["worker", "queue_type"], flag: "--queue-type" },
   dispatchTimeoutMs: { path: ["dispatch", "timeout"], flag: "--timeout", ms: true },
   loadTask: { path: ["load", "task"], flag: "--task" },
@@ -113,6 +119,18 @@ export const ENV_VARS: readonly EnvVar[] = [
     name: "DTS_HEALTH_HOST",
     description: "worker health/metrics host (as --health-host)",
     path: ["worker", "health_host"],
+  },
+  {
+    name: "DTS_METRICS_HOST",
+    description: "worker /metrics host; default the health host (as --metrics-host)",
+    path: ["worker", "metrics_host"],
+  },
+  {
+    name: "DTS_METRICS_PORT",
+    description:
+      "worker /metrics port, 0 turns it off; default the health port (as --metrics-port)",
+    path: ["worker", "metrics_port"],
+    whole: { min: 0, max: 65_535 },
   },
   {
     name: "DTS_QUEUE_TYPE",

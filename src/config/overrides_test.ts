@@ -10,6 +10,8 @@ Deno.test("ENV_VARS lists every DTS_* config variable with a description", () =>
     "DTS_CONCURRENCY",
     "DTS_HEALTH_PORT",
     "DTS_HEALTH_HOST",
+    "DTS_METRICS_HOST",
+    "DTS_METRICS_PORT",
     "DTS_QUEUE_TYPE",
   ]);
   for (const variable of ENV_VARS) assert.ok(variable.description.length > 10, variable.name);

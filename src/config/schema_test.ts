@@ -24,7 +24,10 @@ Deno.test("defaultConfig() fills every documented default", () => {
     worker: {
       concurrency: 1,
       healthPort: 8080,
+      healthPortGiven: false,
       healthHost: "0.0.0.0",
+      metricsHost: null,
+      metricsPort: null,
       queueType: "classic",
       deliveryLimit: null,
       maxMessageBytes: 1_048_576,
