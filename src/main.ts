@@ -57,6 +57,7 @@ function readEnv(): Record<string, string | undefined> {
     "FORCE_COLOR",
     "CLICOLOR_FORCE",
     "TERM",
+    "NODE_TLS_REJECT_UNAUTHORIZED",
   ];
   return Object.fromEntries(names.map((name) => [name, Deno.env.get(name)]));
 }

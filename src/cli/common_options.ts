@@ -11,6 +11,7 @@ import { openTransport } from "../transport/open_transport.ts";
 import type { MemoryBroker } from "../transport/memory_broker.ts";
 import type { Transport } from "../transport/transport.ts";
 import { type CliContext, useColor } from "./cli_context.ts";
+import { insecureTlsWarning } from "./insecure_tls.ts";
 
 /** The default broker when neither flag, env nor config names one. */
 export const DEFAULT_BROKER_URL = "amqp://guest:guest@localhost:5672/";
@@ -87,12 +88,18 @@ export function brokerUrl(config: Config): string {
   return config.broker.url ?? DEFAULT_BROKER_URL;
 }
 
-/** Open the configured broker; `BrokerUnreachableError` (exit 3) when it cannot be reached. */
+/**
+ * Open the configured broker; `BrokerUnreachableError` (exit 3) when it cannot be reached.
+ * Warns first when the environment turned TLS verification off.
+ */
 export function openBroker(
   config: Config,
   logger: Logger,
+  ctx: Pick<CliContext, "env">,
   options: { memoryBroker?: MemoryBroker } = {},
 ): Promise<Transport> {
+  const insecure = insecureTlsWarning(ctx.env);
+  if (insecure !== null) logger.warn(insecure);
   return openTransport(brokerUrl(config), {
     memoryBroker: options.memoryBroker,
     onLog: (level: LogLevel, msg: string, fields?: Record<string, unknown>) =>

@@ -115,7 +115,7 @@ export async function dispatchCommand(
       interactive: ctx.stdoutIsTerminal,
     });
 
-  const transport = await openBroker(config, logger, options);
+  const transport = await openBroker(config, logger, ctx, options);
   try {
     const run = await runDispatch(config, jobs, transport, reporter, logger, ctx.shutdown);
     await safely(logger, () => reporter.finish(run));

@@ -85,7 +85,7 @@ export async function dlqCommand(
   const plugins = await loadPlugins({ dirs: flags.plugins ?? [] });
   const route = resolveRoute(flags.task, { tasks: config.tasks, plugins, allowUnknown: true });
   const deadQueue = deadLetterQueueName(route.queue);
-  const transport = await openBroker(config, logger);
+  const transport = await openBroker(config, logger, ctx);
   try {
     const limit = { limit: flags.limit };
     if (action === "list") {

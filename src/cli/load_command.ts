@@ -93,7 +93,7 @@ export async function loadCommand(flags: LoadFlags, ctx: CliContext): Promise<nu
   const logger = commandLogger(config, ctx);
   const plugins = await loadPlugins({ dirs: flags.plugins ?? [] });
   const route = resolveRoute(load.task, { tasks: config.tasks, plugins, allowUnknown: true });
-  const transport = await openBroker(config, logger);
+  const transport = await openBroker(config, logger, ctx);
   let report: LoadReport;
   try {
     report = await runLoad({

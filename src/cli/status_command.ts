@@ -74,7 +74,7 @@ export async function statusCommand(flags: StatusFlags, ctx: CliContext): Promis
     const route = resolveRoute(ref, { tasks: config.tasks, plugins, allowUnknown: true });
     routes.set(route.name, route);
   }
-  const transport = await openBroker(config, logger);
+  const transport = await openBroker(config, logger, ctx);
   try {
     const queues = await Promise.all(
       [...routes.values()].map((route) => queueStatus(transport, route)),

@@ -130,7 +130,7 @@ export async function workerCommand(
   }, logger);
   let transport: Transport;
   try {
-    transport = await openBroker(config, logger, options);
+    transport = await openBroker(config, logger, ctx, options);
   } catch (error) {
     await Promise.all(servers.map((server) => server.shutdown()));
     throw error;

@@ -47,11 +47,13 @@ Deno.test("a worker serves /healthz, /readyz and Prometheus /metrics that count 
       ],
       { env },
     );
+    // It listens before it connects: alive, but not ready until it consumes.
     await worker.waitFor(/Health server listening/);
     const base = `http://127.0.0.1:${port}`;
     const healthz = await fetch(`${base}/healthz`);
     assert.equal(healthz.status, 200);
     await healthz.body?.cancel();
+    await worker.waitFor(/Worker started/);
     const readyz = await fetch(`${base}/readyz`);
     assert.equal(readyz.status, 200);
     await readyz.body?.cancel();
@@ -187,4 +189,18 @@ Deno.test("dts dispatch --output pretty shows a timestamped line per state chang
   } finally {
     await deleteQueues(broker.url, [queue]);
   }
+});
+
+Deno.test("every broker command warns loudly when NODE_TLS_REJECT_UNAUTHORIZED=0 turns TLS checks off", async () => {
+  await using broker = await testBroker();
+  const env = { DTS_BROKER_URL: broker.url, NODE_TLS_REJECT_UNAUTHORIZED: "0" };
+  const run = await runCli(["status", "--json"], { env });
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(
+    run.stderr,
+    /"level":"warn","msg":"NODE_TLS_REJECT_UNAUTHORIZED=0 is set: TLS certificates are NOT verified/,
+  );
+  const quiet = await runCli(["status", "--json"], { env: { DTS_BROKER_URL: broker.url } });
+  assert.equal(quiet.code, 0, quiet.stderr);
+  assert.doesNotMatch(quiet.stderr, /NODE_TLS_REJECT_UNAUTHORIZED/);
 });
