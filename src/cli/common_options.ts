@@ -4,7 +4,7 @@
  * @module
  */
 import { type Command, Option } from "commander";
-import { type ConfigOverrides, loadConfig } from "../config/load.ts";
+import { type ConfigDocument, type ConfigOverrides, loadConfigDocument } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { createLogger, type Logger, type LogLevel } from "../log/logger.ts";
 import { openTransport } from "../transport/open_transport.ts";
@@ -55,12 +55,21 @@ export function addCommonOptions(command: Command, options: { plugins?: boolean 
 }
 
 /** Load config with flags > env > file > defaults. */
-export function loadCommandConfig(
+export async function loadCommandConfig(
   flags: CommonFlags,
   ctx: CliContext,
   overrides: ConfigOverrides = {},
 ): Promise<Config> {
-  return loadConfig({
+  return (await loadCommandConfigDocument(flags, ctx, overrides)).config;
+}
+
+/** `loadCommandConfig`, keeping the lines of the file's values for later checks. */
+export function loadCommandConfigDocument(
+  flags: CommonFlags,
+  ctx: CliContext,
+  overrides: ConfigOverrides = {},
+): Promise<ConfigDocument> {
+  return loadConfigDocument({
     path: flags.config,
     env: ctx.env,
     flags: {

@@ -10,7 +10,7 @@ import { dispatch, type DispatchJob } from "../dispatch/dispatcher.ts";
 import { pingWorkers } from "../dispatch/ping_workers.ts";
 import { toResultsDocument } from "../dispatch/results_document.ts";
 import { saveResults } from "../dispatch/results_file.ts";
-import { DtsError, UsageError } from "../errors.ts";
+import { ConfigError, DtsError, UsageError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { loadPlugins } from "../plugin/load_plugins.ts";
 import { resolveRoute } from "../plugin/resolve_tasks.ts";
@@ -26,9 +26,10 @@ import {
   addCommonOptions,
   commandLogger,
   type CommonFlags,
-  loadCommandConfig,
+  loadCommandConfigDocument,
   openBroker,
 } from "./common_options.ts";
+import { unknownTaskIssues } from "./task_refs.ts";
 
 /** The config a dispatch uses when `--config` is not given. */
 export const DEFAULT_CONFIG_PATH = "config/test-config.yml";
@@ -89,17 +90,18 @@ export async function dispatchCommand(
   ctx: CliContext,
   options: { memoryBroker?: MemoryBroker } = {},
 ): Promise<number> {
-  const config = await loadCommandConfig(
+  const doc = await loadCommandConfigDocument(
     { ...flags, config: flags.config ?? DEFAULT_CONFIG_PATH },
     ctx,
     { resultsDir: flags.resultsDir, dispatchTimeoutMs: flags.timeout },
   );
+  const { config } = doc;
   const logger = commandLogger(config, ctx);
   const plugins = await loadPlugins({ dirs: flags.plugins ?? [] });
-  const jobs = expandJobs(
-    config,
-    (ref) => resolveRoute(ref, { tasks: config.tasks, plugins, allowUnknown: true }),
-  );
+  // A job for a task nobody defines would wait for a worker that never comes.
+  const unknown = unknownTaskIssues(doc, plugins, ["jobs"]);
+  if (unknown.length > 0) throw new ConfigError(doc.file, unknown);
+  const jobs = expandJobs(config, (ref) => resolveRoute(ref, { tasks: config.tasks, plugins }));
   if (jobs.length === 0) {
     throw new UsageError(`Cannot dispatch: the config names no jobs (dispatch.jobs is empty)`);
   }

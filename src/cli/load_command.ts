@@ -92,7 +92,8 @@ export async function loadCommand(flags: LoadFlags, ctx: CliContext): Promise<nu
   if (flags.report) await ensureWritableDir(dirname(flags.report), "write the report");
   const logger = commandLogger(config, ctx);
   const plugins = await loadPlugins({ dirs: flags.plugins ?? [] });
-  const route = resolveRoute(load.task, { tasks: config.tasks, plugins, allowUnknown: true });
+  // Only a task the config or a plugin defines: any other would wait for a worker that never comes.
+  const route = resolveRoute(load.task, { tasks: config.tasks, plugins });
   const transport = await openBroker(config, logger, ctx);
   let report: LoadReport;
   try {

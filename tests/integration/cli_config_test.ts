@@ -72,3 +72,26 @@ Deno.test("a bad DTS_* value is a usage error naming the variable", async () => 
   assert.equal(run.code, 2);
   assert.match(run.stderr, /DTS_CONCURRENCY must be a whole number >= 1/);
 });
+
+Deno.test("dts config check reports a job naming an unknown task with its path and line; a Celery-only task declared in tasks is fine", async () => {
+  const file = "tests/fixtures/config/unknown_task.yml";
+  const run = await runCli(["config", "check", file]);
+  assert.equal(run.code, 2);
+  const known = "known: add, task_a, task_b";
+  assert.equal(
+    run.stderr,
+    `Cannot load config "${file}": dispatch.jobs[1].task names "zzz", which neither a config tasks entry nor a plugin defines; ${known} (line 7)\n` +
+      `Cannot load config "${file}": dispatch.jobs[3].task names "ok", which neither a config tasks entry nor a plugin defines; ${known} (line 9)\n` +
+      "(tasks of plugin folders count only when given: --plugins DIR)\n" +
+      `2 problems in ${file}\n`,
+  );
+});
+
+Deno.test("dts config check --plugins counts the folder's tasks as known", async () => {
+  const file = "tests/fixtures/config/unknown_task.yml";
+  const run = await runCli(["config", "check", file, "--plugins", "tests/fixtures/plugins/good"]);
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /dispatch\.jobs\[1\]\.task names "zzz"/);
+  assert.doesNotMatch(run.stderr, /"ok"/);
+  assert.match(run.stderr, /^1 problem in /m);
+});
