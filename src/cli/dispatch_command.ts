@@ -7,7 +7,6 @@ import { type Command, Option } from "commander";
 import type { Config } from "../config/schema.ts";
 import { OutcomeCollector } from "../dispatch/collect_outcomes.ts";
 import { dispatch, type DispatchJob } from "../dispatch/dispatcher.ts";
-import { pingWorkers } from "../dispatch/ping_workers.ts";
 import { toResultsDocument } from "../dispatch/results_document.ts";
 import { saveResults } from "../dispatch/results_file.ts";
 import { ConfigError, DtsError, UsageError } from "../errors.ts";
@@ -29,6 +28,7 @@ import {
   loadCommandConfigDocument,
   openBroker,
 } from "./common_options.ts";
+import { findServingWorkers } from "./serving_workers.ts";
 import { unknownTaskIssues } from "./task_refs.ts";
 
 /** The config a dispatch uses when `--config` is not given. */
@@ -166,15 +166,19 @@ async function runDispatch(
   signal: AbortSignal,
 ): Promise<DispatchRun> {
   const expected = config.dispatch.expectedWorkers;
-  const workers = await pingWorkers(transport, {
+  const queues = [...new Set(jobs.map((job) => job.queue))];
+  // Counted: the workers that consume these queues, not every worker alive on the broker.
+  const { serving: workers, answered } = await findServingWorkers(transport, queues, {
     timeoutMs: 1000,
     expected: expected ?? undefined,
   });
   if (expected !== null && workers.length < expected) {
-    logger.warn("Fewer workers answered than expected", {
+    logger.warn("Fewer workers serve the jobs' queues than expected", {
       expected,
-      answered: workers.length,
+      serving: workers.length,
       workers,
+      queues,
+      answered: answered.length,
     });
   }
   await warnAboutIdleQueues(transport, jobs, logger);
@@ -185,6 +189,7 @@ async function runDispatch(
       broker: transport.url,
       expectedWorkers: expected,
       workers,
+      answered: answered.length,
       taskCount: jobs.length,
       startedAt,
     }));

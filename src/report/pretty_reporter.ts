@@ -74,19 +74,21 @@ export class PrettyReporter implements Reporter {
   begin(plan: DispatchPlan): void {
     this.#total = plan.taskCount;
     this.#progress = plan.taskCount > this.#progressAbove;
-    const answered = plan.workers.length;
-    const list = answered === 0 ? "none" : plan.workers.join(", ");
+    const serving = plan.workers.length;
+    const list = serving === 0 ? "none" : plan.workers.join(", ");
+    const others = Math.max(0, (plan.answered ?? serving) - serving);
+    const elsewhere = others === 0 ? "" : ` (and ${others} serving other queues)`;
     const expected = plan.expectedWorkers;
     const lines = [
       this.#paint("bold", `Dispatch: ${plan.name}`),
       `  broker   ${plan.broker}`,
       expected === null
-        ? `  workers  ${answered} answered: ${list}`
-        : `  workers  ${answered} of ${expected} expected answered: ${list}`,
+        ? `  workers  ${serving} serve these queues: ${list}${elsewhere}`
+        : `  workers  ${serving} of ${expected} expected serve these queues: ${list}${elsewhere}`,
       `  tasks    ${plan.taskCount}`,
     ];
-    if (expected !== null && answered < expected) {
-      const missing = expected - answered;
+    if (expected !== null && serving < expected) {
+      const missing = expected - serving;
       lines.push(this.#paint(
         "yellow",
         `WARN: ${missing} of ${expected} expected worker${expected === 1 ? "" : "s"} missing`,

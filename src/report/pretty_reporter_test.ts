@@ -130,7 +130,10 @@ Deno.test("PrettyReporter.begin() prints name, broker, workers and task count", 
   const text = out.text();
   assert.match(text, /Basic two-task execution test/);
   assert.match(text, /amqp:\/\/guest:\*\*\*@localhost:5672\//);
-  assert.match(text, /2 of 2 expected answered: worker-a@host, worker-b@host/);
+  assert.match(
+    text,
+    /workers {2}2 of 2 expected serve these queues: worker-a@host, worker-b@host$/m,
+  );
   assert.match(text, /tasks\s+2/);
   assert.doesNotMatch(text, /missing/);
 });
@@ -145,8 +148,20 @@ Deno.test("PrettyReporter.begin() warns when fewer workers answer than expected"
   new PrettyReporter({ write: none.write, color: false }).begin(
     plan({ expectedWorkers: null, workers: [] }),
   );
-  assert.match(none.text(), /0 answered: none/);
+  assert.match(none.text(), /0 serve these queues: none/);
   assert.doesNotMatch(none.text(), /WARN/);
+});
+
+Deno.test("PrettyReporter.begin() counts only serving workers and says how many serve other queues", () => {
+  const out = collector();
+  new PrettyReporter({ write: out.write, color: false }).begin(
+    plan({ expectedWorkers: 2, workers: ["worker-a@host"], answered: 3 }),
+  );
+  assert.match(
+    out.text(),
+    /workers {2}1 of 2 expected serve these queues: worker-a@host \(and 2 serving other queues\)$/m,
+  );
+  assert.match(out.text(), /WARN: 1 of 2 expected workers missing/);
 });
 
 Deno.test("PrettyReporter.report() prints one line per event with time, state, task and short id", async () => {

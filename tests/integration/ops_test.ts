@@ -176,9 +176,13 @@ Deno.test("dts dispatch --output pretty shows a timestamped line per state chang
       "no colour when NO_COLOR is set and stdout is not a terminal",
     );
     assert.match(out, /^Dispatch: ops$/m);
-    assert.match(out, /workers {2}\d+ of 99 expected answered: .*w-a@h/);
-    assert.match(out, /WARN: \d+ of 99 expected workers missing/);
-    assert.match(run.stderr, /"msg":"Fewer workers answered than expected","expected":99/);
+    // Only the worker that consumes the job's queue counts, not every worker on the broker.
+    assert.match(out, /workers {2}1 of 99 expected serve these queues: w-a@h\b/);
+    assert.match(out, /WARN: 98 of 99 expected workers missing/);
+    assert.match(
+      run.stderr,
+      /"msg":"Fewer workers serve the jobs' queues than expected","expected":99,"serving":1/,
+    );
     const states = [...out.matchAll(/^\d\d:\d\d:\d\d\.\d{3} {2}(\w+)\s+task_a/gm)].map((m) => m[1]);
     assert.deepEqual(states, ["SENT", "RECEIVED", "STARTED", "SUCCESS"]);
     assert.match(out, /^Results$/m);
