@@ -117,13 +117,18 @@ function compileConfig(
   if (!parsed.success) {
     for (const issue of toPathIssues(parsed.error.issues)) {
       const where = formatPath(issue.path);
-      const label = flags.labels.get(where) ?? env.labels.get(where);
-      const line = label === undefined ? yaml?.lineOf(issue.path) : undefined;
-      issues.push({
-        path: label ?? where,
-        message: issue.message,
-        ...(line === undefined ? {} : { line }),
-      });
+      const layer = flags.labels.has(where) ? flags : env.labels.has(where) ? env : null;
+      if (layer !== null) {
+        issues.push({
+          path: layer.labels.get(where)!,
+          message: issue.message,
+          source: layer === flags ? "flag" : "env",
+          value: layer.values.get(where)!,
+        });
+        continue;
+      }
+      const line = yaml?.lineOf(issue.path);
+      issues.push({ path: where, message: issue.message, ...(line === undefined ? {} : { line }) });
     }
   }
   if (!parsed.success || issues.length > 0) {

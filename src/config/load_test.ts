@@ -365,24 +365,51 @@ Deno.test("loadConfig() names the variable for every invalid env value", async (
     },
   });
   assert.deepEqual(issues, [
-    { path: "DTS_CONCURRENCY", message: "must be a whole number >= 1" },
-    { path: "DTS_HEALTH_PORT", message: "must be a whole number from 0 to 65535" },
+    { path: "DTS_CONCURRENCY", message: "must be a whole number >= 1", source: "env", value: "0" },
+    {
+      path: "DTS_HEALTH_PORT",
+      message: "must be a whole number from 0 to 65535",
+      source: "env",
+      value: "80a",
+    },
     {
       path: "DTS_BROKER_URL",
       message: "must be a URL starting with amqp://, amqps:// or memory://",
+      source: "env",
+      value: "http://nope/",
     },
-    { path: "DTS_QUEUE_TYPE", message: "must be one of classic, quorum" },
-    { path: "DTS_LOG_LEVEL", message: "must be one of debug, info, warn, error" },
+    {
+      path: "DTS_QUEUE_TYPE",
+      message: "must be one of classic, quorum",
+      source: "env",
+      value: "lazy",
+    },
+    {
+      path: "DTS_LOG_LEVEL",
+      message: "must be one of debug, info, warn, error",
+      source: "env",
+      value: "loud",
+    },
   ]);
 });
 
-Deno.test("loadConfig() names the file and the variable in the message of an env issue", async () => {
-  const error = await loadConfig({ env: { DTS_CONCURRENCY: "x" } }).catch((e) => e);
+Deno.test("loadConfig() names the variable and its value, not a file, in the message of an env issue", async () => {
+  const error = await loadConfig({ env: { DTS_CONCURRENCY: "abc" } }).catch((e) => e);
   assert.ok(error instanceof ConfigError);
   assert.equal(error.file, NO_CONFIG_FILE);
+  assert.equal(error.message, 'Cannot use DTS_CONCURRENCY="abc": must be a whole number >= 1');
+});
+
+Deno.test("loadConfig() names the flag and its value in the message of a flag issue", async () => {
+  const error = await loadConfig({
+    path: "x.yml",
+    readTextFile: () => Promise.resolve("name: x\n"),
+    flags: { brokerUrl: "http://h/" },
+  }).catch((e) => e);
+  assert.ok(error instanceof ConfigError);
   assert.equal(
     error.message,
-    `Cannot load config "${NO_CONFIG_FILE}": DTS_CONCURRENCY must be a whole number >= 1`,
+    'Cannot use --broker "http://h/": must be a URL starting with amqp://, amqps:// or memory://',
   );
 });
 
@@ -393,7 +420,12 @@ Deno.test("loadConfig() reports env issues together with file issues", async () 
   });
   assert.deepEqual(issues, [
     { path: "worker.queue_type", message: "must be one of classic, quorum", line: 3 },
-    { path: "DTS_HEALTH_PORT", message: "must be a whole number from 0 to 65535" },
+    {
+      path: "DTS_HEALTH_PORT",
+      message: "must be a whole number from 0 to 65535",
+      source: "env",
+      value: "-1",
+    },
   ]);
 });
 
@@ -408,9 +440,14 @@ Deno.test("loadConfig() names the flag for an invalid flag value", async () => {
     flags: { concurrency: 0, logFormat: "xml", dispatchTimeoutMs: -5 },
   });
   assert.deepEqual(issues, [
-    { path: "--timeout", message: "must be a duration like 500ms, 30s or 2m" },
-    { path: "--concurrency", message: "must be >= 1" },
-    { path: "--log-format", message: "must be one of json, pretty" },
+    {
+      path: "--timeout",
+      message: "must be a duration like 500ms, 30s or 2m",
+      source: "flag",
+      value: "-5ms",
+    },
+    { path: "--concurrency", message: "must be >= 1", source: "flag", value: "0" },
+    { path: "--log-format", message: "must be one of json, pretty", source: "flag", value: "xml" },
   ]);
 });
 

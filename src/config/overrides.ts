@@ -144,18 +144,22 @@ export interface OverrideLayer {
   raw: Record<string, unknown>;
   /** Formatted path (`worker.concurrency`) → `--concurrency` or `DTS_CONCURRENCY`. */
   labels: Map<string, string>;
+  /** Formatted path → the value as given, for messages. */
+  values: Map<string, string>;
   issues: ConfigIssue[];
 }
 
 /** The raw layer of the flags that were given. */
 export function flagLayer(flags: ConfigOverrides): OverrideLayer {
-  const layer: OverrideLayer = { raw: {}, labels: new Map(), issues: [] };
+  const layer: OverrideLayer = { raw: {}, labels: new Map(), values: new Map(), issues: [] };
   for (const [key, { path, flag, ms }] of Object.entries(FLAGS)) {
     const value = flags[key as keyof ConfigOverrides];
     if (value === undefined) continue;
     // The schema wants a unit on every duration; these arrive as milliseconds.
-    setPath(layer.raw, path, ms ? `${value}ms` : value);
+    const raw = ms ? `${value}ms` : value;
+    setPath(layer.raw, path, raw);
     layer.labels.set(formatPath(path), flag);
+    layer.values.set(formatPath(path), String(raw));
   }
   return layer;
 }
@@ -165,18 +169,24 @@ export function envLayer(
   env: Readonly<Record<string, string | undefined>>,
   skip: ReadonlySet<string> = new Set(),
 ): OverrideLayer {
-  const layer: OverrideLayer = { raw: {}, labels: new Map(), issues: [] };
+  const layer: OverrideLayer = { raw: {}, labels: new Map(), values: new Map(), issues: [] };
   for (const variable of ENV_VARS) {
     const text = env[variable.name];
     const where = formatPath(variable.path);
     if (text === undefined || text === "" || skip.has(where)) continue;
     const value = variable.whole ? parseWhole(text, variable.whole) : text;
     if (value === null) {
-      layer.issues.push({ path: variable.name, message: wholeMessage(variable.whole!) });
+      layer.issues.push({
+        path: variable.name,
+        message: wholeMessage(variable.whole!),
+        source: "env",
+        value: text,
+      });
       continue;
     }
     setPath(layer.raw, variable.path, value);
     layer.labels.set(where, variable.name);
+    layer.values.set(where, text);
   }
   return layer;
 }

@@ -45,7 +45,17 @@ Deno.test("envLayer() reports a bad whole number by variable name and leaves it 
   const layer = envLayer({ DTS_CONCURRENCY: "1.5", DTS_HEALTH_PORT: "65536" });
   assert.deepEqual(layer.raw, {});
   assert.deepEqual(layer.issues, [
-    { path: "DTS_CONCURRENCY", message: "must be a whole number >= 1" },
-    { path: "DTS_HEALTH_PORT", message: "must be a whole number from 0 to 65535" },
+    {
+      path: "DTS_CONCURRENCY",
+      message: "must be a whole number >= 1",
+      source: "env",
+      value: "1.5",
+    },
+    {
+      path: "DTS_HEALTH_PORT",
+      message: "must be a whole number from 0 to 65535",
+      source: "env",
+      value: "65536",
+    },
   ]);
 });
