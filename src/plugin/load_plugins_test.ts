@@ -37,7 +37,10 @@ Deno.test("loadPlugins() names the file of a module that does not parse", async 
     loadPlugins({ dirs: [`${fixtures}broken_syntax`], builtinDir: null }),
     (error: unknown) => {
       assert.ok(error instanceof PluginError);
-      assert.match(error.message, /Cannot load plugin ".*syntax_error\.ts": /);
+      assert.match(
+        error.message,
+        /^Cannot load plugin ".*broken_syntax\/syntax_error\.ts": syntax error at .*broken_syntax\/syntax_error\.ts:2:\d+: /,
+      );
       return true;
     },
   );
