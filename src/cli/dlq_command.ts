@@ -145,11 +145,29 @@ function formatListing(
       } from=${m.original_queue ?? "?"}`,
     );
     lines.push(`   reason: ${m.reason ?? "?"}`);
+    if (m.args !== null || m.kwargs !== null) {
+      lines.push(
+        `   args: ${shorten(m.args, ARGS_WIDTH)}  kwargs: ${shorten(m.kwargs, ARGS_WIDTH)}`,
+      );
+    }
     if (m.error_type !== null || m.error_message !== null) {
       lines.push(`   error: ${m.error_type ?? "Error"}: ${m.error_message ?? ""}`);
     }
   });
   return `${lines.join("\n")}\n`;
+}
+
+/** How much of args and kwargs `dlq list` shows; `--json` has them whole. */
+const ARGS_WIDTH = 60;
+
+function shorten(value: unknown, width: number): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
 }
 
 function plural(n: number): string {

@@ -47,7 +47,7 @@ export async function listDeadLetters(
     return {
       deadQueue,
       total: info.messages,
-      messages: held.map((d) => summarizeDeadLetter(d.props, d.body.byteLength)),
+      messages: held.map((d) => summarizeDeadLetter(d.props, d.body)),
     };
   } finally {
     // Unsettled on a failure is fine too: the broker requeues them when we close.
