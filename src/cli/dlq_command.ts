@@ -52,8 +52,9 @@ Examples:
 
 Listing reads the messages and gives them all back: none is lost, they come
 back marked redelivered (a quorum queue puts them at its tail). Replay publishes
-each with retries 0, no eta and no x-dts-* headers, waits for the broker's
-confirm, and only then removes the dead letter.`,
+each with retries 0, no eta and no x-dts-* headers, and without its reply_to
+unless that reply queue still exists (nobody else waits for the result), waits
+for the broker's confirm, and only then removes the dead letter.`,
   );
   for (const action of ["list", "replay", "purge"] as const) {
     const command = dlq.command(action)
