@@ -29,6 +29,8 @@ async function main(): Promise<number> {
       stderr: (text) => writeAll(Deno.stderr, encoder.encode(text)),
       stdoutIsTerminal: Deno.stdout.isTerminal(),
       stderrIsTerminal: Deno.stderr.isTerminal(),
+      stdoutColumns: columnsOf(Deno.stdout),
+      stderrColumns: columnsOf(Deno.stderr),
       shutdown: shutdown.signal,
       hostname: Deno.hostname(),
       pid: Deno.pid,
@@ -46,6 +48,16 @@ async function main(): Promise<number> {
   } finally {
     Deno.removeSignalListener("SIGINT", onInt);
     Deno.removeSignalListener("SIGTERM", onTerm);
+  }
+}
+
+/** The width of the terminal `stream` writes to, or null when it is not one. */
+function columnsOf(stream: { isTerminal(): boolean }): number | null {
+  if (!stream.isTerminal()) return null;
+  try {
+    return Deno.consoleSize().columns || null;
+  } catch {
+    return null;
   }
 }
 

@@ -15,6 +15,10 @@ export interface CliContext {
   stderr(text: string): void;
   stdoutIsTerminal: boolean;
   stderrIsTerminal: boolean;
+  /** Width of the terminal stdout writes to; null when it is not a terminal. */
+  stdoutColumns: number | null;
+  /** Width of the terminal stderr writes to; null when it is not a terminal. */
+  stderrColumns: number | null;
   /** Aborts on SIGINT or SIGTERM; the reason is the signal's name. */
   shutdown: AbortSignal;
   /** This host's name, for default worker names. */

@@ -115,6 +115,7 @@ export async function dispatchCommand(
       color: useColor(ctx, ctx.stdoutIsTerminal),
       // Forced colour on a pipe still gets whole lines, not `\r` redraws.
       interactive: ctx.stdoutIsTerminal,
+      width: ctx.stdoutColumns,
     });
 
   const transport = await openBroker(config, logger, ctx, options);
@@ -191,6 +192,7 @@ async function runDispatch(
       workers,
       answered: answered.length,
       taskCount: jobs.length,
+      taskNames: [...new Set(jobs.map((job) => job.task))],
       startedAt,
     }));
   const collector = new OutcomeCollector();

@@ -13,6 +13,8 @@ function fakeContext(): CliContext & { out: string[]; err: string[] } {
     stderr: (text) => err.push(text),
     stdoutIsTerminal: false,
     stderrIsTerminal: false,
+    stdoutColumns: null,
+    stderrColumns: null,
     shutdown: new AbortController().signal,
     hostname: "host",
     pid: 1234,

@@ -72,6 +72,8 @@ export interface DispatchPlan {
   answered?: number;
   /** How many tasks will be sent. */
   taskCount: number;
+  /** The distinct task names to be sent, to line up the timeline. @default [] */
+  taskNames?: readonly string[];
   startedAt: number;
 }
 
