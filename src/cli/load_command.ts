@@ -23,6 +23,7 @@ import {
   parsePositiveInt,
   parsePositiveNumber,
 } from "./option_parsers.ts";
+import { loadProgressOutput } from "./load_progress_output.ts";
 import { ensureWritableDir, fsReason } from "./writable_dir.ts";
 
 interface LoadFlags extends CommonFlags {
@@ -95,6 +96,13 @@ export async function loadCommand(flags: LoadFlags, ctx: CliContext): Promise<nu
   // Only a task the config or a plugin defines: any other would wait for a worker that never comes.
   const route = resolveRoute(load.task, { tasks: config.tasks, plugins });
   const transport = await openBroker(config, logger, ctx);
+  const progress = loadProgressOutput({
+    target: { count: load.count, durationMs: load.durationMs },
+    bar: !flags.json && ctx.stderrIsTerminal,
+    width: ctx.stderrColumns,
+    write: (text) => ctx.stderr(text),
+    logger,
+  });
   let report: LoadReport;
   try {
     report = await runLoad({
@@ -108,14 +116,12 @@ export async function loadCommand(flags: LoadFlags, ctx: CliContext): Promise<nu
       concurrency: load.concurrency,
       timeoutMs: config.dispatch.timeoutMs,
       signal: ctx.shutdown,
-      onProgress: flags.json || !ctx.stderrIsTerminal
-        ? undefined
-        : ({ sent, done }) => ctx.stderr(`\rsent ${sent}  done ${done}   `),
+      onProgress: (counts) => progress.onProgress(counts),
     });
   } finally {
+    progress.finish();
     await transport.close();
   }
-  if (!flags.json && ctx.stderrIsTerminal) ctx.stderr("\n");
   if (flags.report) {
     await Deno.writeTextFile(
       flags.report,
