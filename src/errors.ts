@@ -40,6 +40,10 @@ export interface ConfigIssue {
   message: string;
   /** 1-based line in the file, when known. */
   line?: number;
+  /** Set when the value came from a `DTS_*` variable (`path` is its name) or a flag (`path` is the flag). */
+  source?: "env" | "flag";
+  /** The value as given there, for the message. */
+  value?: string;
 }
 
 /** A config file could not be read or is invalid; carries every issue found. */
@@ -56,6 +60,13 @@ export class ConfigError extends UsageError {
 
 function formatConfigIssues(file: string, issues: readonly ConfigIssue[]): string {
   const lines = issues.map((issue) => {
+    if (issue.source !== undefined) {
+      // Not the file's fault: name the variable or flag and the value it was given.
+      const given = issue.value === undefined
+        ? issue.path
+        : `${issue.path}${issue.source === "env" ? "=" : " "}${JSON.stringify(issue.value)}`;
+      return `Cannot use ${given}: ${issue.message}`;
+    }
     const where = issue.line === undefined ? "" : ` (line ${issue.line})`;
     const path = issue.path === "" ? "" : `${issue.path} `;
     return `Cannot load config "${file}": ${path}${issue.message}${where}`;

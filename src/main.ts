@@ -25,12 +25,15 @@ async function main(): Promise<number> {
   try {
     return await runCli(Deno.args, {
       env: readEnv(),
-      stdout: (text) => writeAll(Deno.stdout, encoder.encode(text)),
+      stdout: (text) => writeStdout(encoder.encode(text)),
       stderr: (text) => writeAll(Deno.stderr, encoder.encode(text)),
       stdoutIsTerminal: Deno.stdout.isTerminal(),
       stderrIsTerminal: Deno.stderr.isTerminal(),
+      stdoutColumns: columnsOf(Deno.stdout),
+      stderrColumns: columnsOf(Deno.stderr),
       shutdown: shutdown.signal,
       hostname: Deno.hostname(),
+      pid: Deno.pid,
     });
   } catch (error) {
     if (error instanceof DtsError) {
@@ -48,10 +51,40 @@ async function main(): Promise<number> {
   }
 }
 
+/** The width of the terminal `stream` writes to, or null when it is not one. */
+function columnsOf(stream: { isTerminal(): boolean }): number | null {
+  if (!stream.isTerminal()) return null;
+  try {
+    return Deno.consoleSize().columns || null;
+  } catch {
+    return null;
+  }
+}
+
 /** Only the variables dts reads: the permission set allows no others. */
 function readEnv(): Record<string, string | undefined> {
-  const names = [...ENV_VARS.map((v) => v.name), "NO_COLOR", "FORCE_COLOR", "TERM"];
+  const names = [
+    ...ENV_VARS.map((v) => v.name),
+    "NO_COLOR",
+    "FORCE_COLOR",
+    "CLICOLOR_FORCE",
+    "TERM",
+    "NODE_TLS_REJECT_UNAUTHORIZED",
+  ];
   return Object.fromEntries(names.map((name) => [name, Deno.env.get(name)]));
+}
+
+/**
+ * Write to stdout; when its reader has gone (`dts … | head`), stop at once and
+ * quietly with exit 0, as `yes | head` does: nobody is left to read the rest.
+ */
+function writeStdout(bytes: Uint8Array): void {
+  try {
+    writeAll(Deno.stdout, bytes);
+  } catch (error) {
+    if (error instanceof Deno.errors.BrokenPipe) Deno.exit(0);
+    throw error;
+  }
 }
 
 function writeAll(file: { writeSync(p: Uint8Array): number }, bytes: Uint8Array): void {

@@ -15,16 +15,30 @@ export interface CliContext {
   stderr(text: string): void;
   stdoutIsTerminal: boolean;
   stderrIsTerminal: boolean;
+  /** Width of the terminal stdout writes to; null when it is not a terminal. */
+  stdoutColumns: number | null;
+  /** Width of the terminal stderr writes to; null when it is not a terminal. */
+  stderrColumns: number | null;
   /** Aborts on SIGINT or SIGTERM; the reason is the signal's name. */
   shutdown: AbortSignal;
   /** This host's name, for default worker names. */
   hostname: string;
+  /** This process's id, for default worker names. */
+  pid: number;
 }
 
-/** Whether to colour output on a stream: a terminal, and `NO_COLOR` unset (no-color.org). */
-export function useColor(ctx: CliContext, isTerminal: boolean): boolean {
-  const noColor = ctx.env.NO_COLOR;
+/**
+ * Whether to colour output on a stream. `NO_COLOR` (non-empty) always wins
+ * (no-color.org); then `FORCE_COLOR` turns colour on even when not a terminal,
+ * except `FORCE_COLOR=0` or `false`, which turn it off (as Node.js and chalk
+ * read it); then `CLICOLOR_FORCE` other than `0` or empty turns it on
+ * (bixense.com/clicolors); else colour only on a terminal.
+ */
+export function useColor(ctx: Pick<CliContext, "env">, isTerminal: boolean): boolean {
+  const { NO_COLOR: noColor, FORCE_COLOR: forceColor, CLICOLOR_FORCE: cliColorForce } = ctx.env;
   if (noColor !== undefined && noColor !== "") return false;
+  if (forceColor !== undefined) return forceColor !== "0" && forceColor !== "false";
+  if (cliColorForce !== undefined && cliColorForce !== "" && cliColorForce !== "0") return true;
   return isTerminal;
 }
 

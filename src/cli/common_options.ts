@@ -4,13 +4,14 @@
  * @module
  */
 import { type Command, Option } from "commander";
-import { type ConfigOverrides, loadConfig } from "../config/load.ts";
+import { type ConfigDocument, type ConfigOverrides, loadConfigDocument } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { createLogger, type Logger, type LogLevel } from "../log/logger.ts";
 import { openTransport } from "../transport/open_transport.ts";
 import type { MemoryBroker } from "../transport/memory_broker.ts";
 import type { Transport } from "../transport/transport.ts";
 import { type CliContext, useColor } from "./cli_context.ts";
+import { insecureTlsWarning } from "./insecure_tls.ts";
 
 /** The default broker when neither flag, env nor config names one. */
 export const DEFAULT_BROKER_URL = "amqp://guest:guest@localhost:5672/";
@@ -54,12 +55,21 @@ export function addCommonOptions(command: Command, options: { plugins?: boolean 
 }
 
 /** Load config with flags > env > file > defaults. */
-export function loadCommandConfig(
+export async function loadCommandConfig(
   flags: CommonFlags,
   ctx: CliContext,
   overrides: ConfigOverrides = {},
 ): Promise<Config> {
-  return loadConfig({
+  return (await loadCommandConfigDocument(flags, ctx, overrides)).config;
+}
+
+/** `loadCommandConfig`, keeping the lines of the file's values for later checks. */
+export function loadCommandConfigDocument(
+  flags: CommonFlags,
+  ctx: CliContext,
+  overrides: ConfigOverrides = {},
+): Promise<ConfigDocument> {
+  return loadConfigDocument({
     path: flags.config,
     env: ctx.env,
     flags: {
@@ -87,12 +97,18 @@ export function brokerUrl(config: Config): string {
   return config.broker.url ?? DEFAULT_BROKER_URL;
 }
 
-/** Open the configured broker; `BrokerUnreachableError` (exit 3) when it cannot be reached. */
+/**
+ * Open the configured broker; `BrokerUnreachableError` (exit 3) when it cannot be reached.
+ * Warns first when the environment turned TLS verification off.
+ */
 export function openBroker(
   config: Config,
   logger: Logger,
+  ctx: Pick<CliContext, "env">,
   options: { memoryBroker?: MemoryBroker } = {},
 ): Promise<Transport> {
+  const insecure = insecureTlsWarning(ctx.env);
+  if (insecure !== null) logger.warn(insecure);
   return openTransport(brokerUrl(config), {
     memoryBroker: options.memoryBroker,
     onLog: (level: LogLevel, msg: string, fields?: Record<string, unknown>) =>

@@ -1,11 +1,16 @@
 /**
- * `dts config check F`: list every problem of a config file.
+ * `dts config check F [--plugins DIR]`: list every problem of a config file,
+ * including jobs, `load.task` and `scaling` entries that name a task neither
+ * the config's `tasks` nor a plugin (built-in or from `--plugins`) defines.
  * @module
  */
 import type { Command } from "commander";
-import { loadConfig } from "../config/load.ts";
+import { loadConfigDocument } from "../config/load.ts";
 import { ConfigError } from "../errors.ts";
+import { loadPlugins } from "../plugin/load_plugins.ts";
 import type { CliContext } from "./cli_context.ts";
+import { plural } from "./plural.ts";
+import { unknownTaskIssues } from "./task_refs.ts";
 
 /** Register `config check`. */
 export function registerConfigCommand(
@@ -17,25 +22,59 @@ export function registerConfigCommand(
   config.command("check")
     .description("validate a config file; print every problem with its path and line")
     .argument("<file>", "YAML config file")
+    .option(
+      "-p, --plugins <dir>",
+      "also count the tasks of this plugin folder as known (as dts worker --plugins); repeatable",
+      (dir: string, dirs: string[] = []) => [...dirs, dir],
+    )
     .addHelpText(
       "after",
-      "\nExamples:\n  dts config check config/test-config.yml\n\nExit code 0 when valid, 2 with one line per problem on stderr.",
+      `
+Tasks that jobs, load.task and scaling name must be defined by the config's
+tasks section (a Celery-only task needs nothing else) or by a plugin: the
+built-in ones, or those of each --plugins folder.
+
+Examples:
+  dts config check config/test-config.yml
+  dts config check prod.yml --plugins ./my-plugins
+
+Exit code 0 when valid, 2 with one line per problem on stderr.`,
     )
-    .action((file: string) =>
-      run(async () => {
-        try {
-          // Only the file: env and flags are not part of what is checked.
-          const loaded = await loadConfig({ path: file, env: {} });
-          const tasks = Object.keys(loaded.tasks).length;
-          const jobs = loaded.dispatch.jobs.length;
-          ctx.stdout(`${file}: OK ("${loaded.name}", ${tasks} task(s), ${jobs} job(s))\n`);
-          return 0;
-        } catch (error) {
-          if (!(error instanceof ConfigError)) throw error;
-          ctx.stderr(`${error.message}\n`);
-          ctx.stderr(`${error.issues.length} problem(s) in ${file}\n`);
-          return error.exitCode;
-        }
-      })
+    .action((file: string, flags: { plugins?: string[] }) =>
+      run(() => checkConfigFile(file, flags.plugins ?? [], ctx))
     );
+}
+
+async function checkConfigFile(
+  file: string,
+  pluginDirs: readonly string[],
+  ctx: CliContext,
+): Promise<number> {
+  let problems: ConfigError;
+  try {
+    // Only the file: env and flags are not part of what is checked.
+    const doc = await loadConfigDocument({ path: file, env: {} });
+    const plugins = await loadPlugins({ dirs: pluginDirs });
+    const unknown = unknownTaskIssues(doc, plugins);
+    if (unknown.length === 0) {
+      const { config } = doc;
+      const tasks = plural(Object.keys(config.tasks).length, "task");
+      const jobs = plural(config.dispatch.jobs.length, "job");
+      ctx.stdout(`${file}: OK ("${config.name}", ${tasks}, ${jobs})\n`);
+      return 0;
+    }
+    problems = new ConfigError(file, unknown);
+    if (pluginDirs.length === 0) {
+      ctx.stderr(`${problems.message}\n`);
+      ctx.stderr("(tasks of plugin folders count only when given: --plugins DIR)\n");
+      ctx.stderr(`${plural(problems.issues.length, "problem")} in ${file}\n`);
+      return problems.exitCode;
+    }
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems = error;
+  }
+  ctx.stderr(`${problems.message}\n`);
+  ctx.stderr(`${plural(problems.issues.length, "problem")} in ${file}\n`);
+  return problems.exitCode;
 }

@@ -7,10 +7,9 @@ import { type Command, Option } from "commander";
 import type { Config } from "../config/schema.ts";
 import { OutcomeCollector } from "../dispatch/collect_outcomes.ts";
 import { dispatch, type DispatchJob } from "../dispatch/dispatcher.ts";
-import { pingWorkers } from "../dispatch/ping_workers.ts";
 import { toResultsDocument } from "../dispatch/results_document.ts";
 import { saveResults } from "../dispatch/results_file.ts";
-import { UsageError } from "../errors.ts";
+import { ConfigError, DtsError, UsageError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { loadPlugins } from "../plugin/load_plugins.ts";
 import { resolveRoute } from "../plugin/resolve_tasks.ts";
@@ -21,13 +20,16 @@ import type { MemoryBroker } from "../transport/memory_broker.ts";
 import type { Transport } from "../transport/transport.ts";
 import { type CliContext, useColor } from "./cli_context.ts";
 import { parsePositiveDurationArg } from "./option_parsers.ts";
+import { ensureWritableDir, fsReason } from "./writable_dir.ts";
 import {
   addCommonOptions,
   commandLogger,
   type CommonFlags,
-  loadCommandConfig,
+  loadCommandConfigDocument,
   openBroker,
 } from "./common_options.ts";
+import { findServingWorkers } from "./serving_workers.ts";
+import { unknownTaskIssues } from "./task_refs.ts";
 
 /** The config a dispatch uses when `--config` is not given. */
 export const DEFAULT_CONFIG_PATH = "config/test-config.yml";
@@ -88,29 +90,35 @@ export async function dispatchCommand(
   ctx: CliContext,
   options: { memoryBroker?: MemoryBroker } = {},
 ): Promise<number> {
-  const config = await loadCommandConfig(
+  const doc = await loadCommandConfigDocument(
     { ...flags, config: flags.config ?? DEFAULT_CONFIG_PATH },
     ctx,
     { resultsDir: flags.resultsDir, dispatchTimeoutMs: flags.timeout },
   );
+  const { config } = doc;
   const logger = commandLogger(config, ctx);
   const plugins = await loadPlugins({ dirs: flags.plugins ?? [] });
-  const jobs = expandJobs(
-    config,
-    (ref) => resolveRoute(ref, { tasks: config.tasks, plugins, allowUnknown: true }),
-  );
+  // A job for a task nobody defines would wait for a worker that never comes.
+  const unknown = unknownTaskIssues(doc, plugins, ["jobs"]);
+  if (unknown.length > 0) throw new ConfigError(doc.file, unknown);
+  const jobs = expandJobs(config, (ref) => resolveRoute(ref, { tasks: config.tasks, plugins }));
   if (jobs.length === 0) {
     throw new UsageError(`Cannot dispatch: the config names no jobs (dispatch.jobs is empty)`);
   }
+  // Before anything is sent: a run must not end in "cannot save" after the work is done.
+  if (flags.save) await ensureWritableDir(config.results.dir, "save results");
   const output = flags.output ?? (ctx.stdoutIsTerminal ? "pretty" : "json");
   const reporter: Reporter = output === "json"
     ? new JsonReporter({ write: (text) => ctx.stdout(text) })
     : new PrettyReporter({
       write: (text) => ctx.stdout(text),
       color: useColor(ctx, ctx.stdoutIsTerminal),
+      // Forced colour on a pipe still gets whole lines, not `\r` redraws.
+      interactive: ctx.stdoutIsTerminal,
+      width: ctx.stdoutColumns,
     });
 
-  const transport = await openBroker(config, logger, options);
+  const transport = await openBroker(config, logger, ctx, options);
   try {
     const run = await runDispatch(config, jobs, transport, reporter, logger, ctx.shutdown);
     await safely(logger, () => reporter.finish(run));
@@ -118,6 +126,11 @@ export async function dispatchCommand(
       const path = await saveResults(toResultsDocument(run), {
         dir: config.results.dir,
         now: new Date(run.startedAt),
+      }).catch((error) => {
+        // The folder was fine at the start; it went away or filled up since.
+        throw new DtsError(`Cannot save results in "${config.results.dir}": ${fsReason(error)}`, {
+          cause: error,
+        });
       });
       if (output === "json") logger.info("Results saved", { path });
       else ctx.stdout(`Results saved to ${path}\n`);
@@ -154,15 +167,19 @@ async function runDispatch(
   signal: AbortSignal,
 ): Promise<DispatchRun> {
   const expected = config.dispatch.expectedWorkers;
-  const workers = await pingWorkers(transport, {
+  const queues = [...new Set(jobs.map((job) => job.queue))];
+  // Counted: the workers that consume these queues, not every worker alive on the broker.
+  const { serving: workers, answered } = await findServingWorkers(transport, queues, {
     timeoutMs: 1000,
     expected: expected ?? undefined,
   });
   if (expected !== null && workers.length < expected) {
-    logger.warn("Fewer workers answered than expected", {
+    logger.warn("Fewer workers serve the jobs' queues than expected", {
       expected,
-      answered: workers.length,
+      serving: workers.length,
       workers,
+      queues,
+      answered: answered.length,
     });
   }
   await warnAboutIdleQueues(transport, jobs, logger);
@@ -173,7 +190,9 @@ async function runDispatch(
       broker: transport.url,
       expectedWorkers: expected,
       workers,
+      answered: answered.length,
       taskCount: jobs.length,
+      taskNames: [...new Set(jobs.map((job) => job.task))],
       startedAt,
     }));
   const collector = new OutcomeCollector();

@@ -52,8 +52,9 @@ Examples:
 
 Listing reads the messages and gives them all back: none is lost, they come
 back marked redelivered (a quorum queue puts them at its tail). Replay publishes
-each with retries 0, no eta and no x-dts-* headers, waits for the broker's
-confirm, and only then removes the dead letter.`,
+each with retries 0, no eta and no x-dts-* headers, and without its reply_to
+unless that reply queue still exists (nobody else waits for the result), waits
+for the broker's confirm, and only then removes the dead letter.`,
   );
   for (const action of ["list", "replay", "purge"] as const) {
     const command = dlq.command(action)
@@ -85,7 +86,7 @@ export async function dlqCommand(
   const plugins = await loadPlugins({ dirs: flags.plugins ?? [] });
   const route = resolveRoute(flags.task, { tasks: config.tasks, plugins, allowUnknown: true });
   const deadQueue = deadLetterQueueName(route.queue);
-  const transport = await openBroker(config, logger);
+  const transport = await openBroker(config, logger, ctx);
   try {
     const limit = { limit: flags.limit };
     if (action === "list") {
@@ -145,11 +146,29 @@ function formatListing(
       } from=${m.original_queue ?? "?"}`,
     );
     lines.push(`   reason: ${m.reason ?? "?"}`);
+    if (m.args !== null || m.kwargs !== null) {
+      lines.push(
+        `   args: ${shorten(m.args, ARGS_WIDTH)}  kwargs: ${shorten(m.kwargs, ARGS_WIDTH)}`,
+      );
+    }
     if (m.error_type !== null || m.error_message !== null) {
       lines.push(`   error: ${m.error_type ?? "Error"}: ${m.error_message ?? ""}`);
     }
   });
   return `${lines.join("\n")}\n`;
+}
+
+/** How much of args and kwargs `dlq list` shows; `--json` has them whole. */
+const ARGS_WIDTH = 60;
+
+function shorten(value: unknown, width: number): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
 }
 
 function plural(n: number): string {

@@ -4,7 +4,8 @@
  * @module
  */
 import type { Command } from "commander";
-import { UsageError } from "../errors.ts";
+import { dirname } from "node:path";
+import { DtsError, UsageError } from "../errors.ts";
 import { renderLoadReportHtml } from "../load/html_report.ts";
 import { type LoadReport, runLoad } from "../load/load_runner.ts";
 import { loadPlugins } from "../plugin/load_plugins.ts";
@@ -22,6 +23,8 @@ import {
   parsePositiveInt,
   parsePositiveNumber,
 } from "./option_parsers.ts";
+import { loadProgressOutput } from "./load_progress_output.ts";
+import { ensureWritableDir, fsReason } from "./writable_dir.ts";
 
 interface LoadFlags extends CommonFlags {
   task?: string;
@@ -86,10 +89,20 @@ export async function loadCommand(flags: LoadFlags, ctx: CliContext): Promise<nu
     throw new UsageError("Cannot run load test: give --count N or --duration S");
   }
   const args = parseArgs(flags.args);
+  // Checked before anything is sent, so a load test never ends in "cannot write".
+  if (flags.report) await ensureWritableDir(dirname(flags.report), "write the report");
   const logger = commandLogger(config, ctx);
   const plugins = await loadPlugins({ dirs: flags.plugins ?? [] });
-  const route = resolveRoute(load.task, { tasks: config.tasks, plugins, allowUnknown: true });
-  const transport = await openBroker(config, logger);
+  // Only a task the config or a plugin defines: any other would wait for a worker that never comes.
+  const route = resolveRoute(load.task, { tasks: config.tasks, plugins });
+  const transport = await openBroker(config, logger, ctx);
+  const progress = loadProgressOutput({
+    target: { count: load.count, durationMs: load.durationMs },
+    bar: !flags.json && ctx.stderrIsTerminal,
+    width: ctx.stderrColumns,
+    write: (text) => ctx.stderr(text),
+    logger,
+  });
   let report: LoadReport;
   try {
     report = await runLoad({
@@ -103,19 +116,21 @@ export async function loadCommand(flags: LoadFlags, ctx: CliContext): Promise<nu
       concurrency: load.concurrency,
       timeoutMs: config.dispatch.timeoutMs,
       signal: ctx.shutdown,
-      onProgress: flags.json || !ctx.stderrIsTerminal
-        ? undefined
-        : ({ sent, done }) => ctx.stderr(`\rsent ${sent}  done ${done}   `),
+      onProgress: (counts) => progress.onProgress(counts),
     });
   } finally {
+    progress.finish();
     await transport.close();
   }
-  if (!flags.json && ctx.stderrIsTerminal) ctx.stderr("\n");
   if (flags.report) {
     await Deno.writeTextFile(
       flags.report,
       renderLoadReportHtml(report, { broker: transport.url, at: new Date() }),
-    );
+    ).catch((error) => {
+      throw new DtsError(`Cannot write the report "${flags.report}": ${fsReason(error)}`, {
+        cause: error,
+      });
+    });
   }
   ctx.stdout(flags.json ? `${JSON.stringify(report)}\n` : formatLoadReport(report));
   if (ctx.shutdown.aborted) return 130;

@@ -4,7 +4,7 @@
  * @module
  */
 import { InvalidArgumentError } from "commander";
-import { parseDuration } from "../config/duration.ts";
+import { bareNumberHint, parseDuration } from "../config/duration.ts";
 
 /** A whole number >= 1. */
 export function parsePositiveInt(value: string): number {
@@ -38,7 +38,12 @@ export function parseDurationArg(value: string): number {
   try {
     return parseDuration(value);
   } catch {
-    throw new InvalidArgumentError(`"${value}" is not a duration such as 500ms, 30s or 2m.`);
+    const hint = bareNumberHint(value);
+    throw new InvalidArgumentError(
+      hint === null
+        ? `"${value}" is not a duration such as 500ms, 30s or 2m.`
+        : `"${value}" has no unit: ${hint}.`,
+    );
   }
 }
 

@@ -12,7 +12,7 @@ import { registerDlqCommand } from "./dlq_command.ts";
 import { registerLoadCommand } from "./load_command.ts";
 import { registerScaleCommand } from "./scale_command.ts";
 import { registerStatusCommand } from "./status_command.ts";
-import { registerVersionCommand, VERSION } from "./version_command.ts";
+import { formatVersion, registerVersionCommand, versionInfo } from "./version_command.ts";
 import { registerWorkerCommand } from "./worker_command.ts";
 
 /** Parse `argv` (without the program name), run the command, resolve to its exit code. */
@@ -23,7 +23,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
   };
   const program = new Command("dts")
     .description("dts: a distributed task system that speaks Celery's wire format")
-    .version(VERSION, "-V, --version-flag", "print the dts version")
+    .version(formatVersion(versionInfo()), "-V, --version", "print the version (as `dts version`)")
     .exitOverride()
     .showHelpAfterError("(add --help for usage)")
     .configureOutput({
@@ -72,6 +72,9 @@ Examples:
 
 Environment (flag > env > config file > default):
 ${env.join("\n")}
+
+Colour: on a terminal only; FORCE_COLOR or CLICOLOR_FORCE turn it on for pipes too
+(FORCE_COLOR=0 turns it off); NO_COLOR turns it off and wins over both.
 
 Exit codes: 0 all good; 1 some task failed; 2 bad usage or config; 3 broker unreachable; 130 interrupted.`;
 }

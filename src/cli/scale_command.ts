@@ -113,7 +113,7 @@ export async function scaleCommand(
     return { key, name: route.name, queue: route.queue, ...config.scaling[key] };
   });
 
-  const transport = await openBroker(config, logger, options);
+  const transport = await openBroker(config, logger, ctx, options);
   const launcher = options.launcher ??
     (flags.dryRun ? createDryRunLauncher((line) => ctx.stdout(`${line}\n`)) : createDenoLauncher({
       settings: {

@@ -2,7 +2,7 @@
  * `dts status`: is the broker reachable, how deep is each task queue, who is consuming.
  * @module
  */
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { inspectWorkers } from "../dispatch/ping_workers.ts";
 import { loadPlugins } from "../plugin/load_plugins.ts";
 import { resolveRoute, type TaskRoute } from "../plugin/resolve_tasks.ts";
@@ -15,10 +15,11 @@ import {
   loadCommandConfig,
   openBroker,
 } from "./common_options.ts";
+import { parsePositiveDurationArg } from "./option_parsers.ts";
 
 interface StatusFlags extends CommonFlags {
   json?: boolean;
-  timeout: string;
+  timeout: number;
 }
 
 /** One task queue as `status` reports it. */
@@ -50,7 +51,10 @@ export function registerStatusCommand(
       "broker reachable?, each task queue's depth, consumers and dead letters, live workers",
     )
     .option("--json", "print one JSON document")
-    .option("--timeout <ms>", "how long to wait for workers to answer", "1000");
+    .addOption(
+      new Option("--timeout <time>", "how long to wait for workers to answer, e.g. 2s")
+        .argParser(parsePositiveDurationArg).default(1_000, "1s"),
+    );
   addCommonOptions(command, { plugins: true });
   command.addHelpText(
     "after",
@@ -70,14 +74,14 @@ export async function statusCommand(flags: StatusFlags, ctx: CliContext): Promis
     const route = resolveRoute(ref, { tasks: config.tasks, plugins, allowUnknown: true });
     routes.set(route.name, route);
   }
-  const transport = await openBroker(config, logger);
+  const transport = await openBroker(config, logger, ctx);
   try {
     const queues = await Promise.all(
       [...routes.values()].map((route) => queueStatus(transport, route)),
     );
     const stats = await inspectWorkers(transport, {
       method: "stats",
-      timeoutMs: Number(flags.timeout) || 1000,
+      timeoutMs: flags.timeout,
     });
     const workers = [...stats.entries()].map(([name, value]) => workerStatus(name, value))
       .sort((a, b) => a.name.localeCompare(b.name));

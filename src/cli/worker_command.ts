@@ -8,7 +8,8 @@ import { UsageError } from "../errors.ts";
 import { loadPlugins } from "../plugin/load_plugins.ts";
 import { resolveTask } from "../plugin/resolve_tasks.ts";
 import type { MemoryBroker } from "../transport/memory_broker.ts";
-import { createHealthHandler, serveHealth } from "../worker/health_server.ts";
+import type { Transport } from "../transport/transport.ts";
+import { WorkerMetrics } from "../worker/metrics.ts";
 import { Worker } from "../worker/worker.ts";
 import { type CliContext, waitForShutdown } from "./cli_context.ts";
 import {
@@ -18,8 +19,10 @@ import {
   loadCommandConfig,
   openBroker,
 } from "./common_options.ts";
+import { startHealthServers } from "./health_endpoints.ts";
 import { parsePort, parsePositiveInt } from "./option_parsers.ts";
 import { VERSION } from "./version_command.ts";
+import { defaultWorkerName } from "./worker_name.ts";
 
 interface WorkerFlags extends CommonFlags {
   task: string[];
@@ -27,6 +30,8 @@ interface WorkerFlags extends CommonFlags {
   name?: string;
   healthPort?: number;
   healthHost?: string;
+  metricsHost?: string;
+  metricsPort?: number;
   queueType?: string;
 }
 
@@ -48,7 +53,10 @@ export function registerWorkerCommand(
       "tasks in flight at once (env DTS_CONCURRENCY)",
       parsePositiveInt,
     )
-    .option("--name <name>", "worker name (default worker-<tasks>@<hostname>)")
+    .option(
+      "--name <name>",
+      "worker name (default worker-<tasks>.<pid>@<hostname>, unique per process)",
+    )
     .addOption(
       new Option(
         "--health-port <port>",
@@ -57,6 +65,16 @@ export function registerWorkerCommand(
         .argParser(parsePort),
     )
     .option("--health-host <host>", "address the health server listens on (env DTS_HEALTH_HOST)")
+    .option(
+      "--metrics-host <host>",
+      "serve /metrics on this address instead of the health one (env DTS_METRICS_HOST)",
+    )
+    .addOption(
+      new Option(
+        "--metrics-port <port>",
+        "serve /metrics on this port instead of the health one; 0 turns it off (env DTS_METRICS_PORT)",
+      ).argParser(parsePort),
+    )
     .addOption(
       new Option(
         "--queue-type <type>",
@@ -72,7 +90,12 @@ Examples:
   dts worker --task a --task b --concurrency 8
   dts worker --task a --queue-type quorum
   dts worker --task b --plugins ./my-plugins --broker amqp://user:pass@rabbit:5672/
-  DTS_HEALTH_PORT=0 dts worker --task a --log-format pretty`,
+  DTS_HEALTH_PORT=0 dts worker --task a --log-format pretty
+  dts worker --task a --metrics-host 127.0.0.1 --metrics-port 9464   # /metrics only on this host
+
+Health: /healthz and /readyz on --health-host:--health-port (default 0.0.0.0:8080), and /metrics
+there too unless --metrics-host/--metrics-port move it. A busy default port moves to the next free
+one (the log says which); a port you chose that is busy stops the start (exit 2).`,
   );
   command.action((flags: WorkerFlags) => run(() => workerCommand(flags, ctx)));
 }
@@ -87,6 +110,8 @@ export async function workerCommand(
     concurrency: flags.concurrency,
     healthPort: flags.healthPort,
     healthHost: flags.healthHost,
+    metricsHost: flags.metricsHost,
+    metricsPort: flags.metricsPort,
     queueType: flags.queueType,
   });
   const logger = commandLogger(config, ctx);
@@ -94,9 +119,23 @@ export async function workerCommand(
   const keys = [...new Set(flags.task)];
   if (keys.length === 0) throw new UsageError("Cannot start worker: name at least one --task");
   const tasks = keys.map((ref) => resolveTask(ref, { tasks: config.tasks, plugins }));
-  const name = flags.name ?? `worker-${keys.join("-")}@${ctx.hostname}`;
+  const name = flags.name ?? defaultWorkerName(keys, ctx);
 
-  const transport = await openBroker(config, logger, options);
+  // Listen before connecting: a port that cannot be had stops the start before any message is taken.
+  const metrics = new WorkerMetrics();
+  let worker: Worker | null = null;
+  const servers = await startHealthServers(config.worker, {
+    ready: () => worker?.ready() ?? false,
+    reason: () => worker?.notReadyReason() ?? "starting",
+    metrics: () => metrics.render(),
+  }, logger);
+  let transport: Transport;
+  try {
+    transport = await openBroker(config, logger, ctx, options);
+  } catch (error) {
+    await Promise.all(servers.map((server) => server.shutdown()));
+    throw error;
+  }
   const concurrency = config.worker.concurrency;
   const hostsPerPlugin = Math.min(config.worker.pluginHosts ?? concurrency, concurrency);
   const runner = new HostedRunner({
@@ -106,7 +145,7 @@ export async function workerCommand(
     maxAttemptsPerHost: config.worker.maxTasksPerHost,
     logger,
   });
-  const worker = new Worker({
+  worker = new Worker({
     transport,
     tasks,
     name,
@@ -117,32 +156,17 @@ export async function workerCommand(
     queueType: config.worker.queueType,
     deliveryLimit: config.worker.deliveryLimit,
     version: VERSION,
+    metrics,
     runner,
   });
-  let server: Deno.HttpServer | null = null;
   try {
     await worker.start();
-    if (config.worker.healthPort !== 0) {
-      server = serveHealth(
-        createHealthHandler({
-          ready: () => worker.ready(),
-          reason: () => worker.notReadyReason(),
-          metrics: () => worker.metrics.render(),
-        }),
-        {
-          hostname: config.worker.healthHost,
-          port: config.worker.healthPort,
-          onListen: (addr) =>
-            logger.info("Health server listening", { host: addr.hostname, port: addr.port }),
-        },
-      );
-    }
     await waitForShutdown(ctx);
     logger.info("Shutting down", { signal: String(ctx.shutdown.reason) });
     await worker.stop({ drainTimeoutMs: config.worker.drainTimeoutMs });
   } finally {
     await worker.stop({ drainTimeoutMs: 0 });
-    await server?.shutdown();
+    await Promise.all(servers.map((server) => server.shutdown()));
     await transport.close();
   }
   return ctx.shutdown.reason === "SIGINT" ? 130 : 0;

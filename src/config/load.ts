@@ -33,13 +33,31 @@ export interface LoadConfigOptions {
  * @throws {ConfigError} listing every issue (unreadable file, YAML, schema, env or flag values)
  */
 export async function loadConfig(options: LoadConfigOptions = {}): Promise<Config> {
+  return (await loadConfigDocument(options)).config;
+}
+
+/** A loaded config and where its values are, for checks made after loading. */
+export interface ConfigDocument {
+  config: Config;
+  /** The file's name in messages, or `NO_CONFIG_FILE`. */
+  file: string;
+  /** 1-based line of a raw (snake_case) path in the file; undefined without a file. */
+  lineOf(path: readonly (string | number)[]): number | undefined;
+}
+
+/**
+ * `loadConfig`, keeping the way back from a path to its line.
+ * @throws {ConfigError} listing every issue (unreadable file, YAML, schema, env or flag values)
+ */
+export async function loadConfigDocument(options: LoadConfigOptions = {}): Promise<ConfigDocument> {
   const { path } = options;
   const text = path === undefined
     ? undefined
     : await readConfigText(path, options.readTextFile ?? Deno.readTextFile);
   const result = compileConfig(text, options);
-  if (result.config === null) throw new ConfigError(path ?? NO_CONFIG_FILE, result.issues);
-  return result.config;
+  const file = path ?? NO_CONFIG_FILE;
+  if (result.config === null) throw new ConfigError(file, result.issues);
+  return { config: result.config, file, lineOf: result.lineOf };
 }
 
 async function readConfigText(
@@ -71,21 +89,26 @@ function readFailure(error: unknown): string {
 function compileConfig(
   text: string | undefined,
   options: Pick<LoadConfigOptions, "flags" | "env">,
-): { config: Config | null; issues: ConfigIssue[] } {
+): {
+  config: Config | null;
+  issues: ConfigIssue[];
+  lineOf: (path: readonly (string | number)[]) => number | undefined;
+} {
   const flags = flagLayer(options.flags ?? {});
   const env = envLayer(options.env ?? {}, new Set(flags.labels.keys()));
   const issues: ConfigIssue[] = [...flags.issues, ...env.issues];
   const yaml = text === undefined ? undefined : parseYaml(text);
+  const lineOf = (path: readonly (string | number)[]) => yaml?.lineOf(path);
   let fileRaw: Record<string, unknown> = {};
   if (yaml !== undefined) {
     issues.push(...yaml.issues);
-    if (yaml.broken) return { config: null, issues: sortByLine(issues) };
+    if (yaml.broken) return { config: null, issues: sortByLine(issues), lineOf };
     if (isPlainObject(yaml.value)) {
       fileRaw = yaml.value;
     } else if (yaml.value !== undefined && yaml.value !== null) {
       const what = Array.isArray(yaml.value) ? "a list" : "a single value";
       issues.push({ path: "", message: `must be a map of settings, not ${what}`, line: 1 });
-      return { config: null, issues: sortByLine(issues) };
+      return { config: null, issues: sortByLine(issues), lineOf };
     }
   }
   const base = yaml === undefined ? { name: DEFAULT_CONFIG_NAME } : {};
@@ -94,17 +117,24 @@ function compileConfig(
   if (!parsed.success) {
     for (const issue of toPathIssues(parsed.error.issues)) {
       const where = formatPath(issue.path);
-      const label = flags.labels.get(where) ?? env.labels.get(where);
-      const line = label === undefined ? yaml?.lineOf(issue.path) : undefined;
-      issues.push({
-        path: label ?? where,
-        message: issue.message,
-        ...(line === undefined ? {} : { line }),
-      });
+      const layer = flags.labels.has(where) ? flags : env.labels.has(where) ? env : null;
+      if (layer !== null) {
+        issues.push({
+          path: layer.labels.get(where)!,
+          message: issue.message,
+          source: layer === flags ? "flag" : "env",
+          value: layer.values.get(where)!,
+        });
+        continue;
+      }
+      const line = yaml?.lineOf(issue.path);
+      issues.push({ path: where, message: issue.message, ...(line === undefined ? {} : { line }) });
     }
   }
-  if (!parsed.success || issues.length > 0) return { config: null, issues: sortByLine(issues) };
-  return { config: parsed.data, issues };
+  if (!parsed.success || issues.length > 0) {
+    return { config: null, issues: sortByLine(issues), lineOf };
+  }
+  return { config: parsed.data, issues, lineOf };
 }
 
 /** File issues in line order, then those without a line (env, flags); stable otherwise. */

@@ -42,10 +42,12 @@ const ERROR_FIXTURES: Record<string, ConfigIssue[]> = {
   "not_a_map.yml": [{ path: "", message: "must be a map of settings, not a list", line: 1 }],
   "syntax_error.yml": [{
     path: "",
-    message:
-      "YAML syntax error: Flow map in block collection must be sufficiently indented and end with a }",
-    line: 5,
+    message: 'YAML syntax error: "{" is not closed with "}"',
+    line: 4,
   }],
+  "bare_number_duration.yml": [
+    { path: "dispatch.timeout", message: "must have a unit: write 60s or 60000ms", line: 3 },
+  ],
   "duplicate_key.yml": [
     { path: "tasks.a.timeout", message: "is given more than once (duplicate key)", line: 5 },
   ],
@@ -201,7 +203,10 @@ Deno.test("loadConfig() compiles every field of the valid fixture", async () => 
     worker: {
       concurrency: 4,
       healthPort: 9090,
+      healthPortGiven: true,
       healthHost: "127.0.0.1",
+      metricsHost: null,
+      metricsPort: null,
       queueType: "quorum",
       deliveryLimit: 10,
       maxMessageBytes: 65_536,
@@ -224,6 +229,21 @@ Deno.test("loadConfig() takes a file value over the default", async () => {
   const config = await loadConfig(fakeFile("name: f\nworker: { concurrency: 3 }\n"));
   assert.equal(config.worker.concurrency, 3);
   assert.equal(config.worker.healthPort, 8080);
+  assert.equal(config.worker.healthPortGiven, false, "the default port may move when busy");
+});
+
+Deno.test("loadConfig() marks a health port chosen by file, env or flag as given", async () => {
+  for (
+    const options of [
+      fakeFile("name: f\nworker: { health_port: 8080 }\n"),
+      { env: { DTS_HEALTH_PORT: "8080" } },
+      { flags: { healthPort: 8080 } },
+    ]
+  ) {
+    const config = await loadConfig(options);
+    assert.equal(config.worker.healthPort, 8080);
+    assert.equal(config.worker.healthPortGiven, true, JSON.stringify(options));
+  }
 });
 
 Deno.test("loadConfig() takes an env value over the file and the default", async () => {
@@ -261,6 +281,8 @@ Deno.test("loadConfig() maps every flag to its config field", async () => {
       concurrency: 2,
       healthPort: 1,
       healthHost: "h",
+      metricsHost: "m",
+      metricsPort: 2,
       queueType: "quorum",
       dispatchTimeoutMs: 5,
       loadTask: "b",
@@ -280,7 +302,10 @@ Deno.test("loadConfig() maps every flag to its config field", async () => {
       ...defaults.worker,
       concurrency: 2,
       healthPort: 1,
+      healthPortGiven: true,
       healthHost: "h",
+      metricsHost: "m",
+      metricsPort: 2,
       queueType: "quorum",
     },
     dispatch: { ...defaults.dispatch, timeoutMs: 5 },
@@ -298,6 +323,8 @@ Deno.test("loadConfig() maps every DTS_* variable to its config field", async ()
       DTS_CONCURRENCY: "6",
       DTS_HEALTH_PORT: "65535",
       DTS_HEALTH_HOST: "::1",
+      DTS_METRICS_HOST: "127.0.0.1",
+      DTS_METRICS_PORT: "9464",
       DTS_QUEUE_TYPE: "quorum",
       DTS_UNRELATED: "ignored",
     },
@@ -312,7 +339,10 @@ Deno.test("loadConfig() maps every DTS_* variable to its config field", async ()
       ...defaults.worker,
       concurrency: 6,
       healthPort: 65_535,
+      healthPortGiven: true,
       healthHost: "::1",
+      metricsHost: "127.0.0.1",
+      metricsPort: 9464,
       queueType: "quorum",
     },
   });
@@ -338,24 +368,51 @@ Deno.test("loadConfig() names the variable for every invalid env value", async (
     },
   });
   assert.deepEqual(issues, [
-    { path: "DTS_CONCURRENCY", message: "must be a whole number >= 1" },
-    { path: "DTS_HEALTH_PORT", message: "must be a whole number from 0 to 65535" },
+    { path: "DTS_CONCURRENCY", message: "must be a whole number >= 1", source: "env", value: "0" },
+    {
+      path: "DTS_HEALTH_PORT",
+      message: "must be a whole number from 0 to 65535",
+      source: "env",
+      value: "80a",
+    },
     {
       path: "DTS_BROKER_URL",
       message: "must be a URL starting with amqp://, amqps:// or memory://",
+      source: "env",
+      value: "http://nope/",
     },
-    { path: "DTS_QUEUE_TYPE", message: "must be one of classic, quorum" },
-    { path: "DTS_LOG_LEVEL", message: "must be one of debug, info, warn, error" },
+    {
+      path: "DTS_QUEUE_TYPE",
+      message: "must be one of classic, quorum",
+      source: "env",
+      value: "lazy",
+    },
+    {
+      path: "DTS_LOG_LEVEL",
+      message: "must be one of debug, info, warn, error",
+      source: "env",
+      value: "loud",
+    },
   ]);
 });
 
-Deno.test("loadConfig() names the file and the variable in the message of an env issue", async () => {
-  const error = await loadConfig({ env: { DTS_CONCURRENCY: "x" } }).catch((e) => e);
+Deno.test("loadConfig() names the variable and its value, not a file, in the message of an env issue", async () => {
+  const error = await loadConfig({ env: { DTS_CONCURRENCY: "abc" } }).catch((e) => e);
   assert.ok(error instanceof ConfigError);
   assert.equal(error.file, NO_CONFIG_FILE);
+  assert.equal(error.message, 'Cannot use DTS_CONCURRENCY="abc": must be a whole number >= 1');
+});
+
+Deno.test("loadConfig() names the flag and its value in the message of a flag issue", async () => {
+  const error = await loadConfig({
+    path: "x.yml",
+    readTextFile: () => Promise.resolve("name: x\n"),
+    flags: { brokerUrl: "http://h/" },
+  }).catch((e) => e);
+  assert.ok(error instanceof ConfigError);
   assert.equal(
     error.message,
-    `Cannot load config "${NO_CONFIG_FILE}": DTS_CONCURRENCY must be a whole number >= 1`,
+    'Cannot use --broker "http://h/": must be a URL starting with amqp://, amqps:// or memory://',
   );
 });
 
@@ -366,7 +423,12 @@ Deno.test("loadConfig() reports env issues together with file issues", async () 
   });
   assert.deepEqual(issues, [
     { path: "worker.queue_type", message: "must be one of classic, quorum", line: 3 },
-    { path: "DTS_HEALTH_PORT", message: "must be a whole number from 0 to 65535" },
+    {
+      path: "DTS_HEALTH_PORT",
+      message: "must be a whole number from 0 to 65535",
+      source: "env",
+      value: "-1",
+    },
   ]);
 });
 
@@ -381,9 +443,14 @@ Deno.test("loadConfig() names the flag for an invalid flag value", async () => {
     flags: { concurrency: 0, logFormat: "xml", dispatchTimeoutMs: -5 },
   });
   assert.deepEqual(issues, [
-    { path: "--timeout", message: "must be a duration like 500ms, 30s or 2m" },
-    { path: "--concurrency", message: "must be >= 1" },
-    { path: "--log-format", message: "must be one of json, pretty" },
+    {
+      path: "--timeout",
+      message: "must be a duration like 500ms, 30s or 2m",
+      source: "flag",
+      value: "-5ms",
+    },
+    { path: "--concurrency", message: "must be >= 1", source: "flag", value: "0" },
+    { path: "--log-format", message: "must be one of json, pretty", source: "flag", value: "xml" },
   ]);
 });
 

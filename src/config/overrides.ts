@@ -24,6 +24,10 @@ export interface ConfigOverrides {
   healthPort?: number;
   /** `--health-host` → `worker.health_host` */
   healthHost?: string;
+  /** `--metrics-host` → `worker.metrics_host` */
+  metricsHost?: string;
+  /** `--metrics-port` → `worker.metrics_port` */
+  metricsPort?: number;
   /** `--queue-type` → `worker.queue_type` */
   queueType?: string;
   /** `--timeout` → `dispatch.timeout` */
@@ -40,7 +44,14 @@ export interface ConfigOverrides {
   loadConcurrency?: number;
 }
 
-const FLAGS: Readonly<Record<keyof ConfigOverrides, { path: readonly string[]; flag: string }>> = {
+/** Where a flag goes; `ms` marks a duration the flag parser already turned into milliseconds. */
+interface FlagTarget {
+  path: readonly string[];
+  flag: string;
+  ms?: true;
+}
+
+const FLAGS: Readonly<Record<keyof ConfigOverrides, FlagTarget>> = {
   brokerUrl: { path: ["broker", "url"], flag: "--broker" },
   resultsDir: { path: ["results", "dir"], flag: "--results-dir" },
   logLevel: { path: ["log", "level"], flag: "--log-level" },
@@ -48,11 +59,13 @@ const FLAGS: Readonly<Record<keyof ConfigOverrides, { path: readonly string[]; f
   concurrency: { path: ["worker", "concurrency"], flag: "--concurrency" },
   healthPort: { path: ["worker", "health_port"], flag: "--health-port" },
   healthHost: { path: ["worker", "health_host"], flag: "--health-host" },
+  metricsHost: { path: ["worker", "metrics_host"], flag: "--metrics-host" },
+  metricsPort: { path: ["worker", "metrics_port"], flag: "--metrics-port" },
   queueType: { path: ["worker", "queue_type"], flag: "--queue-type" },
-  dispatchTimeoutMs: { path: ["dispatch", "timeout"], flag: "--timeout" },
+  dispatchTimeoutMs: { path: ["dispatch", "timeout"], flag: "--timeout", ms: true },
   loadTask: { path: ["load", "task"], flag: "--task" },
   loadCount: { path: ["load", "count"], flag: "--count" },
-  loadDurationMs: { path: ["load", "duration"], flag: "--duration" },
+  loadDurationMs: { path: ["load", "duration"], flag: "--duration", ms: true },
   loadRate: { path: ["load", "rate"], flag: "--rate" },
   loadConcurrency: { path: ["load", "concurrency"], flag: "--concurrency" },
 };
@@ -108,6 +121,18 @@ export const ENV_VARS: readonly EnvVar[] = [
     path: ["worker", "health_host"],
   },
   {
+    name: "DTS_METRICS_HOST",
+    description: "worker /metrics host; default the health host (as --metrics-host)",
+    path: ["worker", "metrics_host"],
+  },
+  {
+    name: "DTS_METRICS_PORT",
+    description:
+      "worker /metrics port, 0 turns it off; default the health port (as --metrics-port)",
+    path: ["worker", "metrics_port"],
+    whole: { min: 0, max: 65_535 },
+  },
+  {
     name: "DTS_QUEUE_TYPE",
     description: "classic or quorum task queues (as --queue-type)",
     path: ["worker", "queue_type"],
@@ -119,17 +144,22 @@ export interface OverrideLayer {
   raw: Record<string, unknown>;
   /** Formatted path (`worker.concurrency`) → `--concurrency` or `DTS_CONCURRENCY`. */
   labels: Map<string, string>;
+  /** Formatted path → the value as given, for messages. */
+  values: Map<string, string>;
   issues: ConfigIssue[];
 }
 
 /** The raw layer of the flags that were given. */
 export function flagLayer(flags: ConfigOverrides): OverrideLayer {
-  const layer: OverrideLayer = { raw: {}, labels: new Map(), issues: [] };
-  for (const [key, { path, flag }] of Object.entries(FLAGS)) {
+  const layer: OverrideLayer = { raw: {}, labels: new Map(), values: new Map(), issues: [] };
+  for (const [key, { path, flag, ms }] of Object.entries(FLAGS)) {
     const value = flags[key as keyof ConfigOverrides];
     if (value === undefined) continue;
-    setPath(layer.raw, path, value);
+    // The schema wants a unit on every duration; these arrive as milliseconds.
+    const raw = ms ? `${value}ms` : value;
+    setPath(layer.raw, path, raw);
     layer.labels.set(formatPath(path), flag);
+    layer.values.set(formatPath(path), String(raw));
   }
   return layer;
 }
@@ -139,18 +169,24 @@ export function envLayer(
   env: Readonly<Record<string, string | undefined>>,
   skip: ReadonlySet<string> = new Set(),
 ): OverrideLayer {
-  const layer: OverrideLayer = { raw: {}, labels: new Map(), issues: [] };
+  const layer: OverrideLayer = { raw: {}, labels: new Map(), values: new Map(), issues: [] };
   for (const variable of ENV_VARS) {
     const text = env[variable.name];
     const where = formatPath(variable.path);
     if (text === undefined || text === "" || skip.has(where)) continue;
     const value = variable.whole ? parseWhole(text, variable.whole) : text;
     if (value === null) {
-      layer.issues.push({ path: variable.name, message: wholeMessage(variable.whole!) });
+      layer.issues.push({
+        path: variable.name,
+        message: wholeMessage(variable.whole!),
+        source: "env",
+        value: text,
+      });
       continue;
     }
     setPath(layer.raw, variable.path, value);
     layer.labels.set(where, variable.name);
+    layer.values.set(where, text);
   }
   return layer;
 }

@@ -10,6 +10,8 @@ Deno.test("ENV_VARS lists every DTS_* config variable with a description", () =>
     "DTS_CONCURRENCY",
     "DTS_HEALTH_PORT",
     "DTS_HEALTH_HOST",
+    "DTS_METRICS_HOST",
+    "DTS_METRICS_PORT",
     "DTS_QUEUE_TYPE",
   ]);
   for (const variable of ENV_VARS) assert.ok(variable.description.length > 10, variable.name);
@@ -22,6 +24,11 @@ Deno.test("flagLayer() builds a snake_case raw document and labels each path", (
     "worker.health_port",
     "--health-port",
   ]]);
+});
+
+Deno.test("flagLayer() writes durations given in milliseconds with their unit", () => {
+  const layer = flagLayer({ dispatchTimeoutMs: 1500, loadDurationMs: 30_000 });
+  assert.deepEqual(layer.raw, { dispatch: { timeout: "1500ms" }, load: { duration: "30000ms" } });
 });
 
 Deno.test("envLayer() parses whole numbers and skips paths set by flags", () => {
@@ -38,7 +45,17 @@ Deno.test("envLayer() reports a bad whole number by variable name and leaves it 
   const layer = envLayer({ DTS_CONCURRENCY: "1.5", DTS_HEALTH_PORT: "65536" });
   assert.deepEqual(layer.raw, {});
   assert.deepEqual(layer.issues, [
-    { path: "DTS_CONCURRENCY", message: "must be a whole number >= 1" },
-    { path: "DTS_HEALTH_PORT", message: "must be a whole number from 0 to 65535" },
+    {
+      path: "DTS_CONCURRENCY",
+      message: "must be a whole number >= 1",
+      source: "env",
+      value: "1.5",
+    },
+    {
+      path: "DTS_HEALTH_PORT",
+      message: "must be a whole number from 0 to 65535",
+      source: "env",
+      value: "65536",
+    },
   ]);
 });

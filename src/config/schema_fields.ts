@@ -4,14 +4,14 @@
  * @module
  */
 import { z } from "zod";
-import { parseDuration } from "./duration.ts";
+import { bareNumberHint, parseDuration } from "./duration.ts";
 
 /** A task key as used in `tasks`, `scaling`, jobs and `--task`: letters, digits, `_` and `-`. */
 export const TASK_KEY_PATTERN: RegExp = /^[A-Za-z0-9_-]+$/;
 
 const DURATION_MESSAGE = "must be a duration like 500ms, 30s or 2m";
 
-/** A duration written `500ms`, `30s`, `2m`, `1h` or as a number of milliseconds; outputs milliseconds. */
+/** A duration written `500ms`, `30s`, `2m` or `1h` (a bare number other than 0 is refused); outputs milliseconds. */
 export function durationMs(
   options: { positive?: boolean } = {},
 ): z.ZodPipe<
@@ -24,7 +24,9 @@ export function durationMs(
       try {
         ms = parseDuration(value);
       } catch {
-        ctx.issues.push({ code: "custom", message: DURATION_MESSAGE, input: value });
+        const hint = bareNumberHint(value);
+        const message = hint === null ? DURATION_MESSAGE : `must have a unit: ${hint}`;
+        ctx.issues.push({ code: "custom", message, input: value });
         return z.NEVER;
       }
       if (options.positive && ms <= 0) {

@@ -24,7 +24,10 @@ Deno.test("defaultConfig() fills every documented default", () => {
     worker: {
       concurrency: 1,
       healthPort: 8080,
+      healthPortGiven: false,
       healthHost: "0.0.0.0",
+      metricsHost: null,
+      metricsPort: null,
       queueType: "classic",
       deliveryLimit: null,
       maxMessageBytes: 1_048_576,
@@ -48,11 +51,22 @@ Deno.test("ConfigSchema names a task task_<key> on queue_<key> and keeps retry p
   });
 });
 
-Deno.test("ConfigSchema accepts durations as numbers of milliseconds", () => {
-  const result = parse({ name: "n", dispatch: { timeout: 1500 }, worker: { drain_timeout: 0 } });
+Deno.test("ConfigSchema accepts a bare 0 as a duration", () => {
+  const result = parse({ name: "n", worker: { drain_timeout: 0 } });
   assert.ok(result.success);
-  assert.equal(result.data.dispatch.timeoutMs, 1500);
   assert.equal(result.data.worker.drainTimeoutMs, 0);
+});
+
+Deno.test("ConfigSchema refuses a bare number as a duration and says what to write", () => {
+  const result = parse({ name: "n", dispatch: { timeout: 60 }, tasks: { a: { timeout: "30" } } });
+  assert.ok(!result.success);
+  assert.deepEqual(
+    result.error.issues.map((issue) => [issue.path.join("."), issue.message]),
+    [
+      ["tasks.a.timeout", "must have a unit: write 30s or 30000ms"],
+      ["dispatch.timeout", "must have a unit: write 60s or 60000ms"],
+    ],
+  );
 });
 
 Deno.test("ConfigSchema accepts empty sections written as null", () => {
@@ -64,7 +78,7 @@ Deno.test("ConfigSchema accepts empty sections written as null", () => {
 Deno.test("ConfigSchema accepts equal bounds: max_backoff = backoff, scaling min = max", () => {
   const result = parse({
     name: "n",
-    tasks: { a: { retry: { backoff: "1s", max_backoff: 1000 } } },
+    tasks: { a: { retry: { backoff: "1s", max_backoff: "1000ms" } } },
     scaling: { a: { min: 2, max: 2 } },
   });
   assert.ok(result.success);

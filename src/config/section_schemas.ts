@@ -77,15 +77,24 @@ export const loadSchema = section(
   })),
 );
 
+/** The health port when nothing names one (SPEC). */
+export const DEFAULT_HEALTH_PORT = 8080;
+
 /** `worker`: how `dts worker` runs. */
 export const workerSchema = section(
   z.strictObject({
     concurrency: wholeNumber(1).default(1).describe("Attempts run at once. Default: 1."),
-    health_port: port().default(8080).describe(
-      "Health/metrics HTTP port; 0 turns it off. Default: 8080.",
+    health_port: port().optional().describe(
+      "Health/metrics HTTP port; 0 turns it off. Default: 8080, or the next free port when busy.",
     ),
     health_host: z.string().min(1).default("0.0.0.0").describe(
       "Health HTTP host. Default: 0.0.0.0.",
+    ),
+    metrics_host: z.string().min(1).optional().describe(
+      "Host of /metrics. Default: the health host (null).",
+    ),
+    metrics_port: port().optional().describe(
+      "Port of /metrics; 0 turns /metrics off. Default: the health port (null).",
     ),
     queue_type: z.enum(["classic", "quorum"]).default("classic")
       .describe("RabbitMQ queue type of task queues. Default: classic."),
@@ -108,8 +117,12 @@ export const workerSchema = section(
     ),
   }).transform((worker) => ({
     concurrency: worker.concurrency,
-    healthPort: worker.health_port,
+    healthPort: worker.health_port ?? DEFAULT_HEALTH_PORT,
+    /** False when no flag, variable or file chose the port: a busy default may move. */
+    healthPortGiven: worker.health_port !== undefined,
     healthHost: worker.health_host,
+    metricsHost: worker.metrics_host ?? null,
+    metricsPort: worker.metrics_port ?? null,
     queueType: worker.queue_type,
     deliveryLimit: worker.delivery_limit ?? null,
     maxMessageBytes: worker.max_message_bytes,

@@ -17,6 +17,7 @@ import {
 } from "yaml";
 import type { ConfigIssue } from "../errors.ts";
 import { formatPath } from "./issue_messages.ts";
+import { flowOpenerOf, unclosedFlowOpener } from "./yaml_flow_opener.ts";
 
 /** A parsed YAML document and where its nodes are. */
 export interface ParsedYaml {
@@ -52,11 +53,7 @@ export function parseYaml(text: string): ParsedYaml {
       });
     } else {
       broken = true;
-      issues.push({
-        path: "",
-        message: `YAML syntax error: ${firstLine(error)}`,
-        line: lineAt(error.pos[0]),
-      });
+      issues.push({ path: "", ...syntaxIssue(text, error, lineAt) });
     }
   }
   let value: unknown = undefined;
@@ -69,6 +66,25 @@ export function parseYaml(text: string): ParsedYaml {
     }
   }
   return { value, issues, broken, lineOf: (path) => lineOfPath(doc, path, lineAt) };
+}
+
+/** A syntax error's message and line; an unclosed `[` or `{` points at the line it opened on. */
+function syntaxIssue(
+  text: string,
+  error: YAMLError,
+  lineAt: (offset: number) => number,
+): { message: string; line: number } {
+  const message = firstLine(error);
+  const opener = flowOpenerOf(message);
+  const openedAt = opener === null ? null : unclosedFlowOpener(text, error.pos[0], opener);
+  if (opener === null || openedAt === null) {
+    return { message: `YAML syntax error: ${message}`, line: lineAt(error.pos[0]) };
+  }
+  const closer = opener === "[" ? "]" : "}";
+  return {
+    message: `YAML syntax error: "${opener}" is not closed with "${closer}"`,
+    line: lineAt(openedAt),
+  };
 }
 
 function firstLine(error: YAMLError): string {

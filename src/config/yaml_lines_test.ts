@@ -85,3 +85,23 @@ Deno.test("parseYaml() refuses an alias bomb", () => {
   assert.equal(parsed.broken, true);
   assert.match(parsed.issues[0].message, /^YAML syntax error: /);
 });
+
+Deno.test("parseYaml() points an unclosed [ at the line it opened on, not past the file's end", () => {
+  const parsed = parseYaml("name: x\nbad: [1, 2\nc: 3\n");
+  assert.deepEqual(parsed.issues, [
+    { path: "", message: 'YAML syntax error: "[" is not closed with "]"', line: 2 },
+  ]);
+});
+
+Deno.test("parseYaml() points an unclosed { at its line when the next key follows", () => {
+  const parsed = parseYaml("name: x\ntasks:\n  a: { name: task_a\n  b: {}\n");
+  assert.deepEqual(parsed.issues, [
+    { path: "", message: 'YAML syntax error: "{" is not closed with "}"', line: 3 },
+  ]);
+});
+
+Deno.test("parseYaml() picks the innermost unclosed [ and ignores [ inside a plain scalar", () => {
+  const parsed = parseYaml("a: ok[1]\nb: [1,\n  [2, 3]\n");
+  assert.equal(parsed.issues.length, 1);
+  assert.equal(parsed.issues[0].line, 2);
+});

@@ -47,7 +47,7 @@ export async function listDeadLetters(
     return {
       deadQueue,
       total: info.messages,
-      messages: held.map((d) => summarizeDeadLetter(d.props, d.body.byteLength)),
+      messages: held.map((d) => summarizeDeadLetter(d.props, d.body)),
     };
   } finally {
     // Unsettled on a failure is fine too: the broker requeues them when we close.
@@ -82,7 +82,8 @@ async function takeDeadLetters(
 }
 
 /**
- * Re-queue dead letters into `queue` with a fresh retry count. Each replay is
+ * Re-queue dead letters into `queue` with a fresh retry count, without a
+ * `reply_to` whose queue is gone. Each replay is
  * confirmed by the broker before its dead letter is acknowledged, so a crash
  * in between duplicates a message, never loses one. Resolves to how many.
  */
@@ -93,9 +94,24 @@ export async function replayDeadLetters(
 ): Promise<number> {
   if (await transport.inspectQueue(deadLetterQueueName(queue)) === null) return 0;
   await transport.assertTaskQueue(queue);
+  // A reply queue outlives its sender by little (it expires): keep `replyTo` only while
+  // it still exists; else the result would be unroutable, and nobody waits for it anyway.
+  const replyQueueExists = new Map<string, Promise<boolean>>();
+  const keepReplyTo = (replyTo: string | undefined): Promise<boolean> => {
+    if (replyTo === undefined || replyTo === "") return Promise.resolve(false);
+    let exists = replyQueueExists.get(replyTo);
+    if (exists === undefined) {
+      exists = transport.inspectQueue(replyTo).then((info) => info !== null);
+      replyQueueExists.set(replyTo, exists);
+    }
+    return exists;
+  };
   return await takeDeadLetters(transport, queue, options.limit ?? Infinity, async (delivery) => {
     try {
-      await transport.publish(queue, delivery.body, replayProps(delivery.props));
+      const props = replayProps(delivery.props, {
+        keepReplyTo: await keepReplyTo(delivery.props.replyTo),
+      });
+      await transport.publish(queue, delivery.body, props);
     } catch (error) {
       await delivery.requeue().catch(() => {});
       throw error;

@@ -4,6 +4,7 @@
  * dead-lettered it (a quorum queue's delivery limit).
  * @module
  */
+import { decodeJsonBody } from "../protocol/json_body.ts";
 import type { MessageProps } from "../transport/transport.ts";
 
 /** One dead letter as `dts dlq list` shows it (snake_case: it is printed as JSON). */
@@ -17,12 +18,20 @@ export interface DeadLetterSummary {
   original_queue: string | null;
   dead_at: string | null;
   bytes: number;
+  /** The task's positional arguments, when the body is a Celery protocol v2 message. */
+  args: unknown[] | null;
+  /** The task's keyword arguments, likewise. */
+  kwargs: Record<string, unknown> | null;
 }
 
-/** Summarise a dead letter from its properties and body size. */
-export function summarizeDeadLetter(props: MessageProps, bytes: number): DeadLetterSummary {
+/** Bodies above this are not parsed for their arguments (an oversized message is one reason to die). */
+const MAX_PARSED_BYTES = 1024 * 1024;
+
+/** Summarise a dead letter from its properties and body. */
+export function summarizeDeadLetter(props: MessageProps, body: Uint8Array): DeadLetterSummary {
   const h = props.headers;
   const death = firstDeath(h["x-death"]);
+  const { args, kwargs } = taskArguments(body, props);
   return {
     id: text(h.id) ?? text(props.correlationId) ?? text(props.messageId),
     task: text(h.task),
@@ -33,7 +42,31 @@ export function summarizeDeadLetter(props: MessageProps, bytes: number): DeadLet
     original_queue: text(h["x-dts-original-queue"]) ?? text(h["x-first-death-queue"]) ??
       text(death?.queue),
     dead_at: text(h["x-dts-dead-at"]) ?? deathTime(death?.time),
-    bytes,
+    bytes: body.byteLength,
+    args,
+    kwargs,
+  };
+}
+
+/** `[args, kwargs, embed]` of a protocol v2 JSON body, or nulls for anything else. */
+function taskArguments(
+  body: Uint8Array,
+  props: MessageProps,
+): { args: unknown[] | null; kwargs: Record<string, unknown> | null } {
+  const none = { args: null, kwargs: null };
+  let payload: unknown;
+  try {
+    payload = decodeJsonBody(body, props, MAX_PARSED_BYTES);
+  } catch {
+    return none;
+  }
+  if (!Array.isArray(payload) || payload.length !== 3) return none;
+  const [args, kwargs] = payload;
+  return {
+    args: Array.isArray(args) ? args : null,
+    kwargs: typeof kwargs === "object" && kwargs !== null && !Array.isArray(kwargs)
+      ? kwargs as Record<string, unknown>
+      : null,
   };
 }
 

@@ -4,8 +4,15 @@
  * @module
  */
 import { PluginError } from "../errors.ts";
+import denoConfig from "../../deno.json" with { type: "json" };
+import { describeImportError } from "./plugin_import_error.ts";
 import { describePluginProblems } from "./plugin_schema.ts";
 import type { TaskPlugin } from "./task_plugin.ts";
+
+/** dts's own packages (its import map) that a plugin may import by bare name; testcontainers is for tests. */
+const DTS_PACKAGES: readonly string[] = Object.keys(denoConfig.imports).filter((name) =>
+  name !== "testcontainers"
+);
 
 /** A plugin module that passed the guard, with where it came from. */
 export interface LoadedPlugin {
@@ -89,7 +96,7 @@ async function importPlugin(url: URL, source: string): Promise<TaskPlugin> {
   try {
     module = await import(url.href);
   } catch (error) {
-    const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    const reason = describeImportError(error, { url, source, packages: DTS_PACKAGES });
     throw new PluginError(`Cannot load plugin "${source}": ${reason}`, { cause: error });
   }
   const problems = describePluginProblems(module.default);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { PluginError, UsageError } from "../errors.ts";
 import { loadPlugins } from "./load_plugins.ts";
-import { resolveRoute, resolveTask } from "./resolve_tasks.ts";
+import { knownTaskRefs, resolveRoute, resolveTask } from "./resolve_tasks.ts";
 import { DEFAULT_RETRY_SETTINGS } from "./task_plugin.ts";
 
 const fixtures = new URL("../../tests/fixtures/plugins/", import.meta.url).pathname;
@@ -37,7 +37,10 @@ Deno.test("loadPlugins() names the file of a module that does not parse", async 
     loadPlugins({ dirs: [`${fixtures}broken_syntax`], builtinDir: null }),
     (error: unknown) => {
       assert.ok(error instanceof PluginError);
-      assert.match(error.message, /Cannot load plugin ".*syntax_error\.ts": /);
+      assert.match(
+        error.message,
+        /^Cannot load plugin ".*broken_syntax\/syntax_error\.ts": syntax error at .*broken_syntax\/syntax_error\.ts:2:\d+: /,
+      );
       return true;
     },
   );
@@ -103,8 +106,19 @@ Deno.test("resolveTask() refuses an unknown task and lists the known ones", asyn
     (error: unknown) =>
       error instanceof UsageError &&
       error.message ===
-        'Cannot find task "zzz": no plugin named "zzz" or "task_zzz" (known: task_a, task_b)',
+        'Cannot find task "zzz": neither a config tasks entry nor a plugin named "zzz" or "task_zzz" (known: task_a, task_b)',
   );
+});
+
+Deno.test("resolveRoute() knows a task the config declares without a plugin (Celery-only)", async () => {
+  const plugins = await loadPlugins();
+  const tasks = { add: { key: "add", name: "proj.tasks.add", queue: "celery" } };
+  assert.deepEqual(resolveRoute("add", { plugins, tasks }), {
+    key: "add",
+    name: "proj.tasks.add",
+    queue: "celery",
+  });
+  assert.deepEqual(knownTaskRefs({ plugins, tasks }), ["add", "task_a", "task_b"]);
 });
 
 Deno.test("resolveRoute() falls back to task_<key> on queue_<key> when allowed", () => {

@@ -61,10 +61,40 @@ export function resolveRoute(
     return { key: ref, name, queue: defaultQueueName(name) };
   }
   throw new UsageError(
-    `Cannot find task "${ref}": no plugin named "${ref}" or "task_${ref}" (known: ${
-      knownNames(sources.plugins)
+    `Cannot find task "${ref}": neither a config tasks entry nor a plugin named "${ref}" or "task_${ref}" (known: ${
+      listOrNone(knownTaskRefs(sources))
     })`,
   );
+}
+
+/**
+ * What a command or job may name: every config `tasks` key (a Celery-only task
+ * needs no plugin: the config is its declaration), then every plugin that no
+ * entry already names.
+ */
+export function knownTaskRefs(
+  sources: { tasks: Readonly<Record<string, TaskSettings>>; plugins: readonly LoadedPlugin[] },
+): string[] {
+  const configured = Object.values(sources.tasks);
+  const names = new Set(configured.map((task) => task.name));
+  return [
+    ...configured.map((task) => task.key),
+    ...sources.plugins.map((p) => p.plugin.name).filter((name) => !names.has(name)),
+  ];
+}
+
+/** Whether `ref` names a task a config entry or a plugin defines. */
+export function isKnownTask(
+  ref: string,
+  sources: { tasks: Readonly<Record<string, TaskSettings>>; plugins: readonly LoadedPlugin[] },
+): boolean {
+  try {
+    resolveRoute(ref, sources);
+    return true;
+  } catch (error) {
+    if (error instanceof UsageError) return false;
+    throw error;
+  }
 }
 
 /**
@@ -105,6 +135,9 @@ function findPlugin(ref: string, plugins: readonly LoadedPlugin[]): LoadedPlugin
 }
 
 function knownNames(plugins: readonly LoadedPlugin[]): string {
-  const names = plugins.map((p) => p.plugin.name);
+  return listOrNone(plugins.map((p) => p.plugin.name));
+}
+
+function listOrNone(names: readonly string[]): string {
   return names.length === 0 ? "none" : names.join(", ");
 }

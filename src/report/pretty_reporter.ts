@@ -5,7 +5,9 @@
  */
 import { type Clock, systemClock } from "../clock.ts";
 import { toResultsDocument } from "../dispatch/results_document.ts";
+import { renderTable, type TableColumn } from "./fit_table.ts";
 import type { DispatchPlan, DispatchRun, Reporter, TaskEvent } from "./task_event.ts";
+import { formatMs, shortId, showError, showValue, timeOfDay, truncate } from "./text_format.ts";
 
 /** Options of `PrettyReporter`. */
 export interface PrettyReporterOptions {
@@ -19,6 +21,8 @@ export interface PrettyReporterOptions {
   clock?: Clock;
   /** Above this many tasks, show a progress bar instead of a line per event. @default 50 */
   progressAbove?: number;
+  /** Terminal width to fit lines and the results table to; null: no limit. @default null */
+  width?: number | null;
 }
 
 type Paint = "green" | "red" | "yellow" | "cyan" | "dim" | "bold";
@@ -43,6 +47,20 @@ const BAR_WIDTH = 30;
 const REDRAW_EVERY_MS = 100;
 const RESULT_WIDTH = 40;
 const DETAIL_WIDTH = 120;
+/** Shortest a timeline line's detail is cut to, however narrow the terminal. */
+const MIN_DETAIL_WIDTH = 20;
+
+/** The results table: RESULT gives way first, then the id (full in JSON), worker, queue, task. */
+const RESULT_COLUMNS: readonly TableColumn[] = [
+  { header: "TASK", minWidth: 8, shrinkOrder: 5 },
+  { header: "ID", minWidth: 9, shrinkOrder: 2 },
+  { header: "QUEUE", minWidth: 8, shrinkOrder: 4 },
+  { header: "STATUS" },
+  { header: "RESULT", minWidth: 8, shrinkOrder: 1 },
+  { header: "WORKER", minWidth: 10, shrinkOrder: 3 },
+  { header: "TIME ms", numeric: true },
+  { header: "RETRIES", numeric: true },
+];
 
 /** Human-readable dispatch report; colour only when asked. */
 export class PrettyReporter implements Reporter {
@@ -51,6 +69,8 @@ export class PrettyReporter implements Reporter {
   #interactive: boolean;
   #clock: Clock;
   #progressAbove: number;
+  #width: number | null;
+  #taskWidth = 0;
   #progress = false;
   #total = 0;
   #done = 0;
@@ -68,25 +88,30 @@ export class PrettyReporter implements Reporter {
     this.#interactive = options.interactive ?? options.color;
     this.#clock = options.clock ?? systemClock;
     this.#progressAbove = options.progressAbove ?? 50;
+    this.#width = options.width ?? null;
   }
 
   /** Print the header: dispatch name, broker, workers that answered, task count. */
   begin(plan: DispatchPlan): void {
     this.#total = plan.taskCount;
     this.#progress = plan.taskCount > this.#progressAbove;
-    const answered = plan.workers.length;
-    const list = answered === 0 ? "none" : plan.workers.join(", ");
+    // Timeline columns line up however long the task names are.
+    this.#taskWidth = Math.max(0, ...(plan.taskNames ?? []).map((name) => name.length));
+    const serving = plan.workers.length;
+    const list = serving === 0 ? "none" : plan.workers.join(", ");
+    const others = Math.max(0, (plan.answered ?? serving) - serving);
+    const elsewhere = others === 0 ? "" : ` (and ${others} serving other queues)`;
     const expected = plan.expectedWorkers;
     const lines = [
       this.#paint("bold", `Dispatch: ${plan.name}`),
       `  broker   ${plan.broker}`,
       expected === null
-        ? `  workers  ${answered} answered: ${list}`
-        : `  workers  ${answered} of ${expected} expected answered: ${list}`,
+        ? `  workers  ${serving} serve these queues: ${list}${elsewhere}`
+        : `  workers  ${serving} of ${expected} expected serve these queues: ${list}${elsewhere}`,
       `  tasks    ${plan.taskCount}`,
     ];
-    if (expected !== null && answered < expected) {
-      const missing = expected - answered;
+    if (expected !== null && serving < expected) {
+      const missing = expected - serving;
       lines.push(this.#paint(
         "yellow",
         `WARN: ${missing} of ${expected} expected worker${expected === 1 ? "" : "s"} missing`,
@@ -135,10 +160,13 @@ export class PrettyReporter implements Reporter {
       t.runtime_ms === null ? "-" : t.runtime_ms.toFixed(1),
       String(t.retries),
     ]);
-    out.push(...this.#table(
-      ["TASK", "ID", "QUEUE", "STATUS", "RESULT", "WORKER", "TIME ms", "RETRIES"],
-      rows,
-    ));
+    out.push(...renderTable(RESULT_COLUMNS, rows, {
+      maxWidth: this.#width,
+      style: (padded, cell, column, header) => {
+        if (header) return this.#paint("dim", padded);
+        return column === 3 ? this.#paint(STATE_PAINT[cell] ?? "dim", padded) : padded;
+      },
+    }));
     if (listed.length < doc.tasks.length) {
       out.push(
         this.#paint("dim", `(${doc.tasks.length - listed.length} succeeded tasks not listed)`),
@@ -150,9 +178,11 @@ export class PrettyReporter implements Reporter {
     out.push(
       "",
       this.#paint("bold", "Timing"),
+      // Two lines, so the summary fits 80 columns.
       `  total      ${formatMs(doc.total_ms)} (dispatch)   sequential ${
         formatMs(doc.sequential_ms)
-      } (sum of runtimes)   speed-up ${speedUp}`,
+      } (sum of runtimes)`,
+      `  speed-up   ${speedUp}`,
       `  average    ${formatMs(s.avg_ms)}   fastest ${formatMs(s.min_ms)}   slowest ${
         formatMs(s.max_ms)
       }`,
@@ -167,8 +197,14 @@ export class PrettyReporter implements Reporter {
 
   #eventLine(event: TaskEvent): string {
     const state = this.#paint(STATE_PAINT[event.type] ?? "dim", event.type.padEnd(8));
-    return `${timeOfDay(event.at)}  ${state}  ${event.task}  ${shortId(event.id)}  ${
-      eventDetail(event)
+    const task = event.task.padEnd(this.#taskWidth);
+    const id = shortId(event.id).padEnd(9);
+    // Visible width before the detail: time 12, state 8, id 9, and four gaps of 2.
+    const before = 12 + 8 + task.length + 9 + 8;
+    const room = this.#width === null ? Infinity : Math.max(MIN_DETAIL_WIDTH, this.#width - before);
+    const detail = eventDetail(event);
+    return `${timeOfDay(event.at)}  ${state}  ${task}  ${id}  ${
+      detail.length > room ? truncate(detail, room) : detail
     }`.trimEnd();
   }
 
@@ -195,18 +231,6 @@ export class PrettyReporter implements Reporter {
       this.#lastPrintedDone = this.#done;
       this.#write(bar + "\n");
     }
-  }
-
-  #table(header: string[], rows: string[][]): string[] {
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    const numeric = new Set([6, 7]);
-    const render = (cells: string[], isHeader: boolean): string =>
-      cells.map((cell, i) => {
-        const padded = numeric.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i]);
-        if (isHeader) return this.#paint("dim", padded);
-        return i === 3 ? this.#paint(STATE_PAINT[cell] ?? "dim", padded) : padded;
-      }).join("  ").trimEnd();
-    return [render(header, true), ...rows.map((row) => render(row, false))];
   }
 
   #paint(paint: Paint, text: string): string {
@@ -241,47 +265,4 @@ function eventDetail(event: TaskEvent): string {
     default:
       return "";
   }
-}
-
-function showError(error: { type?: unknown; message?: unknown }): string {
-  return `${String(error.type ?? "Error")}: ${String(error.message ?? "")}`;
-}
-
-/** A value as short JSON; values JSON cannot carry fall back to `String()`. */
-function showValue(value: unknown): string {
-  if (value === undefined) return "undefined";
-  try {
-    const text = JSON.stringify(value);
-    if (text !== undefined) return text;
-  } catch {
-    // circular or bigint: String() below
-  }
-  try {
-    return String(value);
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
-}
-
-function truncate(text: string, width: number): string {
-  const oneLine = text.replace(/\s*\n\s*/g, " ");
-  return oneLine.length <= width ? oneLine : `${oneLine.slice(0, width - 1)}…`;
-}
-
-function shortId(id: string): string {
-  return id.length <= 8 ? id : `${id.slice(0, 8)}…`;
-}
-
-function formatMs(ms: number | null): string {
-  if (ms === null || !Number.isFinite(ms)) return "-";
-  return ms < 10_000 ? `${ms.toFixed(1)} ms` : `${(ms / 1000).toFixed(2)} s`;
-}
-
-/** Local time of day as `HH:MM:SS.mmm`. */
-function timeOfDay(epochMs: number): string {
-  const d = new Date(epochMs);
-  const pad = (n: number, width = 2) => String(n).padStart(width, "0");
-  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${
-    pad(d.getMilliseconds(), 3)
-  }`;
 }

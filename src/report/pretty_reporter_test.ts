@@ -130,7 +130,10 @@ Deno.test("PrettyReporter.begin() prints name, broker, workers and task count", 
   const text = out.text();
   assert.match(text, /Basic two-task execution test/);
   assert.match(text, /amqp:\/\/guest:\*\*\*@localhost:5672\//);
-  assert.match(text, /2 of 2 expected answered: worker-a@host, worker-b@host/);
+  assert.match(
+    text,
+    /workers {2}2 of 2 expected serve these queues: worker-a@host, worker-b@host$/m,
+  );
   assert.match(text, /tasks\s+2/);
   assert.doesNotMatch(text, /missing/);
 });
@@ -145,8 +148,20 @@ Deno.test("PrettyReporter.begin() warns when fewer workers answer than expected"
   new PrettyReporter({ write: none.write, color: false }).begin(
     plan({ expectedWorkers: null, workers: [] }),
   );
-  assert.match(none.text(), /0 answered: none/);
+  assert.match(none.text(), /0 serve these queues: none/);
   assert.doesNotMatch(none.text(), /WARN/);
+});
+
+Deno.test("PrettyReporter.begin() counts only serving workers and says how many serve other queues", () => {
+  const out = collector();
+  new PrettyReporter({ write: out.write, color: false }).begin(
+    plan({ expectedWorkers: 2, workers: ["worker-a@host"], answered: 3 }),
+  );
+  assert.match(
+    out.text(),
+    /workers {2}1 of 2 expected serve these queues: worker-a@host \(and 2 serving other queues\)$/m,
+  );
+  assert.match(out.text(), /WARN: 1 of 2 expected workers missing/);
 });
 
 Deno.test("PrettyReporter.report() prints one line per event with time, state, task and short id", async () => {
@@ -180,7 +195,7 @@ Deno.test("PrettyReporter.finish() prints the results table and the timing summa
   assert.match(rowB, /FAILURE\s+ValueError: bad input\s+worker-b@host\s+12\.3\s+1$/);
   assert.match(
     text,
-    /total\s+610\.0 ms \(dispatch\)\s+sequential 118\.3 ms \(sum of runtimes\)\s+speed-up 0\.19x/,
+    /total\s+610\.0 ms \(dispatch\)\s+sequential 118\.3 ms \(sum of runtimes\)\n\s+speed-up\s+0\.19x/,
   );
   assert.match(text, /average\s+59\.2 ms\s+fastest 12\.3 ms\s+slowest 106\.0 ms/);
   assert.match(text, /retries\s+1/);
@@ -313,4 +328,39 @@ Deno.test("PrettyReporter limits progress redraws on a terminal by the clock", (
   for (const event of events.slice(0, 10)) reporter.report(event);
   const redraws = out.text().split("\r").length - 1;
   assert.equal(redraws, 1);
+});
+
+Deno.test("PrettyReporter lines up the timeline's columns to the longest task name", () => {
+  const out = collector();
+  const reporter = new PrettyReporter({ write: out.write, color: false });
+  reporter.begin(plan({ taskNames: ["a", "task_with_a_long_name"] }));
+  reporter.report({ id: ID_A, task: "a", queue: "queue_a", type: "SENT", at: T0 });
+  reporter.report({
+    id: ID_B,
+    task: "task_with_a_long_name",
+    queue: "queue_long",
+    type: "SENT",
+    at: T0,
+  });
+  const lines = out.text().split("\n").filter((l) => / SENT /.test(l));
+  assert.equal(lines.length, 2);
+  assert.equal(lines[0].indexOf("4f09a2b1…"), lines[1].indexOf("9c3e77d0…"));
+  assert.equal(lines[0].indexOf("queue_a"), lines[1].indexOf("queue_long"));
+});
+
+Deno.test("PrettyReporter fits the results table to the terminal width; ids are cut, not wrapped", async () => {
+  const out = collector();
+  const reporter = new PrettyReporter({ write: out.write, color: true, width: 80 });
+  reporter.begin(plan());
+  for (const event of events()) reporter.report(event);
+  await reporter.finish(RUN);
+  // deno-lint-ignore no-control-regex
+  const visible = (line: string) => line.replace(/\x1b\[[0-9;]*m/g, "");
+  const lines = out.text().split("\n").map(visible);
+  for (const line of lines) assert.ok(line.length <= 80, `${line.length}: ${line}`);
+  const header = lines.find((l) => l.startsWith("TASK")) ?? "";
+  assert.match(header, /^TASK\s+ID\s+QUEUE\s+STATUS\s+RESULT\s+WORKER\s+TIME ms\s+RETRIES$/);
+  const rowA = lines.find((l) => l.startsWith("task_a ")) ?? "";
+  assert.match(rowA, /^task_a\s+4f09a2b1-\S*…\s+queue_a\s+SUCCESS\s/);
+  assert.match(rowA, /\s106\.0\s+0$/);
 });

@@ -55,7 +55,7 @@ export interface DispatchRun {
   startedAt: number;
   finishedAt: number;
   expectedWorkers: number | null;
-  /** Workers that answered the pre-flight ping. */
+  /** Workers that serve the jobs' queues (pre-flight `active_queues`). */
   workers: string[];
   tasks: TaskOutcome[];
 }
@@ -66,10 +66,14 @@ export interface DispatchPlan {
   /** Redacted broker URL. */
   broker: string;
   expectedWorkers: number | null;
-  /** Workers that answered the pre-flight ping, e.g. `worker-a@host`. */
+  /** Workers that serve the jobs' queues (pre-flight `active_queues`), e.g. `worker-a.4182@host`. */
   workers: string[];
+  /** How many workers answered at all, serving these queues or not. @default workers.length */
+  answered?: number;
   /** How many tasks will be sent. */
   taskCount: number;
+  /** The distinct task names to be sent, to line up the timeline. @default [] */
+  taskNames?: readonly string[];
   startedAt: number;
 }
 

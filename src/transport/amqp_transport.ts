@@ -30,11 +30,12 @@ import amqp from "amqplib";
 import type { ChannelModel, Message } from "amqplib";
 import { type Clock, systemClock } from "../clock.ts";
 import { BrokerUnreachableError, toError, UsageError } from "../errors.ts";
-import { redactText, redactUrl } from "../log/redact.ts";
+import { redactUrl } from "../log/redact.ts";
 import { AmqpAdmin } from "./amqp_admin.ts";
 import { AmqpConnection } from "./amqp_connection.ts";
 import { AmqpConsumer, type ConsumerHost } from "./amqp_consumer.ts";
 import { AmqpDelivery } from "./amqp_delivery.ts";
+import { describeConnectError } from "./amqp_connect_errors.ts";
 import { brokerError } from "./amqp_errors.ts";
 import { GetChannel } from "./amqp_get_channel.ts";
 import { toBuffer, toPublishOptions } from "./amqp_properties.ts";
@@ -148,7 +149,7 @@ export class AmqpTransport implements Transport {
       if (error instanceof UsageError) throw error;
       const cause = toError(error);
       throw new BrokerUnreachableError(
-        `Cannot connect to broker "${transport.url}": ${redactText(cause.message)}`,
+        `Cannot connect to broker "${transport.url}": ${describeConnectError(cause, url)}`,
         { cause },
       );
     }

@@ -19,15 +19,30 @@ export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 const TEXT = "text/plain; charset=utf-8";
 
+/** A path the health handler can serve. */
+export type HealthPath = "/healthz" | "/readyz" | "/metrics";
+
+/** Every path, for one server that serves them all. */
+export const ALL_HEALTH_PATHS: readonly HealthPath[] = Object.freeze([
+  "/healthz",
+  "/readyz",
+  "/metrics",
+]);
+
 /**
  * Serve `GET /healthz` (200 while the process answers), `GET /readyz` (200 when
  * `state.ready()`, else 503 with the reason) and `GET /metrics`; HEAD works
- * wherever GET does, other methods get 405 and other paths 404.
+ * wherever GET does, other methods get 405 and other paths 404. `paths`
+ * limits what this handler serves (e.g. `/metrics` on its own address).
  */
-export function createHealthHandler(state: HealthState): (request: Request) => Response {
+export function createHealthHandler(
+  state: HealthState,
+  options: { paths?: readonly HealthPath[] } = {},
+): (request: Request) => Response {
+  const paths: ReadonlySet<string> = new Set(options.paths ?? ALL_HEALTH_PATHS);
   return (request: Request): Response => {
     const { pathname } = new URL(request.url);
-    const route = ROUTES[pathname];
+    const route = paths.has(pathname) ? ROUTES[pathname] : undefined;
     if (route === undefined) return text(404, "not found\n", TEXT, request);
     if (request.method !== "GET" && request.method !== "HEAD") {
       return text(405, "method not allowed\n", TEXT, request, { allow: "GET, HEAD" });

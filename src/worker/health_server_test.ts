@@ -109,3 +109,20 @@ Deno.test("serveHealth() listens on an ephemeral port and serves the handler", a
     await server.shutdown();
   }
 });
+
+Deno.test("createHealthHandler() serves only the paths it is given", async () => {
+  const healthOnly = createHealthHandler(state(), { paths: ["/healthz", "/readyz"] });
+  const metrics = healthOnly(get("/metrics"));
+  assert.equal(metrics.status, 404);
+  await metrics.body?.cancel();
+  const ok = healthOnly(get("/healthz"));
+  assert.equal(ok.status, 200);
+  await ok.body?.cancel();
+  const metricsOnly = createHealthHandler(state(), { paths: ["/metrics"] });
+  const ready = metricsOnly(get("/readyz"));
+  assert.equal(ready.status, 404);
+  await ready.body?.cancel();
+  const text = metricsOnly(get("/metrics"));
+  assert.equal(text.status, 200);
+  assert.equal(await text.text(), "dts_tasks_in_flight 0\n");
+});

@@ -76,7 +76,7 @@ export class WorkerMetrics {
     this.#brokerConnected = connected;
   }
 
-  /** Count one reconnect to the broker. */
+  /** Count one successful reconnect to the broker (not a failed attempt). */
   reconnected(): void {
     this.#reconnects += 1;
   }
@@ -122,7 +122,7 @@ export class WorkerMetrics {
     header(lines, "dts_broker_connected", "gauge", "1 while connected to the broker, else 0.");
     lines.push(`dts_broker_connected ${this.#brokerConnected ? 1 : 0}`);
 
-    header(lines, "dts_broker_reconnects_total", "counter", "Reconnects to the broker.");
+    header(lines, "dts_broker_reconnects_total", "counter", "Successful reconnects to the broker.");
     lines.push(`dts_broker_reconnects_total ${this.#reconnects}`);
 
     return lines.join("\n") + "\n";

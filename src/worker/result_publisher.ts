@@ -84,10 +84,13 @@ export async function publishResult(
     await ctx.transport.publish(message.replyTo, body, { ...props, persistent: true });
   } catch (error) {
     if (!(error instanceof UnroutableError)) throw error;
-    ctx.logger.warn("Result not delivered: the reply queue is gone", {
-      id: message.id,
-      reply_to: message.replyTo,
-    });
+    // Said once per task, for its outcome; a lost progress note (STARTED, RETRY) is only debug.
+    const final = fields.status === "SUCCESS" || fields.status === "FAILURE" ||
+      fields.status === "REVOKED";
+    ctx.logger[final ? "warn" : "debug"](
+      final ? "Result not delivered: the reply queue is gone" : "Progress not delivered",
+      { id: message.id, reply_to: message.replyTo, status: fields.status },
+    );
   }
 }
 

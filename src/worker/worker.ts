@@ -188,16 +188,16 @@ export class Worker {
     logger.info("Worker stopped", { worker: this.name });
   }
 
+  // The transport logs the drop and the restore itself; logged here too they showed twice.
   #onStatus(status: TransportStatus): void {
     const { logger } = this.#options;
     if (status.type === "connected") {
+      // Subscribed after the first connect: every "connected" is a successful reconnect.
       this.metrics.setBrokerConnected(true);
-      logger.info("Broker connected", { broker: this.#options.transport.url });
+      this.metrics.reconnected();
     } else if (status.type === "disconnected") {
       this.metrics.setBrokerConnected(false);
-      logger.warn("Broker connection lost", { error: status.error });
     } else if (status.type === "reconnecting") {
-      this.metrics.reconnected();
       logger.info("Reconnecting to broker", { attempt: status.attempt, delay_ms: status.delayMs });
     } else {
       this.metrics.setBrokerConnected(false);

@@ -21,13 +21,14 @@ export async function testBroker(): Promise<{ url: string } & AsyncDisposable> {
     return { url: LOCAL_URL, [Symbol.asyncDispose]: () => Promise.resolve() };
   }
   if (await exists(DOCKER_SOCKET)) return await startContainer();
-  throw new Error(
-    "Cannot find a RabbitMQ broker for tests: nothing answers on 127.0.0.1:5672, " +
-      "DTS_TEST_BROKER_URL is not set and there is no Docker socket. Start one with " +
-      "`rabbitmq-server -detached` (or `docker compose up -d rabbitmq`), or set " +
-      "DTS_TEST_BROKER_URL=amqp://user:pass@host:5672/",
-  );
+  throw new Error(NO_BROKER_MESSAGE);
 }
+
+/** What a test run says when it finds no broker: how to get one that exists on this machine. */
+export const NO_BROKER_MESSAGE: string =
+  "Cannot find a RabbitMQ broker for tests: nothing answers on 127.0.0.1:5672, " +
+  "DTS_TEST_BROKER_URL is not set and there is no Docker socket. Start the local one with " +
+  "`rabbitmq-server -detached`, or set DTS_TEST_BROKER_URL=amqp://user:pass@host:5672/";
 
 /** Unique names for one test: `t_<uuid8>_<name>`. */
 export function testNamespace(): { prefix: string; queue(name: string): string } {

@@ -47,11 +47,13 @@ Deno.test("a worker serves /healthz, /readyz and Prometheus /metrics that count 
       ],
       { env },
     );
+    // It listens before it connects: alive, but not ready until it consumes.
     await worker.waitFor(/Health server listening/);
     const base = `http://127.0.0.1:${port}`;
     const healthz = await fetch(`${base}/healthz`);
     assert.equal(healthz.status, 200);
     await healthz.body?.cancel();
+    await worker.waitFor(/Worker started/);
     const readyz = await fetch(`${base}/readyz`);
     assert.equal(readyz.status, 200);
     await readyz.body?.cancel();
@@ -174,9 +176,13 @@ Deno.test("dts dispatch --output pretty shows a timestamped line per state chang
       "no colour when NO_COLOR is set and stdout is not a terminal",
     );
     assert.match(out, /^Dispatch: ops$/m);
-    assert.match(out, /workers {2}\d+ of 99 expected answered: .*w-a@h/);
-    assert.match(out, /WARN: \d+ of 99 expected workers missing/);
-    assert.match(run.stderr, /"msg":"Fewer workers answered than expected","expected":99/);
+    // Only the worker that consumes the job's queue counts, not every worker on the broker.
+    assert.match(out, /workers {2}1 of 99 expected serve these queues: w-a@h\b/);
+    assert.match(out, /WARN: 98 of 99 expected workers missing/);
+    assert.match(
+      run.stderr,
+      /"msg":"Fewer workers serve the jobs' queues than expected","expected":99,"serving":1/,
+    );
     const states = [...out.matchAll(/^\d\d:\d\d:\d\d\.\d{3} {2}(\w+)\s+task_a/gm)].map((m) => m[1]);
     assert.deepEqual(states, ["SENT", "RECEIVED", "STARTED", "SUCCESS"]);
     assert.match(out, /^Results$/m);
@@ -187,4 +193,18 @@ Deno.test("dts dispatch --output pretty shows a timestamped line per state chang
   } finally {
     await deleteQueues(broker.url, [queue]);
   }
+});
+
+Deno.test("every broker command warns loudly when NODE_TLS_REJECT_UNAUTHORIZED=0 turns TLS checks off", async () => {
+  await using broker = await testBroker();
+  const env = { DTS_BROKER_URL: broker.url, NODE_TLS_REJECT_UNAUTHORIZED: "0" };
+  const run = await runCli(["status", "--json"], { env });
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(
+    run.stderr,
+    /"level":"warn","msg":"NODE_TLS_REJECT_UNAUTHORIZED=0 is set: TLS certificates are NOT verified/,
+  );
+  const quiet = await runCli(["status", "--json"], { env: { DTS_BROKER_URL: broker.url } });
+  assert.equal(quiet.code, 0, quiet.stderr);
+  assert.doesNotMatch(quiet.stderr, /NODE_TLS_REJECT_UNAUTHORIZED/);
 });

@@ -40,7 +40,13 @@ Deno.test("dts dlq lists dead letters without losing them, replays them with ret
       doc.messages.map((m: Record<string, unknown>) => m.error_message).sort(),
       ["broken 1", "broken 2", "broken 3"],
     );
+    assert.deepEqual(
+      doc.messages.map((m: { args: unknown[] }) => m.args).sort(),
+      [[1], [2], [3]],
+      "the args each task was sent with",
+    );
     for (const m of doc.messages) {
+      assert.deepEqual(m.kwargs, {});
       assert.match(m.reason, /^RangeError: broken \d \(gave up after 1 retries\)$/);
       assert.equal(m.error_type, "RangeError");
       assert.equal(m.retries, 1);
@@ -54,6 +60,7 @@ Deno.test("dts dlq lists dead letters without losing them, replays them with ret
     assert.equal(pretty.code, 0, pretty.stderr);
     assert.match(pretty.stdout, new RegExp(`^${q}\\.dead: 3 dead letters \\(showing 2\\)`));
     assert.match(pretty.stdout, /reason: RangeError: broken \d \(gave up after 1 retries\)/);
+    assert.match(pretty.stdout, /^ {3}args: \[\d\] {2}kwargs: \{\}$/m);
     assert.equal((await transport.inspectQueue(deadLetterQueueName(q)))?.messages, 3, "kept");
 
     failing = false;

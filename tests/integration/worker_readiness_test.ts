@@ -4,6 +4,7 @@
  * reconnect.
  */
 import assert from "node:assert/strict";
+import { createLogger } from "../../src/log/logger.ts";
 import { openTransport } from "../../src/transport/open_transport.ts";
 import { createHealthHandler } from "../../src/worker/health_server.ts";
 import { Worker } from "../../src/worker/worker.ts";
@@ -20,12 +21,17 @@ Deno.test("a worker is not ready while its broker connection is down, and ready 
     port: Number(target.port || 5672),
   });
   const queue = testNamespace().queue("queue_ready");
-  const transport = await openTransport(proxy.url(broker.url));
+  // One log for the transport and the worker, as `dts worker` has.
+  const lines: string[] = [];
+  const logger = createLogger({ format: "json", level: "debug", write: (l) => lines.push(l) });
+  const transport = await openTransport(proxy.url(broker.url), {
+    onLog: (level, msg, fields) => logger[level](msg, fields),
+  });
   const worker = new Worker({
     transport,
     tasks: [testTask("task_ready", queue, () => "ok")],
     name: "ready@test",
-    logger: testLogger(),
+    logger,
   });
   const handler = createHealthHandler({
     ready: () => worker.ready(),
@@ -50,7 +56,14 @@ Deno.test("a worker is not ready while its broker connection is down, and ready 
     assert.equal(await readyz(), 200);
     const metrics = worker.metrics.render();
     assert.match(metrics, /^dts_broker_connected 1$/m);
-    assert.match(metrics, /^dts_broker_reconnects_total [1-9]\d*$/m);
+    // One drop, one reconnect: attempts that failed during the outage do not count.
+    const attempts = lines.filter((l) => /"msg":"Reconnecting to broker"/.test(l)).length;
+    assert.ok(attempts >= 2, `the outage outlasts the first attempt: ${attempts}`);
+    assert.match(metrics, /^dts_broker_reconnects_total 1$/m);
+    // Each event is logged once, by the transport.
+    const said = (pattern: RegExp) => lines.filter((l) => pattern.test(l)).length;
+    assert.equal(said(/"msg":"broker connection lost"/i), 1, lines.join("\n"));
+    assert.equal(said(/"msg":"broker (connection restored|connected)"/i), 1, lines.join("\n"));
 
     // And it consumes again.
     await using client = await openTransport(broker.url);

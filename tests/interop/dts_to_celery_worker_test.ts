@@ -114,7 +114,7 @@ Deno.test("a Celery 5.2 worker serves dts dispatches and shares a queue with a d
     );
 
     await t.step("dts status lists the Celery worker among the live workers", async () => {
-      const run = await runCli(["status", "--json", "--broker", broker.url, "--timeout", "1000"]);
+      const run = await runCli(["status", "--json", "--broker", broker.url, "--timeout", "1s"]);
       assert.equal(run.code, 0, run.stderr);
       const { workers } = JSON.parse(run.stdout);
       const found = workers.find((w: { name: string }) => w.name === celery.name);
