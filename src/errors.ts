@@ -103,6 +103,20 @@ export class UnroutableError extends BrokerError {
   }
 }
 
+/** The broker refused a message for its size (RabbitMQ's `max_message_size`); retrying cannot help. */
+export class MessageTooLargeError extends BrokerError {
+  /** The message's size in bytes. */
+  readonly bytes: number;
+  /** The largest message the broker takes. */
+  readonly maxBytes: number;
+  constructor(message: string, sizes: { bytes: number; maxBytes: number }, options?: ErrorOptions) {
+    super(message, { ...options, recoverable: false });
+    this.name = "MessageTooLargeError";
+    this.bytes = sizes.bytes;
+    this.maxBytes = sizes.maxBytes;
+  }
+}
+
 /** A plugin module is broken (no default export, no `run`, duplicate name). */
 export class PluginError extends DtsError {
   override readonly exitCode: number = 2;

@@ -18,6 +18,7 @@ import {
   JSON_CONTENT_TYPE,
   UTF8_ENCODING,
 } from "./json_body.ts";
+import { isBrokerHeader } from "../transport/message_props.ts";
 import { UNDECODABLE_HEADER } from "./dts_headers.ts";
 import { pyRepr } from "./py_repr.ts";
 
@@ -99,16 +100,6 @@ const INTERPRETED_HEADERS = new Set([
   "argsrepr",
   "kwargsrepr",
 ]);
-
-/**
- * Headers the broker adds on its way (dead-letter history, quorum delivery
- * counts): true of this delivery only, so a re-publish does not carry them.
- * The delay ladder adds an `x-death` entry per level a message waited in.
- */
-function isBrokerHeader(name: string): boolean {
-  return name === "x-death" || name === "x-delivery-count" || name.startsWith("x-first-death-") ||
-    name.startsWith("x-last-death-");
-}
 
 /** Build a new task message with Celery's defaults. */
 export function createTaskMessage(

@@ -56,6 +56,11 @@ export class AmqpAdmin {
     await this.run(`delete queue "${queue}"`, (channel) => channel.deleteQueue(queue));
   }
 
+  /** A publish to `queue` was unroutable: the queue is gone, so its declarations must run again. */
+  forgetDeclared(queue: string): void {
+    this.#topology.forgetDeclared(queue);
+  }
+
   /** Drop the ready messages of a queue; resolves to how many. */
   async purgeQueue(queue: string): Promise<number> {
     const reply = await this.run(

@@ -94,7 +94,8 @@ export class AmqpConsumer {
     this.#signal?.removeEventListener("abort", this.#onAbort);
     const buffered = this.stream.takeBuffered();
     this.stream.end();
-    if (requeueBuffered) { for (const delivery of buffered) delivery.requeue().catch(noop); }
+    // Never started here: give them back uncounted (a quorum queue would count a requeue).
+    if (requeueBuffered) { for (const delivery of buffered) delivery.release().catch(noop); }
     const slot = this.#slot;
     if (slot !== null && slot.open) this.#retire(slot);
   }
@@ -131,7 +132,7 @@ export class AmqpConsumer {
     }
     slot.unsettled++;
     const delivery = new AmqpDelivery(this.#host, slot, this.#queue, message);
-    if (this.#stopped || !this.stream.push(delivery)) delivery.requeue().catch(noop);
+    if (this.#stopped || !this.stream.push(delivery)) delivery.release().catch(noop);
   }
 
   #onChannelClosed(slot: ChannelSlot): void {

@@ -51,7 +51,7 @@ export class AmqpDelivery extends SettleOnceDelivery {
     return this.#host.clock.now();
   }
 
-  protected publishDeadLetter(queue: string, props: MessageProps): Promise<void> {
+  protected publishCopy(queue: string, props: MessageProps): Promise<void> {
     return this.#host.publish(queue, this.body, props);
   }
 

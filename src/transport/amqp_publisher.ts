@@ -7,7 +7,7 @@
 
 import type { ConfirmChannel, Message, Options } from "amqplib";
 import type { Buffer } from "node:buffer";
-import { BrokerError, toError, UnroutableError } from "../errors.ts";
+import { BrokerError, MessageTooLargeError, toError, UnroutableError } from "../errors.ts";
 import { redactText } from "../log/redact.ts";
 import { brokerError, errorCode } from "./amqp_errors.ts";
 
@@ -76,6 +76,24 @@ export class AmqpPublisher {
       // publish still unconfirmed when the channel or the connection goes.
       const nacked = toError(error).message === "message nacked";
       const cause = nacked ? toError(error) : this.#error ?? toError(error);
+      const maxBytes = brokerMaxMessageBytes(cause);
+      if (maxBytes !== null) {
+        // The broker closes the whole channel over one message that is too
+        // large; every other publish on it only lost its channel.
+        pending.reject(
+          pending.content.length > maxBytes
+            ? new MessageTooLargeError(
+              `Cannot ${action}: the message has ${pending.content.length} bytes and the broker takes at most ${maxBytes} (max_message_size)`,
+              { bytes: pending.content.length, maxBytes },
+              { cause },
+            )
+            : new BrokerError(
+              `Cannot ${action}: the broker closed the publish channel over another, larger message`,
+              { cause, recoverable: true },
+            ),
+        );
+        return;
+      }
       const state = nacked
         ? "the broker refused it (nack)"
         : this.#error
@@ -123,4 +141,12 @@ export function describeTarget(exchange: string, routingKey: string): string {
   return exchange === ""
     ? `queue "${routingKey}"`
     : `exchange "${exchange}" with routing key "${routingKey}"`;
+}
+
+/** RabbitMQ's `max_message_size` when `error` is its refusal of a message for size, else null. */
+function brokerMaxMessageBytes(error: Error): number | null {
+  if (errorCode(error) !== 406) return null;
+  // e.g. PRECONDITION_FAILED - message size 2097233 is larger than configured max size 1048576
+  const match = /larger than configured max size (\d+)/.exec(error.message);
+  return match ? Number(match[1]) : null;
 }

@@ -61,7 +61,7 @@ export function taskQueueDeclaration(queue: string, options: TaskQueueOptions): 
     action: `declare task queue "${queue}"`,
     key: `task\0${queue}`,
     id: `task\0${queue}\0${JSON.stringify(args)}`,
-    queues: [queue],
+    queues: [queue, dead],
     run: async (channel) => {
       await channel.assertQueue(queue, { durable: true, arguments: args });
       await channel.assertQueue(dead, { durable: true, arguments: deadArgs });
@@ -201,6 +201,13 @@ export class AmqpTopology {
         this.#declarations.delete(key);
         this.#declared.delete(declaration.id);
       }
+    }
+  }
+
+  /** Someone deleted the queue behind our back (a publish to it was unroutable): declare again on next use. */
+  forgetDeclared(queue: string): void {
+    for (const declaration of this.#declarations.values()) {
+      if (declaration.queues.includes(queue)) this.#declared.delete(declaration.id);
     }
   }
 

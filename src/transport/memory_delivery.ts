@@ -39,7 +39,7 @@ export class MemoryDelivery extends SettleOnceDelivery {
     return this.#context.clock.now();
   }
 
-  protected publishDeadLetter(queue: string, props: MessageProps): void {
+  protected publishCopy(queue: string, props: MessageProps): void {
     this.#context.broker.publish("", queue, this.body, props);
   }
 

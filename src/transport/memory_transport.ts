@@ -160,7 +160,7 @@ export class MemoryTransport implements Transport {
       consumer?.cancel();
       consumer = null;
       // Read by nobody yet: give them back now rather than on close.
-      for (const delivery of stream.takeBuffered()) void delivery.requeue().catch(() => {});
+      for (const delivery of stream.takeBuffered()) void delivery.release().catch(() => {});
     };
     const onAbort = (): void => {
       stop();
@@ -175,7 +175,7 @@ export class MemoryTransport implements Transport {
       consumer = this.#session.consume(queue, options.prefetch, {
         deliver: (tag, message) => {
           const delivery = new MemoryDelivery(this.#context, queue, tag, message);
-          if (!stream.push(delivery)) void delivery.requeue().catch(() => {});
+          if (!stream.push(delivery)) void delivery.release().catch(() => {});
         },
         cancelled: (error) => {
           consumer = null;

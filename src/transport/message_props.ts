@@ -63,3 +63,24 @@ export function delayProblem(exchange: string, delayMs: number): Error | null {
   }
   return null;
 }
+
+/**
+ * Headers the broker adds on its way (dead-letter history, quorum delivery
+ * counts): true of one delivery only, so a copy or re-publish leaves them out.
+ */
+export function isBrokerHeader(name: string): boolean {
+  return name === "x-death" || name === "x-delivery-count" || name.startsWith("x-first-death-") ||
+    name.startsWith("x-last-death-");
+}
+
+/** The properties of a copy of a delivered message: its own headers, `headers` merged in. */
+export function copyProps(
+  props: MessageProps,
+  headers: Record<string, unknown> = {},
+): MessageProps {
+  const own: Record<string, unknown> = {};
+  for (const name in props.headers) {
+    if (!isBrokerHeader(name)) own[name] = props.headers[name];
+  }
+  return { ...props, headers: { ...own, ...headers } };
+}

@@ -7,11 +7,11 @@
  */
 
 import { BrokerError } from "../errors.ts";
-import { deadLetterProps } from "./message_props.ts";
+import { copyProps, deadLetterProps } from "./message_props.ts";
 import { deadLetterQueueName, type Delivery, type MessageProps } from "./transport.ts";
 
 /** How a delivery is being settled; also the verb of its error messages. */
-export type SettleAction = "ack" | "requeue" | "dead-letter";
+export type SettleAction = "ack" | "requeue" | "dead-letter" | "release";
 
 /** A `Delivery` that can be settled once; subclasses settle it on their broker. */
 export abstract class SettleOnceDelivery implements Delivery {
@@ -27,6 +27,10 @@ export abstract class SettleOnceDelivery implements Delivery {
     this.body = body;
     this.props = props;
     this.redelivered = redelivered;
+  }
+
+  get settled(): boolean {
+    return this.#settled;
   }
 
   ack(): Promise<void> {
@@ -50,7 +54,7 @@ export abstract class SettleOnceDelivery implements Delivery {
         at: this.now(),
         headers,
       });
-      published = this.publishDeadLetter(deadLetterQueueName(this.queue), props);
+      published = this.publishCopy(deadLetterQueueName(this.queue), props);
     } catch (error) {
       this.#settled = false;
       return Promise.reject(error);
@@ -64,14 +68,33 @@ export abstract class SettleOnceDelivery implements Delivery {
     });
   }
 
+  release(headers: Record<string, unknown> = {}): Promise<void> {
+    const claimed = this.#claim("release");
+    if (claimed) return claimed;
+    // Gone from the broker's view already: it comes back by itself; copy nothing.
+    if (!this.settleable) return this.settle("release");
+    let published: Promise<void> | void;
+    try {
+      published = this.publishCopy(this.queue, copyProps(this.props, headers));
+    } catch {
+      return this.settle("requeue");
+    }
+    if (published === undefined) return this.settle("ack");
+    return published.then(
+      () => this.settle("ack"),
+      // The copy is not safe: hand the original back instead, counted or not.
+      () => this.settle("requeue"),
+    );
+  }
+
   /** Whether the broker can still settle this delivery (its channel or session is open). */
   protected abstract get settleable(): boolean;
 
   /** Epoch ms, for the dead letter's `x-dts-dead-at`. */
   protected abstract now(): number;
 
-  /** Publish the dead-letter copy (this delivery's body) to `queue`; a promise when the confirm is asynchronous. */
-  protected abstract publishDeadLetter(queue: string, props: MessageProps): Promise<void> | void;
+  /** Publish a copy of this delivery's body to `queue`; a promise when the confirm is asynchronous. */
+  protected abstract publishCopy(queue: string, props: MessageProps): Promise<void> | void;
 
   /** Settle on the broker; called once, after the claim. Rejects, never throws. */
   protected abstract settle(action: SettleAction): Promise<void>;

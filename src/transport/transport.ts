@@ -47,6 +47,8 @@ export interface Delivery {
   readonly props: MessageProps;
   /** The broker delivered this message before (to this or another consumer). */
   readonly redelivered: boolean;
+  /** Whether ack, requeue or a dead letter has settled it (or is settling it). */
+  readonly settled: boolean;
   /** Remove the message: its outcome is safely recorded elsewhere. */
   ack(): Promise<void>;
   /**
@@ -54,8 +56,15 @@ export interface Delivery {
    * wait for the broker's confirm, then ack the original.
    */
   deadLetter(reason: string, headers?: Record<string, unknown>): Promise<void>;
-  /** Give the message back to the queue for another consumer. */
+  /** Give the message back to the queue for another consumer; the broker marks it redelivered. */
   requeue(): Promise<void>;
+  /**
+   * Give the message back without the broker counting a redelivery: publish a
+   * confirmed copy at the queue's tail (with `headers` merged in and the
+   * broker's own headers, such as `x-death`, left out), then ack the original.
+   * When the copy cannot be published, requeue instead: never lost.
+   */
+  release(headers?: Record<string, unknown>): Promise<void>;
 }
 
 /** Options for a plain queue (reply queues, control queues). */
@@ -126,6 +135,8 @@ export interface Transport extends AsyncDisposable {
   /**
    * Publish one message; resolves once the broker has confirmed it (it is then
    * safe: routed to a queue, or returned as unroutable with a rejection).
+   * @throws {MessageTooLargeError} when it is larger than the broker takes
+   * @throws {UnroutableError} when no queue takes it
    * @throws {BrokerError} when the broker refuses it or the connection drops before the confirm
    */
   publish(routingKey: string, body: Uint8Array, options?: PublishOptions): Promise<void>;

@@ -237,6 +237,34 @@ export function testTransport(name: string, open: () => Promise<TransportHarness
     await delivery.ack();
   });
 
+  test("release() puts a copy at the tail, not marked redelivered, headers merged and broker headers left out", async (h) => {
+    const t = h.transport;
+    const q = h.queue("release");
+    await t.assertTaskQueue(q);
+    await t.publish(q, bytes("first"), {
+      persistent: true,
+      headers: { keep: "me", "x-death": [{ count: 1 }], "x-delivery-count": 3 },
+    });
+    await t.publish(q, bytes("second"), { persistent: true });
+    const first = await t.get(q);
+    assert.ok(first);
+    await first.release({ "x-dts-redeliveries": 1 });
+    assert.equal(first.settled, true);
+    const second = await t.get(q);
+    assert.ok(second);
+    assert.equal(text(second.body), "second", "the released copy went to the tail");
+    await second.ack();
+    const copy = await t.get(q);
+    assert.ok(copy);
+    assert.equal(text(copy.body), "first");
+    assert.equal(copy.redelivered, false);
+    assert.equal(copy.props.persistent, true);
+    assert.deepEqual(copy.props.headers, { keep: "me", "x-dts-redeliveries": 1 });
+    await copy.ack();
+    assert.equal((await t.inspectQueue(q))?.messages, 0);
+    await assert.rejects(first.release(), BrokerError, "settled once");
+  });
+
   test("deadLetter() moves the message to <queue>.dead with the reason", async (h) => {
     const t = h.transport;
     const q = h.queue("a");
