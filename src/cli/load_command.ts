@@ -6,6 +6,7 @@
 import type { Command } from "commander";
 import { UsageError } from "../errors.ts";
 import { renderLoadReportHtml } from "../load/html_report.ts";
+import { redactUrl } from "../log/redact.ts";
 import { type LoadReport, runLoad } from "../load/load_runner.ts";
 import { loadPlugins } from "../plugin/load_plugins.ts";
 import { resolveRoute } from "../plugin/resolve_tasks.ts";
@@ -114,7 +115,7 @@ export async function loadCommand(flags: LoadFlags, ctx: CliContext): Promise<nu
   if (flags.report) {
     await Deno.writeTextFile(
       flags.report,
-      renderLoadReportHtml(report, { broker: transport.url, at: new Date() }),
+      renderLoadReportHtml(report, { broker: redactUrl(transport.url), at: new Date() }),
     );
   }
   ctx.stdout(flags.json ? `${JSON.stringify(report)}\n` : formatLoadReport(report));

@@ -3,6 +3,7 @@
  * @module
  */
 import type { ErrorInfo } from "../errors.ts";
+import { redactUrl } from "../log/redact.ts";
 import type { DispatchRun, FinalStatus, TaskOutcome } from "../report/task_event.ts";
 
 /** One task's line in the results document. */
@@ -60,7 +61,7 @@ export function toResultsDocument(run: DispatchRun): ResultsDocument {
   const sum = runtimes.reduce((a, b) => a + b, 0);
   return {
     name: run.name,
-    broker: run.broker,
+    broker: redactUrl(run.broker),
     expected_workers: run.expectedWorkers,
     workers: [...run.workers],
     started_at: isoTime(run.startedAt),

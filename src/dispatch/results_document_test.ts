@@ -173,3 +173,8 @@ Deno.test("toResultsDocument() makes odd results JSON-safe", () => {
   assert.equal(back.tasks[2].result, "12");
   assert.deepEqual(back.tasks[3].result, { nested: [1, "two", null] });
 });
+
+Deno.test("toResultsDocument() shows the broker redacted even when handed a raw URL", () => {
+  const doc = toResultsDocument(run([], { broker: "amqp://guest:pa ss@word@localhost:5672/" }));
+  assert.equal(doc.broker, "amqp://guest:***@localhost:5672/");
+});

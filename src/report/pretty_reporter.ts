@@ -5,6 +5,7 @@
  */
 import { type Clock, systemClock } from "../clock.ts";
 import { toResultsDocument } from "../dispatch/results_document.ts";
+import { redactUrl } from "../log/redact.ts";
 import type { DispatchPlan, DispatchRun, Reporter, TaskEvent } from "./task_event.ts";
 
 /** Options of `PrettyReporter`. */
@@ -79,7 +80,7 @@ export class PrettyReporter implements Reporter {
     const expected = plan.expectedWorkers;
     const lines = [
       this.#paint("bold", `Dispatch: ${plan.name}`),
-      `  broker   ${plan.broker}`,
+      `  broker   ${redactUrl(plan.broker)}`,
       expected === null
         ? `  workers  ${answered} answered: ${list}`
         : `  workers  ${answered} of ${expected} expected answered: ${list}`,
