@@ -10,6 +10,7 @@ import { dispatch, type DispatchJob } from "../dispatch/dispatcher.ts";
 import { pingWorkers } from "../dispatch/ping_workers.ts";
 import { toResultsDocument } from "../dispatch/results_document.ts";
 import { saveResults } from "../dispatch/results_file.ts";
+import { createRunId } from "../dispatch/run_id.ts";
 import { UsageError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { loadPlugins } from "../plugin/load_plugins.ts";
@@ -77,7 +78,9 @@ Examples:
   dts dispatch --config config/test-config.yml --output json --no-save | jq .summary
   DTS_BROKER_URL=amqp://user:pass@rabbit:5672/ dts dispatch -c my.yml --results-dir out/
 
-Exit code 0 when every task succeeded, 1 when any failed or timed out.`,
+Exit code 0 when every task succeeded, 1 when any failed or timed out, 130 when
+interrupted (SIGINT, SIGTERM): it stops waiting at once, marks every task without a
+result INTERRUPTED, and prints and saves the partial document with "interrupted": true.`,
   );
   command.action((flags: DispatchFlags) => run(() => dispatchCommand(flags, ctx)));
 }
@@ -167,6 +170,7 @@ async function runDispatch(
   }
   await warnAboutIdleQueues(transport, jobs, logger);
   const startedAt = Date.now();
+  const runId = createRunId(new Date(startedAt));
   await safely(logger, () =>
     reporter.begin({
       name: config.name,
@@ -184,12 +188,14 @@ async function runDispatch(
   }
   return {
     name: config.name,
+    runId,
     broker: transport.url,
     startedAt,
     finishedAt: Date.now(),
     expectedWorkers: expected,
     workers,
     tasks: collector.outcomes(),
+    interrupted: signal.aborted,
   };
 }
 

@@ -67,7 +67,8 @@ Examples:
   dts load --task a --duration 30s --rate 200 --concurrency 50
   dts load --config config/test-config.yml --report load.html   # uses the config's load section
 
-Exit code 0 when every task succeeded, 1 when any failed or timed out.`,
+Exit code 0 when every task succeeded, 1 when any failed or timed out, 130 when interrupted
+(SIGINT, SIGTERM): tasks still in flight then count as "interrupted", apart from "timed_out".`,
   );
   command.action((flags: LoadFlags) => run(() => loadCommand(flags, ctx)));
 }
@@ -140,7 +141,9 @@ function formatLoadReport(r: LoadReport): string {
   const l = r.latency_ms;
   return [
     `Load test: ${r.task}`,
-    `  sent ${r.sent}  succeeded ${r.succeeded}  failed ${r.failed}  timed out ${r.timed_out}`,
+    `  sent ${r.sent}  succeeded ${r.succeeded}  failed ${r.failed}  timed out ${r.timed_out}${
+      r.interrupted > 0 ? `  interrupted ${r.interrupted}` : ""
+    }`,
     `  duration ${r.duration_s} s  throughput ${r.throughput_per_s} tasks/s`,
     `  latency p50 ${l.p50} ms  p95 ${l.p95} ms  p99 ${l.p99} ms  max ${l.max} ms`,
     "",

@@ -30,7 +30,10 @@ export interface DispatchOptions {
   timeoutMs: number;
   /** Ask workers for STARTED notes (RECEIVED/STARTED events). @default true */
   trackStarted?: boolean;
-  /** Aborting stops waiting; tasks without a result end as TIMEOUT. */
+  /**
+   * Aborting (SIGINT, SIGTERM) stops waiting at once: tasks without a final
+   * result end as INTERRUPTED. Already aborted: nothing is sent.
+   */
   signal?: AbortSignal;
   now?: () => number;
   /** Publish attempts per task across broker hiccups. @default 5 */
@@ -59,7 +62,7 @@ async function runDispatch(
   const now = options.now ?? Date.now;
   const pending = new Map<string, Pending>();
   let remaining = jobs.length;
-  if (remaining === 0) return;
+  if (remaining === 0 || options.signal?.aborted) return;
 
   // Results published while we reconnect wait in the reply queue.
   const replyQueue = await openReplyQueue(transport, { prefix: "dts.reply", timeoutMs });
@@ -131,7 +134,9 @@ async function runDispatch(
     await finished.promise;
     const t = now();
     for (const [id, entry] of pending) {
-      if (!entry.done) timeOut(id, entry, t, settle, timeoutMs);
+      if (entry.done) continue;
+      if (options.signal?.aborted) interrupt(id, entry, t, settle, options.signal.reason);
+      else timeOut(id, entry, t, settle, timeoutMs);
     }
   } finally {
     clearInterval(ticker);
@@ -156,6 +161,28 @@ function timeOut(
     queue: entry.job.queue,
     at,
     error: { type: "TimeoutError", message: `No result within ${timeoutMs} ms` },
+    retries: entry.retries,
+  });
+}
+
+function interrupt(
+  id: string,
+  entry: Pending,
+  at: number,
+  settle: (id: string, event: TaskEvent) => void,
+  reason: unknown,
+): void {
+  const by = typeof reason === "string" && reason !== "" ? reason : "a signal";
+  settle(id, {
+    type: "INTERRUPTED",
+    id,
+    task: entry.job.task,
+    queue: entry.job.queue,
+    at,
+    error: {
+      type: "InterruptedError",
+      message: `dispatch interrupted by ${by} before a result arrived`,
+    },
     retries: entry.retries,
   });
 }

@@ -5,6 +5,8 @@ import type { DispatchRun } from "./task_event.ts";
 
 const RUN: DispatchRun = {
   name: "Basic two-task execution test",
+  runId: "20261128_100000-a1b2c3",
+  interrupted: false,
   broker: "amqp://guest:***@localhost:5672/",
   startedAt: 1_000,
   finishedAt: 1_340,

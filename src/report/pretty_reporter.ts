@@ -39,6 +39,7 @@ const STATE_PAINT: Record<string, Paint> = {
   SUCCESS: "green",
   FAILURE: "red",
   TIMEOUT: "red",
+  INTERRUPTED: "yellow",
 };
 const BAR_WIDTH = 30;
 const REDRAW_EVERY_MS = 100;
@@ -98,14 +99,14 @@ export class PrettyReporter implements Reporter {
 
   /** Print one event, or update the progress bar. */
   report(event: TaskEvent): void {
-    const final = event.type === "SUCCESS" || event.type === "FAILURE" ||
-      event.type === "TIMEOUT";
+    const failed = event.type === "FAILURE" || event.type === "TIMEOUT";
+    const final = failed || event.type === "SUCCESS" || event.type === "INTERRUPTED";
     if (event.type === "RETRY") this.#retrying.add(event.id);
     if (final && !this.#finished.has(event.id)) {
       this.#finished.add(event.id);
       this.#retrying.delete(event.id);
       this.#done += 1;
-      if (event.type !== "SUCCESS") this.#failed += 1;
+      if (failed) this.#failed += 1;
     }
     if (!this.#progress) {
       this.#write(this.#eventLine(event) + "\n");
@@ -148,6 +149,9 @@ export class PrettyReporter implements Reporter {
     const s = doc.summary;
     const speedUp = doc.total_ms > 0 ? `${(doc.sequential_ms / doc.total_ms).toFixed(2)}x` : "-";
     const failed = `failed ${s.failed}`;
+    const interrupted = s.interrupted > 0 || doc.interrupted
+      ? `   ${this.#paint("yellow", `interrupted ${s.interrupted}`)}`
+      : "";
     out.push(
       "",
       this.#paint("bold", "Timing"),
@@ -160,8 +164,14 @@ export class PrettyReporter implements Reporter {
       `  retries    ${s.retries}`,
       `  tasks      ${this.#paint("green", `succeeded ${s.succeeded}`)}   ${
         s.failed > 0 ? this.#paint("red", failed) : failed
-      }   of ${doc.tasks.length}`,
+      }${interrupted}   of ${doc.tasks.length}`,
     );
+    if (doc.interrupted) {
+      out.push(this.#paint(
+        "yellow",
+        `Interrupted: ${s.interrupted} of ${doc.tasks.length} tasks had no result yet`,
+      ));
+    }
     this.#write(out.join("\n") + "\n");
     return Promise.resolve();
   }
@@ -238,6 +248,10 @@ function eventDetail(event: TaskEvent): string {
     case "TIMEOUT":
       return event.error == null
         ? "no result in time"
+        : truncate(showError(event.error), DETAIL_WIDTH);
+    case "INTERRUPTED":
+      return event.error == null
+        ? "dispatch interrupted"
         : truncate(showError(event.error), DETAIL_WIDTH);
     default:
       return "";

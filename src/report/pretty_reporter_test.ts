@@ -80,15 +80,18 @@ function outcome(overrides: Partial<TaskOutcome> = {}): TaskOutcome {
   };
 }
 
-function run(tasks: TaskOutcome[]): DispatchRun {
+function run(tasks: TaskOutcome[], overrides: Partial<DispatchRun> = {}): DispatchRun {
   return {
     name: "Basic two-task execution test",
+    runId: "20261128_100000-a1b2c3",
     broker: "amqp://guest:***@localhost:5672/",
     startedAt: T0,
     finishedAt: T0 + 610,
     expectedWorkers: 2,
     workers: ["worker-a@host", "worker-b@host"],
     tasks,
+    interrupted: false,
+    ...overrides,
   };
 }
 
@@ -313,4 +316,45 @@ Deno.test("PrettyReporter limits progress redraws on a terminal by the clock", (
   for (const event of events.slice(0, 10)) reporter.report(event);
   const redraws = out.text().split("\r").length - 1;
   assert.equal(redraws, 1);
+});
+
+Deno.test("PrettyReporter shows INTERRUPTED tasks live, in the table and in the summary", async () => {
+  const out = collector();
+  const reporter = new PrettyReporter({ write: out.write, color: false });
+  reporter.begin(plan());
+  const [sentA, sentB] = events();
+  const success = events().find((e) => e.type === "SUCCESS")!;
+  for (const event of [sentA, sentB, success]) reporter.report(event);
+  const error = {
+    type: "InterruptedError",
+    message: "dispatch interrupted by SIGINT before a result arrived",
+  };
+  const b = { id: ID_B, task: "task_b", queue: "queue_b" };
+  reporter.report({ ...b, type: "INTERRUPTED", error, retries: 0, at: T0 + 200 });
+  await reporter.finish(run([
+    outcome(),
+    outcome({
+      ...b,
+      status: "INTERRUPTED",
+      result: null,
+      error,
+      runtimeMs: null,
+      worker: null,
+      doneAt: null,
+    }),
+  ], { interrupted: true }));
+  const text = out.text();
+  assert.match(
+    text,
+    /INTERRUPTED {2}task_b {2}9c3e77d0… {2}InterruptedError: dispatch interrupted by SIGINT before a result arrived\n/,
+  );
+  assert.match(text, /task_b\s+\S+\s+queue_b\s+INTERRUPTED\s+InterruptedError: dispatch interr/);
+  assert.match(text, /succeeded 1\s+failed 0\s+interrupted 1\s+of 2/);
+  assert.match(text, /Interrupted: 1 of 2 tasks had no result yet/);
+
+  const colored = collector();
+  const painted = new PrettyReporter({ write: colored.write, color: true });
+  painted.begin(plan());
+  painted.report({ ...b, type: "INTERRUPTED", error, retries: 0, at: T0 + 200 });
+  assert.ok(colored.text().includes("\x1b[33mINTERRUPTED"), "yellow interrupted");
 });
