@@ -31,6 +31,18 @@ export function replyQueueName(runId: string): string {
   return `dts.reply.${runId}`;
 }
 
+/** How long a run's reply queue outlives the dispatcher: the resume window after the last task's deadline. */
+export const RESUME_WINDOW_MS = 3_600_000;
+
+/**
+ * The reply queue's `x-expires`: the broker deletes it once it has had no
+ * consumer for this long, `timeoutMs` plus an hour. A dispatcher killed
+ * outright so leaves its results for `--resume` until then.
+ */
+export function replyQueueExpiresMs(timeoutMs: number): number {
+  return timeoutMs + RESUME_WINDOW_MS;
+}
+
 function randomBytesOf(n: number): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(n));
 }

@@ -32,6 +32,8 @@ Deno.test("JsonReporter.finish() writes the results document once, as pretty JSO
   const reporter = new JsonReporter({ write: (text) => void out.push(text) });
   reporter.begin({
     name: RUN.name,
+    runId: RUN.runId,
+    journal: null,
     broker: RUN.broker,
     expectedWorkers: 1,
     workers: RUN.workers,

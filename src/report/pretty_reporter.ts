@@ -72,20 +72,22 @@ export class PrettyReporter implements Reporter {
     this.#progressAbove = options.progressAbove ?? 50;
   }
 
-  /** Print the header: dispatch name, broker, workers that answered, task count. */
+  /** Print the header: dispatch name, run id and journal, broker, workers that answered, task count. */
   begin(plan: DispatchPlan): void {
     this.#total = plan.taskCount;
     this.#progress = plan.taskCount > this.#progressAbove;
     const answered = plan.workers.length;
     const list = answered === 0 ? "none" : plan.workers.join(", ");
     const expected = plan.expectedWorkers;
+    const resumed = plan.missing !== undefined;
     const lines = [
-      this.#paint("bold", `Dispatch: ${plan.name}`),
+      this.#paint("bold", `Dispatch: ${plan.name}${resumed ? " (resumed)" : ""}`),
+      `  run      ${plan.runId}${plan.journal === null ? "" : `  (journal ${plan.journal})`}`,
       `  broker   ${redactUrl(plan.broker)}`,
       expected === null
         ? `  workers  ${answered} answered: ${list}`
         : `  workers  ${answered} of ${expected} expected answered: ${list}`,
-      `  tasks    ${plan.taskCount}`,
+      `  tasks    ${plan.taskCount}${resumed ? `, ${plan.missing} without a result yet` : ""}`,
     ];
     if (expected !== null && answered < expected) {
       const missing = expected - answered;

@@ -16,6 +16,8 @@ function collector(): { write: (text: string) => void; text: () => string } {
 function plan(overrides: Partial<DispatchPlan> = {}): DispatchPlan {
   return {
     name: "Basic two-task execution test",
+    runId: "20261128_100000-a1b2c3",
+    journal: "results/dispatch_20261128_100000-a1b2c3.jsonl",
     broker: "amqp://guest:***@localhost:5672/",
     expectedWorkers: 2,
     workers: ["worker-a@host", "worker-b@host"],
@@ -136,6 +138,22 @@ Deno.test("PrettyReporter.begin() prints name, broker, workers and task count", 
   assert.match(text, /2 of 2 expected answered: worker-a@host, worker-b@host/);
   assert.match(text, /tasks\s+2/);
   assert.doesNotMatch(text, /missing/);
+});
+
+Deno.test("PrettyReporter.begin() shows the run id and its journal, and a resume's missing tasks", () => {
+  const out = collector();
+  new PrettyReporter({ write: out.write, color: false }).begin(plan());
+  assert.match(
+    out.text(),
+    /\n {2}run {6}20261128_100000-a1b2c3 {2}\(journal results\/dispatch_20261128_100000-a1b2c3\.jsonl\)\n/,
+  );
+  const resumed = collector();
+  new PrettyReporter({ write: resumed.write, color: false }).begin(
+    plan({ journal: null, missing: 1 }),
+  );
+  assert.match(resumed.text(), /^Dispatch: Basic two-task execution test \(resumed\)\n/);
+  assert.match(resumed.text(), /\n {2}run {6}20261128_100000-a1b2c3\n/);
+  assert.match(resumed.text(), /tasks {4}2, 1 without a result yet/);
 });
 
 Deno.test("PrettyReporter.begin() warns when fewer workers answer than expected", () => {

@@ -71,6 +71,12 @@ export interface DispatchRun {
 /** What a dispatch is about to do, known before the first send. */
 export interface DispatchPlan {
   name: string;
+  /** The run id (`dts dispatch --resume` takes it). */
+  runId: string;
+  /** The run's journal file, if it keeps one. */
+  journal: string | null;
+  /** A resume: how many tasks had no result yet. Absent for a fresh run. */
+  missing?: number;
   /** Redacted broker URL. */
   broker: string;
   expectedWorkers: number | null;

@@ -86,8 +86,11 @@ Deno.test("dts worker + dts dispatch: both tasks run concurrently on their own w
       [2, 0, 0],
     );
 
-    const saved = [...Deno.readDirSync(`${dir}/results`)].map((e) => e.name);
-    assert.equal(saved.length, 1);
+    const saved = [...Deno.readDirSync(`${dir}/results`)].map((e) => e.name).sort();
+    // The results, and beside them the run's journal (kept: the run's event log).
+    assert.equal(saved.length, 2, saved.join(", "));
+    assert.equal(saved[0], `dispatch_${doc.run_id}.jsonl`);
+    saved.shift();
     assert.match(saved[0], /^dispatch_results_\d{8}_\d{6}\.json$/);
     assert.deepEqual(
       JSON.parse(await Deno.readTextFile(`${dir}/results/${saved[0]}`)),
