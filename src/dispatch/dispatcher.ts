@@ -12,6 +12,7 @@ import type { Transport } from "../transport/transport.ts";
 import { TRACK_STARTED_HEADER } from "../worker/handle_delivery.ts";
 import { EventChannel } from "./event_channel.ts";
 import { type EventJournal, ReplyCollector } from "./reply_collector.ts";
+import { within } from "./within.ts";
 
 /** One task to send. */
 export interface DispatchJob {
@@ -138,7 +139,11 @@ async function runDispatch(
     // Interrupted: do not wait for publishes still retrying (closing the transport ends them).
     if (!options.signal?.aborted) await publishing;
   } finally {
-    if (!options.keepReplyQueue) await closeReplyQueue(transport, replyQueue);
+    if (!options.keepReplyQueue) {
+      const closing = closeReplyQueue(transport, replyQueue);
+      // Interrupted: do not hold the exit up for a broker that does not answer (the queue expires).
+      await (options.signal?.aborted ? within(closing, 1000) : closing);
+    }
   }
 }
 

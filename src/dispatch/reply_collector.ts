@@ -8,6 +8,7 @@ import type { TaskEvent } from "../report/task_event.ts";
 import type { Delivery, Transport } from "../transport/transport.ts";
 import type { JournalRecord } from "./journal_record.ts";
 import { type FollowedTask, resultEvents } from "./result_events.ts";
+import { within } from "./within.ts";
 
 /** A task to wait for. */
 export interface ExpectedTask extends FollowedTask {
@@ -220,10 +221,4 @@ export class ReplyCollector {
 function isFinal(event: TaskEvent): boolean {
   return event.type === "SUCCESS" || event.type === "FAILURE" || event.type === "TIMEOUT" ||
     event.type === "INTERRUPTED";
-}
-
-async function within(work: Promise<void>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([work, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
 }

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { deleteQueues, testBroker, testNamespace } from "../helpers/broker.ts";
 import { CliProcess } from "../helpers/run_cli.ts";
-import { FIXTURE_PLUGINS, spawnWorker, tempDir } from "../helpers/test_kit.ts";
+import { FIXTURE_PLUGINS, spawnWorker, tempDir, waitUntil } from "../helpers/test_kit.ts";
 
 Deno.test("SIGINT during dts dispatch: INTERRUPTED tasks, a partial document marked interrupted, exit 130", async () => {
   await using broker = await testBroker();
@@ -38,10 +38,13 @@ dispatch:
       ["dispatch", "--config", config, "--output", "json", "--results-dir", results, ...plugins],
       { env: { DTS_BROKER_URL: broker.url } },
     );
-    await worker.waitFor(/"Task succeeded"[^\n]*task_ok/, 30_000);
+    const runId = (await dispatcher.waitFor(/"run_id":"([^"]+)"/))[1];
     await worker.waitFor(/"Task started"[^\n]*task_slow/);
-    // The ok result reaches the dispatcher within milliseconds of the worker's log line.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The dispatcher has task_ok's result once its journal does.
+    await waitUntil("task_ok's result in the journal", async () => {
+      const journal = await Deno.readTextFile(`${results}/dispatch_${runId}.jsonl`);
+      return /"task":"task_ok"[^\n]*"type":"SUCCESS"/.test(journal);
+    });
     const interruptedAt = performance.now();
     dispatcher.kill("SIGINT");
     const run = await dispatcher.finished();
