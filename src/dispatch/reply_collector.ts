@@ -128,7 +128,7 @@ export class ReplyCollector {
   }
 
   #onDelivery(delivery: Delivery): void {
-    const events = resultEvents(delivery.body, delivery.props, (id) => {
+    const events = resultEvents(delivery, (id) => {
       const task = this.#tasks.get(id);
       return task && !task.done ? task : undefined;
     });

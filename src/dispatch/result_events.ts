@@ -25,13 +25,12 @@ export interface FollowedTask {
  * RECEIVED and STARTED come from Celery's STARTED state.
  */
 export function resultEvents(
-  body: Uint8Array,
-  props: MessageProps,
+  message: { body: Uint8Array; props: MessageProps },
   lookup: (taskId: string) => FollowedTask | undefined,
 ): TaskEvent[] {
   let result: ResultMessage;
   try {
-    result = decodeResultMessage(body, props);
+    result = decodeResultMessage(message.body, message.props);
   } catch {
     return []; // Not a result message: nothing to follow.
   }
