@@ -4,6 +4,7 @@
  * partial document marked `interrupted`, and exits 130.
  */
 import assert from "node:assert/strict";
+import { openTransport } from "../../src/transport/open_transport.ts";
 import { deleteQueues, testBroker, testNamespace } from "../helpers/broker.ts";
 import { CliProcess } from "../helpers/run_cli.ts";
 import { FIXTURE_PLUGINS, spawnWorker, tempDir, waitUntil } from "../helpers/test_kit.ts";
@@ -29,6 +30,8 @@ dispatch:
 `,
   );
   const plugins = ["--plugins", FIXTURE_PLUGINS.good];
+  await using transport = await openTransport(broker.url);
+  let replyQueue = "";
   try {
     await using worker = await spawnWorker(
       ["--task", "ok", "--task", "slow", "--concurrency", "2", "--config", config, ...plugins],
@@ -39,6 +42,7 @@ dispatch:
       { env: { DTS_BROKER_URL: broker.url } },
     );
     const runId = (await dispatcher.waitFor(/"run_id":"([^"]+)"/))[1];
+    replyQueue = `dts.reply.${runId}`;
     await worker.waitFor(/"Task started"[^\n]*task_slow/);
     // The dispatcher has task_ok's result once its journal does.
     await waitUntil("task_ok's result in the journal", async () => {
@@ -76,7 +80,14 @@ dispatch:
     const saved = [...Deno.readDirSync(results)].filter((e) => /^dispatch_results_/.test(e.name));
     assert.equal(saved.length, 1);
     assert.deepEqual(JSON.parse(await Deno.readTextFile(`${results}/${saved[0].name}`)), doc);
+    // Kept for `dts dispatch --resume`, which the interrupted run names.
+    assert.deepEqual(await transport.inspectQueue(replyQueue), { messages: 0, consumers: 0 });
+    assert.match(
+      run.stderr,
+      new RegExp(`"command":"dts dispatch --resume ${runId} --results-dir `),
+    );
   } finally {
     await deleteQueues(broker.url, queues);
+    if (replyQueue) await transport.deleteQueue(replyQueue);
   }
 });
