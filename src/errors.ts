@@ -225,3 +225,14 @@ function clip(text: string, max: number): string {
     ? text
     : `${text.slice(0, max)}… (${text.length - max} more characters)`;
 }
+
+/** A file system error in a few words. */
+export function fsReason(error: unknown): string {
+  if (error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable) {
+    return "permission denied";
+  }
+  if (error instanceof Deno.errors.NotADirectory) return "part of the path is not a folder";
+  if (error instanceof Deno.errors.AlreadyExists) return "it exists and is not a folder";
+  if (error instanceof Deno.errors.NotFound) return "no such folder";
+  return error instanceof Error ? error.message.split("\n")[0] : String(error);
+}

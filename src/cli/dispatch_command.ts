@@ -1,35 +1,53 @@
 /**
  * `dts dispatch --config F`: send the config's jobs concurrently, follow
- * them live, report, save the results JSON.
+ * them live, report, save the results JSON. `dts dispatch --resume RUN_ID`
+ * collects the rest of a run whose dispatcher died or was interrupted.
  * @module
  */
 import { type Command, Option } from "commander";
 import type { Config } from "../config/schema.ts";
-import { OutcomeCollector } from "../dispatch/collect_outcomes.ts";
-import { dispatch, type DispatchJob } from "../dispatch/dispatcher.ts";
-import { toResultsDocument } from "../dispatch/results_document.ts";
-import { saveResults } from "../dispatch/results_file.ts";
-import { ConfigError, DtsError, UsageError } from "../errors.ts";
+import { collectMissing } from "../dispatch/collect_missing.ts";
+import { dispatch } from "../dispatch/dispatcher.ts";
+import { expandJobs } from "../dispatch/expand_jobs.ts";
+import {
+  announceRun,
+  exitCodeOf,
+  followRun,
+  type FollowRunOptions,
+  journalErrorLogger,
+} from "../dispatch/follow_run.ts";
+import type { JournalWriter } from "../dispatch/journal_writer.ts";
+import { preflight } from "../dispatch/preflight.ts";
+import { checkResumable } from "../dispatch/resume_plan.ts";
+import {
+  findRun,
+  type FoundRun,
+  reopenJournal,
+  resumeCommandLine,
+  startJournal,
+} from "../dispatch/run_journal.ts";
+import { createRunId, replyQueueExpiresMs, replyQueueName } from "../dispatch/run_id.ts";
+import { ConfigError, UsageError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
+import { redactUrl } from "../log/redact.ts";
 import { loadPlugins } from "../plugin/load_plugins.ts";
 import { resolveRoute } from "../plugin/resolve_tasks.ts";
 import { JsonReporter } from "../report/json_reporter.ts";
 import { PrettyReporter } from "../report/pretty_reporter.ts";
-import type { DispatchRun, Reporter, TaskEvent } from "../report/task_event.ts";
+import type { Reporter } from "../report/task_event.ts";
 import type { MemoryBroker } from "../transport/memory_broker.ts";
-import type { Transport } from "../transport/transport.ts";
 import { type CliContext, useColor } from "./cli_context.ts";
 import { parsePositiveDurationArg } from "./option_parsers.ts";
-import { ensureWritableDir, fsReason } from "./writable_dir.ts";
 import {
   addCommonOptions,
   commandLogger,
   type CommonFlags,
+  loadCommandConfig,
   loadCommandConfigDocument,
   openBroker,
 } from "./common_options.ts";
-import { findServingWorkers } from "./serving_workers.ts";
 import { unknownTaskIssues } from "./task_refs.ts";
+import { ensureWritableDir } from "./writable_dir.ts";
 
 /** The config a dispatch uses when `--config` is not given. */
 export const DEFAULT_CONFIG_PATH = "config/test-config.yml";
@@ -39,6 +57,7 @@ interface DispatchFlags extends CommonFlags {
   timeout?: number;
   resultsDir?: string;
   save: boolean;
+  resume?: string;
 }
 
 /** Register `dispatch`. */
@@ -60,13 +79,17 @@ export function registerDispatchCommand(
     )
     .option(
       "--results-dir <dir>",
-      "where to save dispatch_results_<timestamp>.json (env DTS_RESULTS_DIR)",
+      "where to save dispatch_results_<timestamp>.json and the run's journal (env DTS_RESULTS_DIR)",
     )
-    .option("--no-save", "do not save the results file")
+    .option("--no-save", "save neither the results file nor a journal (the run cannot be resumed)")
     .option(
       "--timeout <time>",
-      "per task: no result by then → TIMEOUT, e.g. 30s (config dispatch.timeout)",
+      "per task: no result by then → TIMEOUT, e.g. 30s (config dispatch.timeout); with --resume: wait this long from now instead of until the run's own deadlines",
       parsePositiveDurationArg,
+    )
+    .option(
+      "--resume <run-id>",
+      "collect the results still missing of run <run-id> (its dispatcher died or was interrupted) and report the whole run",
     );
   addCommonOptions(command, { plugins: true });
   command.addHelpText(
@@ -74,40 +97,221 @@ export function registerDispatchCommand(
     `
 The config defaults to ${DEFAULT_CONFIG_PATH}.
 
+Every run has a run id (YYYYmmdd_HHMMSS-xxxxxx), shown at its start and in the
+results as run_id. Results are collected in the reply queue dts.reply.<run id>,
+which outlives a dispatcher killed outright by the run's timeout plus 1 hour, and
+are written, each before it is acknowledged, to the journal
+<results dir>/dispatch_<run id>.jsonl. --resume reads the journal, takes what
+waits in that queue, waits for the rest (until the run's deadlines, or --timeout
+from now), then prints and saves the complete results like the run would have.
+
 Examples:
   dts dispatch --config config/test-config.yml
   dts dispatch --config config/test-config.yml --output json --no-save | jq .summary
   DTS_BROKER_URL=amqp://user:pass@rabbit:5672/ dts dispatch -c my.yml --results-dir out/
+  dts dispatch --resume 20261128_100000-4f09a2 --results-dir out/
 
-Exit code 0 when every task succeeded, 1 when any failed or timed out.`,
+Exit code 0 when every task succeeded, 1 when any failed or timed out, 2 for bad
+usage (also: an unknown run id, or a run whose reply queue expired), 130 when
+interrupted (SIGINT, SIGTERM): it stops waiting at once, marks every task without a
+result INTERRUPTED, and prints and saves the partial document with "interrupted": true.`,
   );
   command.action((flags: DispatchFlags) => run(() => dispatchCommand(flags, ctx)));
 }
 
-/** Run one dispatch; resolves to the exit code. */
+/** Run one dispatch (or resume one); resolves to the exit code. */
 export async function dispatchCommand(
   flags: DispatchFlags,
   ctx: CliContext,
   options: { memoryBroker?: MemoryBroker } = {},
 ): Promise<number> {
-  const doc = await loadCommandConfigDocument(
-    { ...flags, config: flags.config ?? DEFAULT_CONFIG_PATH },
-    ctx,
-    { resultsDir: flags.resultsDir, dispatchTimeoutMs: flags.timeout },
-  );
+  if (flags.resume !== undefined) return await resumeCommand(flags.resume, flags, ctx, options);
+  const configPath = flags.config ?? DEFAULT_CONFIG_PATH;
+  const doc = await loadCommandConfigDocument({ ...flags, config: configPath }, ctx, {
+    resultsDir: flags.resultsDir,
+    dispatchTimeoutMs: flags.timeout,
+  });
   const { config } = doc;
   const logger = commandLogger(config, ctx);
   const plugins = await loadPlugins({ dirs: flags.plugins ?? [] });
   // A job for a task nobody defines would wait for a worker that never comes.
   const unknown = unknownTaskIssues(doc, plugins, ["jobs"]);
   if (unknown.length > 0) throw new ConfigError(doc.file, unknown);
-  const jobs = expandJobs(config, (ref) => resolveRoute(ref, { tasks: config.tasks, plugins }));
+  const jobs = expandJobs(config, (ref) => resolveRoute(ref, { tasks: config.tasks, plugins }))
+    .map((job) => ({ ...job, id: crypto.randomUUID() }));
   if (jobs.length === 0) {
     throw new UsageError(`Cannot dispatch: the config names no jobs (dispatch.jobs is empty)`);
   }
   // Before anything is sent: a run must not end in "cannot save" after the work is done.
   if (flags.save) await ensureWritableDir(config.results.dir, "save results");
   const output = flags.output ?? (ctx.stdoutIsTerminal ? "pretty" : "json");
+  const transport = await openBroker(config, logger, ctx, options);
+  let journal: JournalWriter | null = null;
+  try {
+    const expected = config.dispatch.expectedWorkers;
+    const { serving: workers, answered } = await preflight(
+      transport,
+      jobs.map((job) => job.queue),
+      { expected, logger },
+    );
+    const startedAt = Date.now();
+    const runId = createRunId(new Date(startedAt));
+    const { timeoutMs } = config.dispatch;
+    const replyQueue = replyQueueName(runId);
+    const expiresMs = replyQueueExpiresMs(timeoutMs);
+    const run = {
+      name: config.name,
+      runId,
+      broker: redactUrl(transport.url),
+      startedAt,
+      expectedWorkers: expected,
+      workers,
+    };
+    // Written before anything is sent. Not for memory://: it dies with this process.
+    if (flags.save && !run.broker.startsWith("memory:") && !ctx.shutdown.aborted) {
+      journal = await startJournal(config.results.dir, {
+        kind: "run",
+        version: 1,
+        run_id: runId,
+        name: run.name,
+        broker: run.broker,
+        config: configPath,
+        started_at: new Date(startedAt).toISOString(),
+        timeout_ms: timeoutMs,
+        reply_queue: replyQueue,
+        reply_queue_expires_ms: expiresMs,
+        expected_workers: expected,
+        workers,
+        jobs: jobs.map(({ id, task, queue }) => ({ id, task, queue })),
+      });
+    }
+    const common = commonFollow(flags, ctx, config.results.dir, logger, output, runId);
+    await announceRun(
+      {
+        ...run,
+        journal: journal?.path ?? null,
+        taskCount: jobs.length,
+        answered: answered.length,
+        taskNames: [...new Set(jobs.map((job) => job.task))],
+      },
+      { ...common, replyQueue },
+    );
+    const events = dispatch({
+      transport,
+      jobs,
+      timeoutMs,
+      signal: ctx.shutdown,
+      replyQueue,
+      // Without a journal nothing could resume the run: the queue need not wait for long.
+      replyQueueExpiresMs: journal === null ? undefined : expiresMs,
+      journal,
+      onJournalError: journalErrorLogger(logger, journal),
+      keepReplyQueue: journal !== null,
+    });
+    const replyQueueLeft = journal === null ? null : { transport, name: replyQueue };
+    const { run: ended } = await followRun({
+      ...common,
+      run,
+      events,
+      journal,
+      replyQueue: replyQueueLeft,
+    });
+    return exitCodeOf(ended);
+  } finally {
+    await journal?.close();
+    await transport.close();
+  }
+}
+
+/** `--resume RUN_ID`: the journal's results, then the missing ones from the reply queue. */
+async function resumeCommand(
+  runId: string,
+  flags: DispatchFlags,
+  ctx: CliContext,
+  options: { memoryBroker?: MemoryBroker },
+): Promise<number> {
+  const { config, found } = await findResumable(runId, flags, ctx);
+  const { header } = found.plan.journal;
+  const logger = commandLogger(config, ctx);
+  const output = flags.output ?? (ctx.stdoutIsTerminal ? "pretty" : "json");
+  const transport = await openBroker(config, logger, ctx, options);
+  let journal: JournalWriter | null = null;
+  try {
+    await checkResumable(found.plan, transport, { now: Date.now() });
+    journal = await reopenJournal(found);
+    await journal.append([{ kind: "resumed", at: Date.now() }]);
+    const run = {
+      name: header.name,
+      runId,
+      broker: redactUrl(transport.url),
+      startedAt: Date.parse(header.started_at),
+      expectedWorkers: header.expected_workers,
+      workers: header.workers,
+    };
+    // Results go beside the journal, wherever --config would put them.
+    const common = commonFollow(flags, ctx, found.dir, logger, output, runId);
+    await announceRun({
+      ...run,
+      journal: found.path,
+      taskCount: header.jobs.length,
+      taskNames: [...new Set(header.jobs.map((job) => job.task))],
+      missing: found.plan.missing.length,
+    }, { ...common, replyQueue: header.reply_queue });
+    const events = collectMissing({
+      transport,
+      replyQueue: header.reply_queue,
+      tasks: found.plan.missing,
+      journal,
+      onJournalError: journalErrorLogger(logger, journal),
+      signal: ctx.shutdown,
+    });
+    const { run: ended } = await followRun({
+      ...common,
+      run,
+      history: found.plan.history,
+      events,
+      journal,
+      replyQueue: { transport, name: header.reply_queue },
+    });
+    return exitCodeOf(ended);
+  } finally {
+    await journal?.close();
+    await transport.close();
+  }
+}
+
+/**
+ * Find the run's journal in the results folder (`--results-dir`, env, the
+ * config given or the default one), then take the broker from the config
+ * the run itself used, unless `--config` names one.
+ */
+async function findResumable(
+  runId: string,
+  flags: DispatchFlags,
+  ctx: CliContext,
+): Promise<{ config: Config; found: FoundRun & { dir: string } }> {
+  const configPath = flags.config ??
+    (await isFile(DEFAULT_CONFIG_PATH) ? DEFAULT_CONFIG_PATH : undefined);
+  const overrides = { resultsDir: flags.resultsDir };
+  let config = await loadCommandConfig({ ...flags, config: configPath }, ctx, overrides);
+  const dir = config.results.dir;
+  const found = await findRun(runId, dir, { now: Date.now(), timeoutMs: flags.timeout });
+  const used = found.plan.journal.header.config;
+  if (flags.config === undefined && used !== null && used !== configPath && await isFile(used)) {
+    config = await loadCommandConfig({ ...flags, config: used }, ctx, overrides);
+  }
+  return { config, found: { ...found, dir } };
+}
+
+/** What `followRun()` needs from the command line, whichever way the run started. */
+function commonFollow(
+  flags: DispatchFlags,
+  ctx: CliContext,
+  resultsDir: string,
+  logger: Logger,
+  output: "pretty" | "json",
+  runId: string,
+): Omit<FollowRunOptions, "run" | "events" | "journal" | "replyQueue"> & { reporter: Reporter } {
   const reporter: Reporter = output === "json"
     ? new JsonReporter({ write: (text) => ctx.stdout(text) })
     : new PrettyReporter({
@@ -117,124 +321,21 @@ export async function dispatchCommand(
       interactive: ctx.stdoutIsTerminal,
       width: ctx.stdoutColumns,
     });
-
-  const transport = await openBroker(config, logger, ctx, options);
-  try {
-    const run = await runDispatch(config, jobs, transport, reporter, logger, ctx.shutdown);
-    await safely(logger, () => reporter.finish(run));
-    if (flags.save) {
-      const path = await saveResults(toResultsDocument(run), {
-        dir: config.results.dir,
-        now: new Date(run.startedAt),
-      }).catch((error) => {
-        // The folder was fine at the start; it went away or filled up since.
-        throw new DtsError(`Cannot save results in "${config.results.dir}": ${fsReason(error)}`, {
-          cause: error,
-        });
-      });
-      if (output === "json") logger.info("Results saved", { path });
-      else ctx.stdout(`Results saved to ${path}\n`);
-    }
-    if (ctx.shutdown.aborted) return 130;
-    return run.tasks.every((task) => task.status === "SUCCESS") ? 0 : 1;
-  } finally {
-    await transport.close();
-  }
-}
-
-/** Every send of the config's jobs, `count` times each, in order. */
-export function expandJobs(
-  config: Config,
-  route: (ref: string) => { name: string; queue: string },
-): DispatchJob[] {
-  return config.dispatch.jobs.flatMap((job) => {
-    const { name, queue } = route(job.task);
-    return Array.from({ length: job.count }, () => ({
-      task: name,
-      queue,
-      args: job.args,
-      kwargs: job.kwargs,
-    }));
-  });
-}
-
-async function runDispatch(
-  config: Config,
-  jobs: DispatchJob[],
-  transport: Transport,
-  reporter: Reporter,
-  logger: Logger,
-  signal: AbortSignal,
-): Promise<DispatchRun> {
-  const expected = config.dispatch.expectedWorkers;
-  const queues = [...new Set(jobs.map((job) => job.queue))];
-  // Counted: the workers that consume these queues, not every worker alive on the broker.
-  const { serving: workers, answered } = await findServingWorkers(transport, queues, {
-    timeoutMs: 1000,
-    expected: expected ?? undefined,
-  });
-  if (expected !== null && workers.length < expected) {
-    logger.warn("Fewer workers serve the jobs' queues than expected", {
-      expected,
-      serving: workers.length,
-      workers,
-      queues,
-      answered: answered.length,
-    });
-  }
-  await warnAboutIdleQueues(transport, jobs, logger);
-  const startedAt = Date.now();
-  await safely(logger, () =>
-    reporter.begin({
-      name: config.name,
-      broker: transport.url,
-      expectedWorkers: expected,
-      workers,
-      answered: answered.length,
-      taskCount: jobs.length,
-      taskNames: [...new Set(jobs.map((job) => job.task))],
-      startedAt,
-    }));
-  const collector = new OutcomeCollector();
-  const events = dispatch({ transport, jobs, timeoutMs: config.dispatch.timeoutMs, signal });
-  for await (const event of events) {
-    collector.add(event);
-    await safely(logger, () => reporter.report(event as TaskEvent));
-  }
   return {
-    name: config.name,
-    broker: transport.url,
-    startedAt,
-    finishedAt: Date.now(),
-    expectedWorkers: expected,
-    workers,
-    tasks: collector.outcomes(),
+    reporter,
+    logger,
+    signal: ctx.shutdown,
+    resultsDir: flags.save ? resultsDir : null,
+    output,
+    say: (text) => ctx.stdout(text),
+    resumeCommand: resumeCommandLine(runId, resultsDir),
   };
 }
 
-/** Pre-flight: say which task queues no worker consumes (their tasks would wait until the timeout). */
-async function warnAboutIdleQueues(
-  transport: Transport,
-  jobs: readonly DispatchJob[],
-  logger: Logger,
-): Promise<void> {
-  for (const queue of new Set(jobs.map((job) => job.queue))) {
-    const info = await transport.inspectQueue(queue);
-    if (info === null || info.consumers === 0) {
-      logger.warn("No worker consumes this queue yet; its tasks wait until one does", {
-        queue,
-        exists: info !== null,
-        waiting: info?.messages ?? 0,
-      });
-    }
-  }
-}
-
-/** A reporter that throws is logged and ignored: reporting never loses a result. */
-async function safely(logger: Logger, work: () => unknown): Promise<void> {
+async function isFile(path: string): Promise<boolean> {
   try {
-    await work();
-  } catch (error) {
-    logger.warn("Reporter failed", { error });
+    return (await Deno.stat(path)).isFile;
+  } catch {
+    return false;
   }
 }

@@ -5,8 +5,9 @@
  */
 import type { Command } from "commander";
 import { dirname } from "node:path";
-import { DtsError, UsageError } from "../errors.ts";
+import { DtsError, fsReason, UsageError } from "../errors.ts";
 import { renderLoadReportHtml } from "../load/html_report.ts";
+import { redactUrl } from "../log/redact.ts";
 import { type LoadReport, runLoad } from "../load/load_runner.ts";
 import { loadPlugins } from "../plugin/load_plugins.ts";
 import { resolveRoute } from "../plugin/resolve_tasks.ts";
@@ -24,7 +25,7 @@ import {
   parsePositiveNumber,
 } from "./option_parsers.ts";
 import { loadProgressOutput } from "./load_progress_output.ts";
-import { ensureWritableDir, fsReason } from "./writable_dir.ts";
+import { ensureWritableDir } from "./writable_dir.ts";
 
 interface LoadFlags extends CommonFlags {
   task?: string;
@@ -69,7 +70,8 @@ Examples:
   dts load --task a --duration 30s --rate 200 --concurrency 50
   dts load --config config/test-config.yml --report load.html   # uses the config's load section
 
-Exit code 0 when every task succeeded, 1 when any failed or timed out.`,
+Exit code 0 when every task succeeded, 1 when any failed or timed out, 130 when interrupted
+(SIGINT, SIGTERM): tasks still in flight then count as "interrupted", apart from "timed_out".`,
   );
   command.action((flags: LoadFlags) => run(() => loadCommand(flags, ctx)));
 }
@@ -125,7 +127,7 @@ export async function loadCommand(flags: LoadFlags, ctx: CliContext): Promise<nu
   if (flags.report) {
     await Deno.writeTextFile(
       flags.report,
-      renderLoadReportHtml(report, { broker: transport.url, at: new Date() }),
+      renderLoadReportHtml(report, { broker: redactUrl(transport.url), at: new Date() }),
     ).catch((error) => {
       throw new DtsError(`Cannot write the report "${flags.report}": ${fsReason(error)}`, {
         cause: error,
@@ -154,7 +156,9 @@ function formatLoadReport(r: LoadReport): string {
   const l = r.latency_ms;
   return [
     `Load test: ${r.task}`,
-    `  sent ${r.sent}  succeeded ${r.succeeded}  failed ${r.failed}  timed out ${r.timed_out}`,
+    `  sent ${r.sent}  succeeded ${r.succeeded}  failed ${r.failed}  timed out ${r.timed_out}${
+      r.interrupted > 0 ? `  interrupted ${r.interrupted}` : ""
+    }`,
     `  duration ${r.duration_s} s  throughput ${r.throughput_per_s} tasks/s`,
     `  latency p50 ${l.p50} ms  p95 ${l.p95} ms  p99 ${l.p99} ms  max ${l.max} ms`,
     "",

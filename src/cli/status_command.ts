@@ -4,6 +4,7 @@
  */
 import { type Command, Option } from "commander";
 import { inspectWorkers } from "../dispatch/ping_workers.ts";
+import { redactUrl } from "../log/redact.ts";
 import { loadPlugins } from "../plugin/load_plugins.ts";
 import { resolveRoute, type TaskRoute } from "../plugin/resolve_tasks.ts";
 import { deadLetterQueueName, type Transport } from "../transport/transport.ts";
@@ -85,7 +86,7 @@ export async function statusCommand(flags: StatusFlags, ctx: CliContext): Promis
     });
     const workers = [...stats.entries()].map(([name, value]) => workerStatus(name, value))
       .sort((a, b) => a.name.localeCompare(b.name));
-    const report = { broker: { url: transport.url, reachable: true }, queues, workers };
+    const report = { broker: { url: redactUrl(transport.url), reachable: true }, queues, workers };
     ctx.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
     return 0;
   } finally {

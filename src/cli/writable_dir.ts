@@ -5,7 +5,7 @@
  * @module
  */
 import { dirname } from "node:path";
-import { UsageError } from "../errors.ts";
+import { fsReason, UsageError } from "../errors.ts";
 
 /**
  * Create `dir` (with its parents) when missing and prove it takes a new file.
@@ -42,15 +42,4 @@ async function whyNoFolder(dir: string, error: unknown): Promise<string> {
     if (dirname(path) === path) break;
   }
   return fsReason(error);
-}
-
-/** A file system error in a few words. */
-export function fsReason(error: unknown): string {
-  if (error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable) {
-    return "permission denied";
-  }
-  if (error instanceof Deno.errors.NotADirectory) return "part of the path is not a folder";
-  if (error instanceof Deno.errors.AlreadyExists) return "it exists and is not a folder";
-  if (error instanceof Deno.errors.NotFound) return "no such folder";
-  return error instanceof Error ? error.message.split("\n")[0] : String(error);
 }

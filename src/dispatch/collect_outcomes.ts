@@ -58,7 +58,8 @@ export class OutcomeCollector {
         });
         return;
       case "TIMEOUT":
-        Object.assign(outcome, { status: "TIMEOUT", error: event.error, retries: event.retries });
+      case "INTERRUPTED":
+        Object.assign(outcome, { status: event.type, error: event.error, retries: event.retries });
         return;
     }
   }

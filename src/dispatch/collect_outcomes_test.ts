@@ -54,3 +54,16 @@ Deno.test("OutcomeCollector ignores events for tasks it never saw sent", () => {
   collector.add({ ...base, id: "x", type: "STARTED", at: 1, worker: "w" });
   assert.deepEqual(collector.outcomes(), []);
 });
+
+Deno.test("OutcomeCollector records an INTERRUPTED task with its error and no done time", () => {
+  const collector = new OutcomeCollector();
+  collector.add({ ...base, id: "1", type: "SENT", at: 10 });
+  collector.add({ ...base, id: "1", type: "STARTED", at: 11, worker: "w@h" });
+  const error = { type: "InterruptedError", message: "dispatch interrupted by SIGINT" };
+  collector.add({ ...base, id: "1", type: "INTERRUPTED", at: 12, error, retries: 0 });
+  const [only] = collector.outcomes();
+  assert.deepEqual(
+    [only.status, only.error, only.doneAt, only.worker],
+    ["INTERRUPTED", error, null, "w@h"],
+  );
+});

@@ -3,16 +3,16 @@
  * messages, and yield what happens as `TaskEvent`s. It formats nothing.
  * @module
  */
-import { BrokerError, type ErrorInfo } from "../errors.ts";
-import { decodeException, decodeResultMessage } from "../protocol/celery_result_message.ts";
-import type { ResultMessage } from "../protocol/celery_result_message.ts";
+import { BrokerError } from "../errors.ts";
 import { createTaskMessage, encodeTaskMessage } from "../protocol/celery_task_message.ts";
 import type { TaskEvent } from "../report/task_event.ts";
 import { ensureTaskQueue } from "../transport/ensure_task_queue.ts";
 import { closeReplyQueue, openReplyQueue } from "../transport/reply_queue.ts";
-import type { Delivery, Transport } from "../transport/transport.ts";
+import type { Transport } from "../transport/transport.ts";
 import { TRACK_STARTED_HEADER } from "../worker/handle_delivery.ts";
 import { EventChannel } from "./event_channel.ts";
+import { type EventJournal, ReplyCollector } from "./reply_collector.ts";
+import { within } from "./within.ts";
 
 /** One task to send. */
 export interface DispatchJob {
@@ -20,6 +20,8 @@ export interface DispatchJob {
   queue: string;
   args: unknown[];
   kwargs: Record<string, unknown>;
+  /** The task id. @default a fresh UUID */
+  id?: string;
 }
 
 /** How to run a dispatch. */
@@ -30,18 +32,31 @@ export interface DispatchOptions {
   timeoutMs: number;
   /** Ask workers for STARTED notes (RECEIVED/STARTED events). @default true */
   trackStarted?: boolean;
-  /** Aborting stops waiting; tasks without a result end as TIMEOUT. */
+  /**
+   * Aborting (SIGINT, SIGTERM) stops waiting at once: tasks without a final
+   * result end as INTERRUPTED. Already aborted: nothing is sent.
+   */
   signal?: AbortSignal;
   now?: () => number;
   /** Publish attempts per task across broker hiccups. @default 5 */
   publishAttempts?: number;
-}
-
-interface Pending {
-  job: DispatchJob;
-  sentAt: number;
-  retries: number;
-  done: boolean;
+  /** The reply queue to declare and collect from. @default `dts.reply.<uuid>` */
+  replyQueue?: string;
+  /**
+   * How long the reply queue outlives its last consumer. A caller that keeps
+   * a journal passes `replyQueueExpiresMs(timeoutMs)`, so a resume can come
+   * back for the results. @default timeoutMs + 5 minutes
+   */
+  replyQueueExpiresMs?: number;
+  /** Every event is recorded here; a result is acknowledged only once it is. */
+  journal?: EventJournal | null;
+  /** Told once when the journal cannot be written; those results stay in the reply queue. */
+  onJournalError?: (error: unknown) => void;
+  /**
+   * Leave the reply queue to the caller: to delete once the results are
+   * saved, or to keep for `--resume` after an interrupt. @default false (deleted at the end)
+   */
+  keepReplyQueue?: boolean;
 }
 
 /** Send every job at once and yield each state change until all are final. */
@@ -57,69 +72,61 @@ async function runDispatch(
 ): Promise<void> {
   const { transport, jobs, timeoutMs } = options;
   const now = options.now ?? Date.now;
-  const pending = new Map<string, Pending>();
-  let remaining = jobs.length;
-  if (remaining === 0) return;
+  if (jobs.length === 0 || options.signal?.aborted) return;
 
-  // Results published while we reconnect wait in the reply queue.
-  const replyQueue = await openReplyQueue(transport, { prefix: "dts.reply", timeoutMs });
-  for (const queue of new Set(jobs.map((job) => job.queue))) {
-    await ensureTaskQueue(transport, queue);
-  }
-
-  const finished = Promise.withResolvers<void>();
-  const stop = new AbortController();
-  const settle = (id: string, event: TaskEvent) => {
-    const entry = pending.get(id);
-    if (!entry || entry.done) return;
-    entry.done = true;
-    events.push(event);
-    if (--remaining === 0) finished.resolve();
-  };
-
-  const consumer = (async () => {
-    const deliveries = transport.consume(replyQueue, { prefetch: 1000, signal: stop.signal });
-    for await (const delivery of deliveries) {
-      onResult(delivery, pending, events, settle);
-      await delivery.ack().catch(() => {});
-    }
-  })();
-
-  const onAbort = () => finished.resolve();
-  options.signal?.addEventListener("abort", onAbort, { once: true });
-  const ticker = setInterval(() => {
-    const t = now();
-    for (const [id, entry] of pending) {
-      if (!entry.done && t - entry.sentAt >= timeoutMs) timeOut(id, entry, t, settle, timeoutMs);
-    }
-  }, Math.max(10, Math.min(100, timeoutMs / 4)));
-
+  const replyQueue = options.replyQueue ?? `dts.reply.${crypto.randomUUID()}`;
+  // Durable and not exclusive: results published while we reconnect wait in
+  // it, and a dispatcher killed outright leaves it (and them) for --resume.
+  await openReplyQueue(transport, {
+    name: replyQueue,
+    timeoutMs,
+    expiresMs: options.replyQueueExpiresMs,
+  });
   try {
-    await Promise.all(jobs.map(async (job) => {
-      const message = createTaskMessage(job.task, {
+    for (const queue of new Set(jobs.map((job) => job.queue))) {
+      await ensureTaskQueue(transport, queue);
+    }
+    const collector = new ReplyCollector({
+      transport,
+      replyQueue,
+      emit: (event) => events.push(event),
+      journal: options.journal,
+      onJournalError: options.onJournalError,
+      now,
+    });
+    const messages = jobs.map((job) =>
+      createTaskMessage(job.task, {
+        id: job.id,
         args: job.args,
         kwargs: job.kwargs,
         replyTo: replyQueue,
         headers: options.trackStarted === false ? {} : { [TRACK_STARTED_HEADER]: true },
-      });
-      const entry: Pending = { job, sentAt: now(), retries: 0, done: false };
-      pending.set(message.id, entry);
-      events.push({
-        type: "SENT",
+      })
+    );
+    for (const [i, message] of messages.entries()) {
+      const { task, queue } = jobs[i];
+      const sentAt = now();
+      collector.expect({
         id: message.id,
-        task: job.task,
-        queue: job.queue,
-        at: entry.sentAt,
+        task,
+        queue,
+        retries: 0,
+        deadline: sentAt + timeoutMs,
+        timeoutMs,
       });
+      collector.note({ type: "SENT", id: message.id, task, queue, at: sentAt });
+    }
+    const collecting = collector.collect({ signal: options.signal });
+    const publishing = Promise.all(messages.map(async (message, i) => {
       const { body, props } = encodeTaskMessage(message);
       try {
-        await publishWithRetry(transport, job.queue, body, props, options.publishAttempts ?? 5);
+        await publishWithRetry(transport, jobs[i].queue, body, props, options.publishAttempts ?? 5);
       } catch (error) {
-        settle(message.id, {
+        collector.settle({
           type: "FAILURE",
           id: message.id,
-          task: job.task,
-          queue: job.queue,
+          task: jobs[i].task,
+          queue: jobs[i].queue,
           at: now(),
           error: { type: "PublishError", message: (error as Error).message },
           runtimeMs: null,
@@ -128,36 +135,16 @@ async function runDispatch(
         });
       }
     }));
-    await finished.promise;
-    const t = now();
-    for (const [id, entry] of pending) {
-      if (!entry.done) timeOut(id, entry, t, settle, timeoutMs);
-    }
+    await collecting;
+    // Interrupted: do not wait for publishes still retrying (closing the transport ends them).
+    if (!options.signal?.aborted) await publishing;
   } finally {
-    clearInterval(ticker);
-    options.signal?.removeEventListener("abort", onAbort);
-    stop.abort();
-    await consumer.catch(() => {});
-    await closeReplyQueue(transport, replyQueue);
+    if (!options.keepReplyQueue) {
+      const closing = closeReplyQueue(transport, replyQueue);
+      // Interrupted: do not hold the exit up for a broker that does not answer (the queue expires).
+      await (options.signal?.aborted ? within(closing, 1000) : closing);
+    }
   }
-}
-
-function timeOut(
-  id: string,
-  entry: Pending,
-  at: number,
-  settle: (id: string, event: TaskEvent) => void,
-  timeoutMs: number,
-): void {
-  settle(id, {
-    type: "TIMEOUT",
-    id,
-    task: entry.job.task,
-    queue: entry.job.queue,
-    at,
-    error: { type: "TimeoutError", message: `No result within ${timeoutMs} ms` },
-    retries: entry.retries,
-  });
 }
 
 async function publishWithRetry(
@@ -179,82 +166,4 @@ async function publishWithRetry(
       await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
     }
   }
-}
-
-function onResult(
-  delivery: Delivery,
-  pending: Map<string, Pending>,
-  events: EventChannel<TaskEvent>,
-  settle: (id: string, event: TaskEvent) => void,
-): void {
-  let result: ResultMessage;
-  try {
-    result = decodeResultMessage(delivery.body, delivery.props);
-  } catch {
-    return; // Not a result message: nothing to follow.
-  }
-  const entry = pending.get(result.taskId);
-  if (!entry || entry.done) return; // Unknown, or a duplicate after redelivery.
-  const base = { id: result.taskId, task: entry.job.task, queue: entry.job.queue };
-  const at = Date.parse(result.dateDone ?? "") || Date.now();
-  const worker = result.worker ?? startedHostname(result);
-  switch (result.status) {
-    case "STARTED": {
-      const received = Date.parse(result.receivedAt ?? "") || at;
-      const started = Date.parse(result.startedAt ?? "") || at;
-      events.push({ ...base, type: "RECEIVED", at: received, worker: worker ?? "?" });
-      events.push({ ...base, type: "STARTED", at: started, worker: worker ?? "?" });
-      return;
-    }
-    case "RETRY": {
-      entry.retries = (result.retries ?? entry.retries) + 1;
-      events.push({
-        ...base,
-        type: "RETRY",
-        at,
-        retries: entry.retries,
-        delayMs: result.delayMs ?? null,
-        error: errorOf(result),
-      });
-      return;
-    }
-    case "SUCCESS":
-      settle(result.taskId, {
-        ...base,
-        type: "SUCCESS",
-        at,
-        result: result.result,
-        runtimeMs: result.runtimeMs ?? null,
-        worker,
-        retries: result.retries ?? entry.retries,
-      });
-      return;
-    case "FAILURE":
-    case "REVOKED":
-      settle(result.taskId, {
-        ...base,
-        type: "FAILURE",
-        at,
-        error: errorOf(result),
-        runtimeMs: result.runtimeMs ?? null,
-        worker,
-        retries: result.retries ?? entry.retries,
-      });
-      return;
-    default:
-      return;
-  }
-}
-
-/** Celery's own STARTED result is `{pid, hostname}` and its results carry no `worker`: take the name from there. */
-function startedHostname(result: ResultMessage): string | null {
-  if (result.status !== "STARTED") return null;
-  const hostname = (result.result as { hostname?: unknown } | null)?.hostname;
-  return typeof hostname === "string" ? hostname : null;
-}
-
-function errorOf(result: ResultMessage): ErrorInfo | null {
-  if (result.result === null || result.result === undefined) return null;
-  const info = decodeException(result.result);
-  return result.traceback ? { ...info, stack: result.traceback } : info;
 }

@@ -123,3 +123,56 @@ Deno.test("dispatch() reports FAILURE when a task cannot be published, after ret
   assert.equal(failure.type === "FAILURE" && failure.error?.type, "PublishError");
   await inner.close();
 });
+
+Deno.test("dispatch() marks every task without a final result INTERRUPTED as soon as the signal aborts", async () => {
+  using broker = new MemoryBroker();
+  const transport = new MemoryTransport(broker);
+  const stop = new AbortController();
+  const worker = fakeWorker(transport, (id) => [{
+    taskId: id,
+    status: "SUCCESS",
+    result: "ok",
+    traceback: null,
+    children: [],
+    dateDone: new Date().toISOString(),
+  }], stop.signal);
+  const interrupt = new AbortController();
+  const nobody: DispatchJob = { ...job, queue: "queue_nobody" };
+  const seen: TaskEvent[] = [];
+  const started = performance.now();
+  for await (
+    const event of dispatch({
+      transport,
+      jobs: [job, nobody],
+      timeoutMs: 60_000,
+      signal: interrupt.signal,
+    })
+  ) {
+    seen.push(event);
+    if (event.type === "SUCCESS") interrupt.abort("SIGINT");
+  }
+  stop.abort();
+  await worker;
+  assert.ok(performance.now() - started < 10_000, "stopped waiting at once");
+  assert.deepEqual(seen.map((e) => e.type), ["SENT", "SENT", "SUCCESS", "INTERRUPTED"]);
+  const last = seen.at(-1)!;
+  assert.equal(last.queue, "queue_nobody");
+  assert.deepEqual(last.type === "INTERRUPTED" && last.error, {
+    type: "InterruptedError",
+    message: "dispatch interrupted by SIGINT before a result arrived",
+  });
+  // The task itself is not withdrawn: it still waits for a worker.
+  assert.equal((await transport.inspectQueue("queue_nobody"))?.messages, 1);
+  await transport.close();
+});
+
+Deno.test("dispatch() sends nothing when the signal aborted before it started", async () => {
+  using broker = new MemoryBroker();
+  const transport = new MemoryTransport(broker);
+  const events = await collect(
+    dispatch({ transport, jobs: [job], timeoutMs: 1000, signal: AbortSignal.abort("SIGTERM") }),
+  );
+  assert.deepEqual(events, []);
+  assert.equal((await transport.inspectQueue("queue_a"))?.messages ?? 0, 0);
+  await transport.close();
+});

@@ -3,6 +3,7 @@
  * @module
  */
 import type { ErrorInfo } from "../errors.ts";
+import { redactUrl } from "../log/redact.ts";
 import type { DispatchRun, FinalStatus, TaskOutcome } from "../report/task_event.ts";
 
 /** One task's line in the results document. */
@@ -19,7 +20,7 @@ export interface ResultsTask {
   worker: string | null;
   /** ISO time. */
   sent_at: string;
-  /** ISO time; null when the task timed out with no result. */
+  /** ISO time; null when the task has no result (TIMEOUT, INTERRUPTED). */
   done_at: string | null;
 }
 
@@ -28,6 +29,8 @@ export interface ResultsSummary {
   succeeded: number;
   /** FAILURE and TIMEOUT. */
   failed: number;
+  /** INTERRUPTED: no result yet when the dispatch was stopped. */
+  interrupted: number;
   retries: number;
   avg_ms: number | null;
   min_ms: number | null;
@@ -37,12 +40,16 @@ export interface ResultsSummary {
 /** The results JSON document (SPEC "Results"), snake_case keys in SPEC order. */
 export interface ResultsDocument {
   name: string;
+  /** Names the reply queue and the journal; what `dts dispatch --resume` takes. */
+  run_id: string;
   /** Redacted broker URL. */
   broker: string;
   expected_workers: number | null;
   workers: string[];
   started_at: string;
   finished_at: string;
+  /** Stopped (SIGINT, SIGTERM) before every task had a final result: a partial document. */
+  interrupted: boolean;
   /** Wall time of the whole dispatch. */
   total_ms: number;
   /** Sum of the task runtimes: what running them one after another would take. */
@@ -60,17 +67,20 @@ export function toResultsDocument(run: DispatchRun): ResultsDocument {
   const sum = runtimes.reduce((a, b) => a + b, 0);
   return {
     name: run.name,
-    broker: run.broker,
+    run_id: run.runId,
+    broker: redactUrl(run.broker),
     expected_workers: run.expectedWorkers,
     workers: [...run.workers],
     started_at: isoTime(run.startedAt),
     finished_at: isoTime(run.finishedAt),
+    interrupted: run.interrupted,
     total_ms: roundMs(run.finishedAt - run.startedAt),
     sequential_ms: roundMs(sum),
     tasks,
     summary: {
       succeeded: run.tasks.filter((t) => t.status === "SUCCESS").length,
       failed: run.tasks.filter((t) => t.status === "FAILURE" || t.status === "TIMEOUT").length,
+      interrupted: run.tasks.filter((t) => t.status === "INTERRUPTED").length,
       retries: run.tasks.reduce((total, t) => total + t.retries, 0),
       avg_ms: runtimes.length === 0 ? null : roundMs(sum / runtimes.length),
       min_ms: runtimes.length === 0 ? null : roundMs(Math.min(...runtimes)),

@@ -24,12 +24,14 @@ function outcome(overrides: Partial<TaskOutcome> = {}): TaskOutcome {
 function run(tasks: TaskOutcome[], overrides: Partial<DispatchRun> = {}): DispatchRun {
   return {
     name: "Basic two-task execution test",
+    runId: "20261128_100000-a1b2c3",
     broker: "amqp://guest:***@localhost:5672/",
     startedAt: T0,
     finishedAt: T0 + 340.24,
     expectedWorkers: 2,
     workers: ["worker-a@host", "worker-b@host"],
     tasks,
+    interrupted: false,
     ...overrides,
   };
 }
@@ -48,11 +50,13 @@ Deno.test("toResultsDocument() produces the SPEC shape with keys in order", () =
   ]));
   assert.deepEqual(Object.keys(doc), [
     "name",
+    "run_id",
     "broker",
     "expected_workers",
     "workers",
     "started_at",
     "finished_at",
+    "interrupted",
     "total_ms",
     "sequential_ms",
     "tasks",
@@ -74,12 +78,15 @@ Deno.test("toResultsDocument() produces the SPEC shape with keys in order", () =
   assert.deepEqual(Object.keys(doc.summary), [
     "succeeded",
     "failed",
+    "interrupted",
     "retries",
     "avg_ms",
     "min_ms",
     "max_ms",
   ]);
   assert.equal(doc.name, "Basic two-task execution test");
+  assert.equal(doc.run_id, "20261128_100000-a1b2c3");
+  assert.equal(doc.interrupted, false);
   assert.equal(doc.broker, "amqp://guest:***@localhost:5672/");
   assert.equal(doc.expected_workers, 2);
   assert.deepEqual(doc.workers, ["worker-a@host", "worker-b@host"]);
@@ -104,6 +111,7 @@ Deno.test("toResultsDocument() produces the SPEC shape with keys in order", () =
   assert.deepEqual(doc.summary, {
     succeeded: 2,
     failed: 0,
+    interrupted: 0,
     retries: 0,
     avg_ms: 153.5,
     min_ms: 106,
@@ -172,4 +180,28 @@ Deno.test("toResultsDocument() makes odd results JSON-safe", () => {
   assert.equal(back.tasks[1].result, "[object Object]");
   assert.equal(back.tasks[2].result, "12");
   assert.deepEqual(back.tasks[3].result, { nested: [1, "two", null] });
+});
+
+Deno.test("toResultsDocument() shows the broker redacted even when handed a raw URL", () => {
+  const doc = toResultsDocument(run([], { broker: "amqp://guest:pa ss@word@localhost:5672/" }));
+  assert.equal(doc.broker, "amqp://guest:***@localhost:5672/");
+});
+
+Deno.test("toResultsDocument() marks an interrupted run and counts INTERRUPTED apart from failed", () => {
+  const error = {
+    type: "InterruptedError",
+    message: "dispatch interrupted by SIGINT before a result arrived",
+  };
+  const doc = toResultsDocument(run([
+    outcome(),
+    outcome({ status: "INTERRUPTED", result: null, runtimeMs: null, doneAt: null, error }),
+    outcome({ status: "FAILURE", result: null, error: { type: "Error", message: "boom" } }),
+  ], { interrupted: true }));
+  assert.equal(doc.interrupted, true);
+  assert.deepEqual(
+    [doc.summary.succeeded, doc.summary.failed, doc.summary.interrupted],
+    [1, 1, 1],
+  );
+  assert.deepEqual(doc.tasks[1].error, error);
+  assert.equal(doc.tasks[1].status, "INTERRUPTED");
 });

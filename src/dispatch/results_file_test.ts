@@ -6,15 +6,25 @@ const NOW = new Date(Date.UTC(2026, 10, 28, 9, 5, 7, 999));
 
 const DOCUMENT: ResultsDocument = {
   name: "Basic two-task execution test",
+  run_id: "20261128_090507-4f09a2",
   broker: "amqp://guest:***@localhost:5672/",
   expected_workers: 2,
   workers: ["worker-a@host"],
   started_at: "2026-11-28T09:05:07.000Z",
   finished_at: "2026-11-28T09:05:07.340Z",
+  interrupted: false,
   total_ms: 340,
   sequential_ms: 106,
   tasks: [],
-  summary: { succeeded: 0, failed: 0, retries: 0, avg_ms: null, min_ms: null, max_ms: null },
+  summary: {
+    succeeded: 0,
+    failed: 0,
+    interrupted: 0,
+    retries: 0,
+    avg_ms: null,
+    min_ms: null,
+    max_ms: null,
+  },
 };
 
 Deno.test("saveResults() writes pretty JSON named by the UTC time, creating the dir", async () => {

@@ -24,6 +24,7 @@ export function renderLoadReportHtml(
     ["succeeded", report.succeeded],
     ["failed", report.failed],
     ["timed out", report.timed_out],
+    ["interrupted", report.interrupted],
     ["duration", `${report.duration_s} s`],
     ["throughput", `${report.throughput_per_s} tasks/s`],
   ];

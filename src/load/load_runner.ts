@@ -40,6 +40,8 @@ export interface LoadReport {
   succeeded: number;
   failed: number;
   timed_out: number;
+  /** In flight when the load test was stopped (SIGINT, SIGTERM): no result yet, not timed out. */
+  interrupted: number;
   duration_s: number;
   throughput_per_s: number;
   latency_ms: LatencySummary;
@@ -64,6 +66,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   let succeeded = 0;
   let failed = 0;
   let timedOut = 0;
+  let interrupted = 0;
   const stopConsuming = new AbortController();
   const consumer = (async () => {
     const deliveries = transport.consume(replyQueue, {
@@ -98,15 +101,18 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const limit = options.count ?? Infinity;
   const interval = options.rate ? 1000 / options.rate : 0;
   const reporter = options.onProgress
-    ? setInterval(() => options.onProgress!({ sent, done: succeeded + failed + timedOut }), 250)
+    ? setInterval(
+      () => options.onProgress!({ sent, done: succeeded + failed + timedOut + interrupted }),
+      250,
+    )
     : undefined;
   let sent = 0;
   const sends: Promise<void>[] = [];
-  // Interrupted: stop waiting; what has no result yet counts as timed out.
+  // Interrupted: stop waiting; what has no result yet counts as interrupted.
   const onAbort = () => {
     for (const [id, entry] of inFlight) {
       inFlight.delete(id);
-      timedOut++;
+      interrupted++;
       entry.done();
     }
   };
@@ -153,6 +159,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     succeeded,
     failed,
     timed_out: timedOut,
+    interrupted,
     duration_s: Math.round(durationS * 100) / 100,
     throughput_per_s: Math.round(((succeeded + failed) / durationS) * 10) / 10,
     latency_ms: summarizeLatencies(latencies),

@@ -5,6 +5,8 @@ import type { DispatchRun } from "./task_event.ts";
 
 const RUN: DispatchRun = {
   name: "Basic two-task execution test",
+  runId: "20261128_100000-a1b2c3",
+  interrupted: false,
   broker: "amqp://guest:***@localhost:5672/",
   startedAt: 1_000,
   finishedAt: 1_340,
@@ -30,6 +32,8 @@ Deno.test("JsonReporter.finish() writes the results document once, as pretty JSO
   const reporter = new JsonReporter({ write: (text) => void out.push(text) });
   reporter.begin({
     name: RUN.name,
+    runId: RUN.runId,
+    journal: null,
     broker: RUN.broker,
     expectedWorkers: 1,
     workers: RUN.workers,

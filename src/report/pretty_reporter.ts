@@ -6,6 +6,7 @@
 import { type Clock, systemClock } from "../clock.ts";
 import { toResultsDocument } from "../dispatch/results_document.ts";
 import { renderTable, type TableColumn } from "./fit_table.ts";
+import { redactUrl } from "../log/redact.ts";
 import type { DispatchPlan, DispatchRun, Reporter, TaskEvent } from "./task_event.ts";
 import { formatMs, shortId, showError, showValue, timeOfDay, truncate } from "./text_format.ts";
 
@@ -42,6 +43,7 @@ const STATE_PAINT: Record<string, Paint> = {
   SUCCESS: "green",
   FAILURE: "red",
   TIMEOUT: "red",
+  INTERRUPTED: "yellow",
 };
 const BAR_WIDTH = 30;
 const REDRAW_EVERY_MS = 100;
@@ -91,7 +93,7 @@ export class PrettyReporter implements Reporter {
     this.#width = options.width ?? null;
   }
 
-  /** Print the header: dispatch name, broker, workers that answered, task count. */
+  /** Print the header: dispatch name, run id and journal, broker, workers that answered, task count. */
   begin(plan: DispatchPlan): void {
     this.#total = plan.taskCount;
     this.#progress = plan.taskCount > this.#progressAbove;
@@ -102,13 +104,16 @@ export class PrettyReporter implements Reporter {
     const others = Math.max(0, (plan.answered ?? serving) - serving);
     const elsewhere = others === 0 ? "" : ` (and ${others} serving other queues)`;
     const expected = plan.expectedWorkers;
+    const resumed = plan.missing !== undefined;
     const lines = [
-      this.#paint("bold", `Dispatch: ${plan.name}`),
-      `  broker   ${plan.broker}`,
+      this.#paint("bold", `Dispatch: ${plan.name}${resumed ? " (resumed)" : ""}`),
+      `  run      ${plan.runId}`,
+      ...(plan.journal === null ? [] : [`  journal  ${plan.journal}`]),
+      `  broker   ${redactUrl(plan.broker)}`,
       expected === null
         ? `  workers  ${serving} serve these queues: ${list}${elsewhere}`
         : `  workers  ${serving} of ${expected} expected serve these queues: ${list}${elsewhere}`,
-      `  tasks    ${plan.taskCount}`,
+      `  tasks    ${plan.taskCount}${resumed ? `, ${plan.missing} without a result yet` : ""}`,
     ];
     if (expected !== null && serving < expected) {
       const missing = expected - serving;
@@ -122,14 +127,14 @@ export class PrettyReporter implements Reporter {
 
   /** Print one event, or update the progress bar. */
   report(event: TaskEvent): void {
-    const final = event.type === "SUCCESS" || event.type === "FAILURE" ||
-      event.type === "TIMEOUT";
+    const failed = event.type === "FAILURE" || event.type === "TIMEOUT";
+    const final = failed || event.type === "SUCCESS" || event.type === "INTERRUPTED";
     if (event.type === "RETRY") this.#retrying.add(event.id);
     if (final && !this.#finished.has(event.id)) {
       this.#finished.add(event.id);
       this.#retrying.delete(event.id);
       this.#done += 1;
-      if (event.type !== "SUCCESS") this.#failed += 1;
+      if (failed) this.#failed += 1;
     }
     if (!this.#progress) {
       this.#write(this.#eventLine(event) + "\n");
@@ -175,6 +180,9 @@ export class PrettyReporter implements Reporter {
     const s = doc.summary;
     const speedUp = doc.total_ms > 0 ? `${(doc.sequential_ms / doc.total_ms).toFixed(2)}x` : "-";
     const failed = `failed ${s.failed}`;
+    const interrupted = s.interrupted > 0 || doc.interrupted
+      ? `   ${this.#paint("yellow", `interrupted ${s.interrupted}`)}`
+      : "";
     out.push(
       "",
       this.#paint("bold", "Timing"),
@@ -189,8 +197,14 @@ export class PrettyReporter implements Reporter {
       `  retries    ${s.retries}`,
       `  tasks      ${this.#paint("green", `succeeded ${s.succeeded}`)}   ${
         s.failed > 0 ? this.#paint("red", failed) : failed
-      }   of ${doc.tasks.length}`,
+      }${interrupted}   of ${doc.tasks.length}`,
     );
+    if (doc.interrupted) {
+      out.push(this.#paint(
+        "yellow",
+        `Interrupted: ${s.interrupted} of ${doc.tasks.length} tasks had no result yet`,
+      ));
+    }
     this.#write(out.join("\n") + "\n");
     return Promise.resolve();
   }
@@ -261,6 +275,10 @@ function eventDetail(event: TaskEvent): string {
     case "TIMEOUT":
       return event.error == null
         ? "no result in time"
+        : truncate(showError(event.error), DETAIL_WIDTH);
+    case "INTERRUPTED":
+      return event.error == null
+        ? "dispatch interrupted"
         : truncate(showError(event.error), DETAIL_WIDTH);
     default:
       return "";

@@ -16,6 +16,8 @@ function collector(): { write: (text: string) => void; text: () => string } {
 function plan(overrides: Partial<DispatchPlan> = {}): DispatchPlan {
   return {
     name: "Basic two-task execution test",
+    runId: "20261128_100000-a1b2c3",
+    journal: "results/dispatch_20261128_100000-a1b2c3.jsonl",
     broker: "amqp://guest:***@localhost:5672/",
     expectedWorkers: 2,
     workers: ["worker-a@host", "worker-b@host"],
@@ -80,15 +82,18 @@ function outcome(overrides: Partial<TaskOutcome> = {}): TaskOutcome {
   };
 }
 
-function run(tasks: TaskOutcome[]): DispatchRun {
+function run(tasks: TaskOutcome[], overrides: Partial<DispatchRun> = {}): DispatchRun {
   return {
     name: "Basic two-task execution test",
+    runId: "20261128_100000-a1b2c3",
     broker: "amqp://guest:***@localhost:5672/",
     startedAt: T0,
     finishedAt: T0 + 610,
     expectedWorkers: 2,
     workers: ["worker-a@host", "worker-b@host"],
     tasks,
+    interrupted: false,
+    ...overrides,
   };
 }
 
@@ -136,6 +141,22 @@ Deno.test("PrettyReporter.begin() prints name, broker, workers and task count", 
   );
   assert.match(text, /tasks\s+2/);
   assert.doesNotMatch(text, /missing/);
+});
+
+Deno.test("PrettyReporter.begin() shows the run id and its journal, and a resume's missing tasks", () => {
+  const out = collector();
+  new PrettyReporter({ write: out.write, color: false }).begin(plan());
+  assert.match(
+    out.text(),
+    /\n {2}run {6}20261128_100000-a1b2c3\n {2}journal {2}results\/dispatch_20261128_100000-a1b2c3\.jsonl\n/,
+  );
+  const resumed = collector();
+  new PrettyReporter({ write: resumed.write, color: false }).begin(
+    plan({ journal: null, missing: 1 }),
+  );
+  assert.match(resumed.text(), /^Dispatch: Basic two-task execution test \(resumed\)\n/);
+  assert.match(resumed.text(), /\n {2}run {6}20261128_100000-a1b2c3\n/);
+  assert.match(resumed.text(), /tasks {4}2, 1 without a result yet/);
 });
 
 Deno.test("PrettyReporter.begin() warns when fewer workers answer than expected", () => {
@@ -363,4 +384,45 @@ Deno.test("PrettyReporter fits the results table to the terminal width; ids are 
   const rowA = lines.find((l) => l.startsWith("task_a ")) ?? "";
   assert.match(rowA, /^task_a\s+4f09a2b1-\S*…\s+queue_a\s+SUCCESS\s/);
   assert.match(rowA, /\s106\.0\s+0$/);
+});
+
+Deno.test("PrettyReporter shows INTERRUPTED tasks live, in the table and in the summary", async () => {
+  const out = collector();
+  const reporter = new PrettyReporter({ write: out.write, color: false });
+  reporter.begin(plan());
+  const [sentA, sentB] = events();
+  const success = events().find((e) => e.type === "SUCCESS")!;
+  for (const event of [sentA, sentB, success]) reporter.report(event);
+  const error = {
+    type: "InterruptedError",
+    message: "dispatch interrupted by SIGINT before a result arrived",
+  };
+  const b = { id: ID_B, task: "task_b", queue: "queue_b" };
+  reporter.report({ ...b, type: "INTERRUPTED", error, retries: 0, at: T0 + 200 });
+  await reporter.finish(run([
+    outcome(),
+    outcome({
+      ...b,
+      status: "INTERRUPTED",
+      result: null,
+      error,
+      runtimeMs: null,
+      worker: null,
+      doneAt: null,
+    }),
+  ], { interrupted: true }));
+  const text = out.text();
+  assert.match(
+    text,
+    /INTERRUPTED {2}task_b {2}9c3e77d0… {2}InterruptedError: dispatch interrupted by SIGINT before a result arrived\n/,
+  );
+  assert.match(text, /task_b\s+\S+\s+queue_b\s+INTERRUPTED\s+InterruptedError: dispatch interr/);
+  assert.match(text, /succeeded 1\s+failed 0\s+interrupted 1\s+of 2/);
+  assert.match(text, /Interrupted: 1 of 2 tasks had no result yet/);
+
+  const colored = collector();
+  const painted = new PrettyReporter({ write: colored.write, color: true });
+  painted.begin(plan());
+  painted.report({ ...b, type: "INTERRUPTED", error, retries: 0, at: T0 + 200 });
+  assert.ok(colored.text().includes("\x1b[33mINTERRUPTED"), "yellow interrupted");
 });

@@ -5,8 +5,12 @@
  */
 import type { ErrorInfo } from "../errors.ts";
 
-/** Final states of a dispatched task (SPEC "Results"). */
-export type FinalStatus = "SUCCESS" | "FAILURE" | "TIMEOUT";
+/**
+ * Final states of a dispatched task (SPEC "Results"). `INTERRUPTED`: the
+ * dispatch was stopped (SIGINT, SIGTERM) before a result arrived; the task
+ * itself may still run, and `dts dispatch --resume` can collect it.
+ */
+export type FinalStatus = "SUCCESS" | "FAILURE" | "TIMEOUT" | "INTERRUPTED";
 
 /** One state change of one task. `at` is epoch ms. */
 export type TaskEvent =
@@ -29,7 +33,7 @@ export type TaskEvent =
       worker: string | null;
       retries: number;
     }
-    | { type: "TIMEOUT"; error: ErrorInfo | null; retries: number }
+    | { type: "TIMEOUT" | "INTERRUPTED"; error: ErrorInfo | null; retries: number }
   );
 
 /** The outcome of one task in a finished dispatch (SPEC results JSON, camelCase). */
@@ -50,6 +54,8 @@ export interface TaskOutcome {
 /** A finished dispatch. */
 export interface DispatchRun {
   name: string;
+  /** `YYYYmmdd_HHMMSS-<6 hex>`: names the reply queue and the journal; `--resume` takes it. */
+  runId: string;
   /** Redacted broker URL. */
   broker: string;
   startedAt: number;
@@ -58,11 +64,19 @@ export interface DispatchRun {
   /** Workers that serve the jobs' queues (pre-flight `active_queues`). */
   workers: string[];
   tasks: TaskOutcome[];
+  /** Stopped by SIGINT or SIGTERM before every task had a final result. */
+  interrupted: boolean;
 }
 
 /** What a dispatch is about to do, known before the first send. */
 export interface DispatchPlan {
   name: string;
+  /** The run id (`dts dispatch --resume` takes it). */
+  runId: string;
+  /** The run's journal file, if it keeps one. */
+  journal: string | null;
+  /** A resume: how many tasks had no result yet. Absent for a fresh run. */
+  missing?: number;
   /** Redacted broker URL. */
   broker: string;
   expectedWorkers: number | null;

@@ -5,18 +5,33 @@
 import { BrokerError } from "../errors.ts";
 import type { Transport } from "./transport.ts";
 
+/** Options of `openReplyQueue()`. */
+export interface ReplyQueueOptions {
+  /** The queue's name. @default `<prefix>.<uuid>` */
+  name?: string;
+  /** @default "dts.reply" */
+  prefix?: string;
+  /** The sender's per-task timeout. */
+  timeoutMs: number;
+  /** Deleted by the broker after this long without a consumer. @default timeoutMs + 5 minutes */
+  expiresMs?: number;
+}
+
 /**
- * Declare a fresh reply queue. It is durable and not exclusive, so it
- * outlives a dropped connection or a broker restart, and it expires when
- * unused for `timeoutMs` plus 5 minutes, so a sender that dies leaves nothing
- * behind for long. Resolves to its name.
+ * Declare a reply queue. It is durable and not exclusive, so it outlives a
+ * dropped connection or a broker restart, and it expires when unused for
+ * `expiresMs`, so a sender that dies leaves nothing behind for long.
+ * Resolves to its name.
  */
 export async function openReplyQueue(
   transport: Transport,
-  options: { prefix: string; timeoutMs: number },
+  options: ReplyQueueOptions,
 ): Promise<string> {
-  const name = `${options.prefix}.${crypto.randomUUID()}`;
-  await transport.assertQueue(name, { durable: true, expiresMs: options.timeoutMs + 300_000 });
+  const name = options.name ?? `${options.prefix ?? "dts.reply"}.${crypto.randomUUID()}`;
+  await transport.assertQueue(name, {
+    durable: true,
+    expiresMs: options.expiresMs ?? options.timeoutMs + 300_000,
+  });
   return name;
 }
 

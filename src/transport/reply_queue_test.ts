@@ -34,3 +34,18 @@ Deno.test("closeReplyQueue() tries again after a dropped connection", async () =
   assert.equal(await inner.inspectQueue(name), null);
   await inner.close();
 });
+
+Deno.test("openReplyQueue() declares the queue it is told to, expiring when unused for expiresMs", async () => {
+  using broker = new MemoryBroker();
+  const transport = new MemoryTransport(broker);
+  const name = await openReplyQueue(transport, {
+    name: "dts.reply.20261128_100000-4f09a2",
+    timeoutMs: 1000,
+    expiresMs: 50,
+  });
+  assert.equal(name, "dts.reply.20261128_100000-4f09a2");
+  assert.notEqual(await transport.inspectQueue(name), null);
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  assert.equal(await transport.inspectQueue(name), null);
+  await transport.close();
+});

@@ -224,7 +224,7 @@ export class Worker {
       pid: Deno.pid,
       uptime: Math.round((now() - this.#startedAt) / 1000),
       pool: { "max-concurrency": this.#options.concurrency ?? 1, processes: [Deno.pid] },
-      broker: { transport: this.#options.transport.url },
+      broker: { transport: this.#options.transport.url.split(":")[0] }, // the scheme only, no URL
       dts: { version: this.#options.version ?? "", tasks: this.#options.tasks.map((t) => t.name) },
     };
   }

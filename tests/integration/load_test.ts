@@ -9,7 +9,7 @@ import { Worker } from "../../src/worker/worker.ts";
 import { deleteQueues, testBroker, testNamespace } from "../helpers/broker.ts";
 import { testLogger, testTask } from "../helpers/in_process.ts";
 import { CliProcess, runCli } from "../helpers/run_cli.ts";
-import { tempDir } from "../helpers/test_kit.ts";
+import { tempDir, waitUntil } from "../helpers/test_kit.ts";
 
 Deno.test("dts load --json sends the tasks through a worker and reports throughput and latency", async () => {
   await using broker = await testBroker();
@@ -59,6 +59,7 @@ Deno.test("dts load --json sends the tasks through a worker and reports throughp
       "succeeded",
       "failed",
       "timed_out",
+      "interrupted",
       "duration_s",
       "throughput_per_s",
       "latency_ms",
@@ -76,6 +77,39 @@ Deno.test("dts load --json sends the tasks through a worker and reports throughp
     assert.match(await Deno.readTextFile(report), /200/);
     await using transport = await openTransport(broker.url);
     assert.deepEqual(await transport.inspectQueue(queue), { messages: 0, consumers: 1 });
+  } finally {
+    await deleteQueues(broker.url, [queue]);
+  }
+});
+
+Deno.test("dts load exits 130 on SIGINT and counts tasks in flight as interrupted, not timed out", async () => {
+  await using broker = await testBroker();
+  const ns = testNamespace();
+  const queue = ns.queue("queue_nobody");
+  await using tmp = await tempDir();
+  try {
+    const config = `${tmp.path}/config.yml`;
+    await Deno.writeTextFile(
+      config,
+      `name: load\ntasks:\n  n: { name: task_n, queue: ${queue} }\ndispatch: { timeout: 60s }\n`,
+    );
+    await using load = new CliProcess(
+      ["load", "--task", "n", "--count", "3", "--json", "--config", config],
+      { env: { DTS_BROKER_URL: broker.url } },
+    );
+    await using transport = await openTransport(broker.url);
+    await waitUntil(
+      "the 3 tasks in their queue",
+      async () => (await transport.inspectQueue(queue))?.messages === 3,
+    );
+    load.kill("SIGINT");
+    const run = await load.finished();
+    assert.equal(run.code, 130, run.stderr);
+    const doc = JSON.parse(run.stdout);
+    assert.deepEqual(
+      [doc.sent, doc.succeeded, doc.failed, doc.timed_out, doc.interrupted],
+      [3, 0, 0, 0, 3],
+    );
   } finally {
     await deleteQueues(broker.url, [queue]);
   }

@@ -5,7 +5,7 @@
  * other queues does not count towards `dispatch.expected_workers`.
  * @module
  */
-import { inspectWorkers } from "../dispatch/ping_workers.ts";
+import { inspectWorkers } from "./ping_workers.ts";
 import type { Transport } from "../transport/transport.ts";
 
 /** Who answered, and who of them consumes at least one of the queues. */

@@ -1,0 +1,22 @@
+/**
+ * A config's `dispatch.jobs` as the list of tasks to send.
+ * @module
+ */
+import type { Config } from "../config/schema.ts";
+import type { DispatchJob } from "./dispatcher.ts";
+
+/** Every send of the config's jobs, `count` times each, in order. */
+export function expandJobs(
+  config: Config,
+  route: (ref: string) => { name: string; queue: string },
+): DispatchJob[] {
+  return config.dispatch.jobs.flatMap((job) => {
+    const { name, queue } = route(job.task);
+    return Array.from({ length: job.count }, () => ({
+      task: name,
+      queue,
+      args: job.args,
+      kwargs: job.kwargs,
+    }));
+  });
+}

@@ -1,0 +1,224 @@
+/**
+ * Waiting for results in a reply queue: the part a dispatch and a
+ * `--resume` share. Each task ends exactly once: with its result, TIMEOUT at
+ * its deadline, or INTERRUPTED when the signal aborts first.
+ * @module
+ */
+import type { TaskEvent } from "../report/task_event.ts";
+import type { Delivery, Transport } from "../transport/transport.ts";
+import type { JournalRecord } from "./journal_record.ts";
+import { type FollowedTask, resultEvents } from "./result_events.ts";
+import { within } from "./within.ts";
+
+/** A task to wait for. */
+export interface ExpectedTask extends FollowedTask {
+  id: string;
+  /** Epoch ms: no final result by then → TIMEOUT. */
+  deadline: number;
+  /** Named in the TIMEOUT message. */
+  timeoutMs: number;
+}
+
+/** Where events are recorded durably before their result message is acknowledged. */
+export interface EventJournal {
+  append(records: readonly JournalRecord[]): Promise<void>;
+}
+
+/** Options of `ReplyCollector`. */
+export interface ReplyCollectorOptions {
+  transport: Transport;
+  replyQueue: string;
+  /** Receives every event, in order. */
+  emit: (event: TaskEvent) => void;
+  /** With a journal, a result is acknowledged only once its events are in it. */
+  journal?: EventJournal | null;
+  /** Told once, at the first journal write that fails; those results stay unacknowledged. */
+  onJournalError?: (error: unknown) => void;
+  now?: () => number;
+}
+
+/** How long stopping the consumer may hold up the end of a run. */
+const CONSUMER_STOP_MS = 2000;
+
+/** Follows tasks through their result messages; see the module notes. */
+export class ReplyCollector {
+  readonly #options: ReplyCollectorOptions;
+  readonly #now: () => number;
+  readonly #tasks = new Map<string, ExpectedTask & { done: boolean }>();
+  readonly #writes = new Set<Promise<unknown>>();
+  readonly #allDone = Promise.withResolvers<void>();
+  #remaining = 0;
+  #journalFailed = false;
+
+  constructor(options: ReplyCollectorOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Tasks not yet final. */
+  get remaining(): number {
+    return this.#remaining;
+  }
+
+  /** Wait for `task` too. */
+  expect(task: ExpectedTask): void {
+    if (this.#tasks.has(task.id)) return;
+    this.#tasks.set(task.id, { ...task, done: false });
+    this.#remaining++;
+  }
+
+  /** Emit and journal an event that settles nothing (SENT). */
+  note(event: TaskEvent): void {
+    this.#options.emit(event);
+    this.#track(this.#write([event]));
+  }
+
+  /** End a task with `event` (from outside: a publish that failed for good); ignored when it ended already. */
+  settle(event: TaskEvent): void {
+    if (this.#finish(event)) this.#track(this.#write([event]));
+  }
+
+  /**
+   * Collect until every task is final, the signal aborts (the rest become
+   * INTERRUPTED) or deadlines pass (TIMEOUT). With `drainFirst`, what already
+   * waits in the queue is taken before any deadline applies (a resume after
+   * the deadline still gets the results that came in time).
+   */
+  async collect(options: { signal?: AbortSignal; drainFirst?: boolean } = {}): Promise<void> {
+    const { signal } = options;
+    const stop = new AbortController();
+    let consumer: Promise<void> = Promise.resolve();
+    let ticker: ReturnType<typeof setInterval> | undefined;
+    const aborted = Promise.withResolvers<void>();
+    const onAbort = () => aborted.resolve();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      if (this.#remaining > 0 && !signal?.aborted) {
+        if (options.drainFirst) await this.#drain(signal);
+        consumer = this.#consume(stop.signal);
+        this.#expire();
+        ticker = setInterval(() => this.#expire(), this.#tickMs());
+        await Promise.race([this.#allDone.promise, aborted.promise]);
+      }
+      if (signal?.aborted) this.#interruptAll(signal.reason);
+    } finally {
+      clearInterval(ticker);
+      signal?.removeEventListener("abort", onAbort);
+      stop.abort();
+      // Unsettled deliveries go back to the queue when the transport closes.
+      await within(consumer.catch(() => {}), CONSUMER_STOP_MS);
+      while (this.#writes.size > 0) await Promise.allSettled([...this.#writes]);
+    }
+  }
+
+  async #drain(signal: AbortSignal | undefined): Promise<void> {
+    const { transport, replyQueue } = this.#options;
+    while (this.#remaining > 0 && !signal?.aborted) {
+      const delivery = await transport.get(replyQueue);
+      if (delivery === null) return;
+      this.#onDelivery(delivery);
+    }
+  }
+
+  async #consume(signal: AbortSignal): Promise<void> {
+    const { transport, replyQueue } = this.#options;
+    for await (const delivery of transport.consume(replyQueue, { prefetch: 1000, signal })) {
+      this.#onDelivery(delivery);
+    }
+  }
+
+  #onDelivery(delivery: Delivery): void {
+    const events = resultEvents(delivery, (id) => {
+      const task = this.#tasks.get(id);
+      return task && !task.done ? task : undefined;
+    });
+    // Not ours, or a duplicate after a redelivery: nothing to record.
+    if (events.length === 0) return this.#track(delivery.ack().catch(() => {}));
+    for (const event of events) {
+      if (isFinal(event)) {
+        this.#finish(event);
+        continue;
+      }
+      if (event.type === "RETRY") this.#tasks.get(event.id)!.retries = event.retries;
+      this.#options.emit(event);
+    }
+    // ACK ONLY ONCE THE JOURNAL HAS THE RESULT: a crash in between redelivers it to a resume.
+    this.#track(
+      this.#write(events).then(() => delivery.ack().catch(() => {}), () => {}),
+    );
+  }
+
+  #finish(event: TaskEvent): boolean {
+    const task = this.#tasks.get(event.id);
+    if (!task || task.done) return false;
+    task.done = true;
+    this.#options.emit(event);
+    if (--this.#remaining === 0) this.#allDone.resolve();
+    return true;
+  }
+
+  #expire(): void {
+    const now = this.#now();
+    for (const task of this.#tasks.values()) {
+      if (task.done || now < task.deadline) continue;
+      this.settle({
+        type: "TIMEOUT",
+        id: task.id,
+        task: task.task,
+        queue: task.queue,
+        at: now,
+        error: { type: "TimeoutError", message: `No result within ${task.timeoutMs} ms` },
+        retries: task.retries,
+      });
+    }
+  }
+
+  #interruptAll(reason: unknown): void {
+    const by = typeof reason === "string" && reason !== "" ? reason : "a signal";
+    const now = this.#now();
+    for (const task of this.#tasks.values()) {
+      if (task.done) continue;
+      this.settle({
+        type: "INTERRUPTED",
+        id: task.id,
+        task: task.task,
+        queue: task.queue,
+        at: now,
+        error: {
+          type: "InterruptedError",
+          message: `dispatch interrupted by ${by} before a result arrived`,
+        },
+        retries: task.retries,
+      });
+    }
+  }
+
+  /** Resolves once `events` are in the journal; rejects (after telling `onJournalError`) when they cannot be. */
+  #write(events: readonly TaskEvent[]): Promise<void> {
+    const journal = this.#options.journal;
+    if (!journal) return Promise.resolve();
+    return journal.append(events.map((event) => ({ kind: "event", event }))).catch((error) => {
+      if (!this.#journalFailed) {
+        this.#journalFailed = true;
+        this.#options.onJournalError?.(error);
+      }
+      throw error;
+    });
+  }
+
+  #track(work: Promise<unknown>): void {
+    const tracked = work.catch(() => {}).finally(() => this.#writes.delete(tracked));
+    this.#writes.add(tracked);
+  }
+
+  #tickMs(): number {
+    let shortest = Infinity;
+    for (const task of this.#tasks.values()) shortest = Math.min(shortest, task.timeoutMs);
+    return Math.max(10, Math.min(100, shortest / 4));
+  }
+}
+
+function isFinal(event: TaskEvent): boolean {
+  return event.type === "SUCCESS" || event.type === "FAILURE" || event.type === "TIMEOUT" ||
+    event.type === "INTERRUPTED";
+}
