@@ -43,6 +43,7 @@ export class ManualClock implements Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
+      if (ms <= 0) return resolve(); // its time has come already
       const sleeper = { until: this.#now + ms, resolve };
       this.#sleepers.push(sleeper);
       signal?.addEventListener("abort", () => {

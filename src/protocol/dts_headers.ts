@@ -10,3 +10,11 @@
  * why. A task message carrying it is malformed and dead-lettered.
  */
 export const UNDECODABLE_HEADER = "x-dts-undecodable";
+
+/**
+ * How many times a task message came back to a worker because the worker
+ * that held it died or lost its connection first. Written by the worker that
+ * receives such a redelivery, on the copy it puts back; past
+ * `worker.max_redeliveries` the message is dead-lettered as poison.
+ */
+export const REDELIVERIES_HEADER = "x-dts-redeliveries";

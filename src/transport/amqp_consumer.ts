@@ -37,6 +37,7 @@ export class AmqpConsumer {
   #queue: string;
   #prefetch: number;
   #signal: AbortSignal | undefined;
+  #onReturned: ((delivery: AmqpDelivery) => void) | undefined;
   #slot: ChannelSlot | null = null;
   #startedOn: ChannelModel | null = null;
   #consumerTag: string | null = null;
@@ -49,6 +50,7 @@ export class AmqpConsumer {
     this.#queue = queue;
     this.#prefetch = options.prefetch;
     this.#signal = options.signal;
+    this.#onReturned = options.onReturned;
     this.stream = new AsyncQueue<AmqpDelivery>(() => this.stop(true));
     if (this.#signal?.aborted) {
       this.#stopped = true;
@@ -140,7 +142,11 @@ export class AmqpConsumer {
     this.#slot = null;
     this.#consumerTag = null;
     // Deliveries of a dead channel are back in the queue already: never hand them out.
-    this.stream.takeBuffered();
+    for (const delivery of this.stream.takeBuffered()) {
+      try {
+        this.#onReturned?.(delivery);
+      } catch { /* a listener that throws changes nothing here */ }
+    }
     const conn = this.#startedOn;
     this.#startedOn = null;
     if (this.#stopped || slot.error === null) return; // connection lost: the reconnect restarts us

@@ -106,6 +106,12 @@ export interface ConsumeOptions {
   prefetch: number;
   /** Aborting cancels the consumer and ends the iteration; unsettled deliveries may still be settled. */
   signal?: AbortSignal;
+  /**
+   * Called for each delivery the consumer had received but not handed out
+   * when its channel or connection died: the broker has it back and delivers
+   * it again, marked redelivered. Must not throw.
+   */
+  onReturned?(delivery: Delivery): void;
 }
 
 /** A connection to a broker. Survives dropped connections by reconnecting by itself. */

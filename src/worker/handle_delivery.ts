@@ -1,135 +1,216 @@
 /**
- * What a worker does with one delivery from a task queue: decode, run,
- * record the outcome, settle. The order of the last two is the point of
- * this file.
+ * What a worker does with one delivery from a task queue: decode it, decide
+ * whether to run it now, run it, record the outcome, settle. Every path ends
+ * with the delivery settled or handed back to the broker.
  * @module
  */
-import type { AttemptRunner } from "../attempt/attempt_runner.ts";
 import { ProtocolError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
-import type { TaskDefinition } from "../plugin/task_plugin.ts";
-import { encodeException } from "../protocol/celery_result_message.ts";
+import { REDELIVERIES_HEADER } from "../protocol/dts_headers.ts";
 import {
   decodeTaskMessage,
   encodeTaskMessage,
-  retryTaskMessage,
   type TaskMessage,
 } from "../protocol/celery_task_message.ts";
-import type { RetryPolicy } from "../retry/retry_policy.ts";
-import { type Delivery, MAX_DELAY_MS, type Transport } from "../transport/transport.ts";
-import type { WorkerMetrics } from "./metrics.ts";
-import { publishFinal, publishMalformed, publishResult } from "./result_publisher.ts";
+import { type Delivery, MAX_DELAY_MS } from "../transport/transport.ts";
+import { canvasFeatures } from "./canvas_features.ts";
+import type { DeliveryDeps, RunnableTask } from "./delivery_deps.ts";
+import { messageKey } from "./in_flight.ts";
+import { recordOutcome } from "./record_outcome.ts";
+import { judgeRedelivery } from "./redelivery_guard.ts";
+import { type Rejection, rejectMalformed, rejectTask } from "./reject_message.ts";
+import { publishResult } from "./result_publisher.ts";
+import { settleAfterError } from "./settle_after_error.ts";
 import { withTimeLimit } from "./time_limit.ts";
 
-/** A task being worked on, for `inspect active`. */
-export interface ActiveTask {
-  id: string;
-  name: string;
-  args: readonly unknown[];
-  kwargs: Readonly<Record<string, unknown>>;
-  retries: number;
-  queue: string;
-  startedAt: number;
-}
-
-/** Everything a delivery handler needs, passed in by the worker. */
-export interface DeliveryHandlerDeps {
-  transport: Transport;
-  /** The tasks this worker runs, by task name. */
-  tasks: ReadonlyMap<string, { task: TaskDefinition; policy: RetryPolicy }>;
-  workerName: string;
-  logger: Logger;
-  metrics: WorkerMetrics;
-  maxMessageBytes: number;
-  /** Aborts when the worker stops for good: running attempts end and their messages are requeued. */
-  stopSignal: AbortSignal;
-  active: Map<string, ActiveTask>;
-  /** Runs the plugins: in hosts for `dts worker`, inline in tests. */
-  runner: AttemptRunner;
-  now(): number;
-}
+export type { DeliveryDeps } from "./delivery_deps.ts";
 
 /** Header the dispatcher sets to ask for a STARTED state message (Celery's `track_started`). */
 export const TRACK_STARTED_HEADER = "dts_track_started";
 
-/** Celery's own classes for these states, so `except TaskRevokedError:` works in a Celery client. */
-const CELERY_EXCEPTIONS = "celery.exceptions";
-
-/** An eta this close counts as now: the broker-held delay rounds to 2 significant digits. */
+/** An eta this close counts as now: the broker's delay ladder rounds up to 16 ms. */
 const ETA_SLACK_MS = 25;
 
-/** Handle one delivery to the end; never throws (errors are logged and the message is left to redelivery). */
-export async function handleDelivery(delivery: Delivery, deps: DeliveryHandlerDeps): Promise<void> {
+/** What the log says for each kind of refusal. */
+const REFUSAL_LOG: Readonly<Record<string, string>> = {
+  NotRegistered: "Dead-lettering a message for an unknown task",
+  TaskRevokedError: "Dead-lettering an expired task",
+  WorkerLostError: "Dead-lettering a poison message: workers kept dying holding it",
+  ProtocolError: "Dead-lettering a task whose reply_to names a task queue",
+};
+
+/** Handle one delivery to the end; never rejects. */
+export async function handleDelivery(delivery: Delivery, deps: DeliveryDeps): Promise<void> {
+  let key: string | null = null;
+  let settled: boolean;
   try {
-    await processDelivery(delivery, deps);
+    key = await processDelivery(delivery, deps, (k) => (key = k));
+    settled = true;
   } catch (error) {
-    // The outcome could not be recorded (broker gone mid-way). The message is
-    // unsettled, so the broker redelivers it: at-least-once, never lost.
-    deps.logger.error("Cannot settle a message; the broker will redeliver it", {
-      queue: delivery.queue,
-      error,
-    });
+    settled = await settleAfterError(delivery, error, deps);
   }
+  // Settled: a copy of it arriving later is not a redelivery of ours.
+  if (key !== null && settled) deps.held.settled(key);
 }
 
-async function processDelivery(delivery: Delivery, deps: DeliveryHandlerDeps): Promise<void> {
+async function processDelivery(
+  delivery: Delivery,
+  deps: DeliveryDeps,
+  took: (key: string) => void,
+): Promise<string | null> {
   const receivedAt = deps.now();
   let message: TaskMessage;
   try {
     message = decodeTaskMessage(delivery.body, delivery.props, { maxBytes: deps.maxMessageBytes });
   } catch (error) {
     if (!(error instanceof ProtocolError)) throw error;
-    await rejectMalformed(delivery, error, deps);
-    return;
+    await rejectMalformed(delivery, error.message, deps);
+    return null;
   }
-
+  const key = messageKey(message.id, message.retries);
+  const ours = deps.held.has(key);
+  deps.held.take(key);
+  took(key);
   const log = deps.logger.child({ task: message.task, id: message.id, retries: message.retries });
-  const entry = deps.tasks.get(message.task);
-  if (!entry) {
-    // DEAD-LETTER UNKNOWN TASKS: retrying cannot teach this worker a new task.
-    const reason = `Task "${message.task}" is not registered on worker "${deps.workerName}"`;
-    log.warn("Dead-lettering a message for an unknown task", { queue: delivery.queue });
-    await rejectTask(delivery, message, deps, { status: "FAILURE", type: "NotRegistered", reason });
-    return;
-  }
-  const { task, policy } = entry;
 
-  if (message.expires !== null && Date.parse(message.expires) <= deps.now()) {
-    const reason = `Task expired at ${message.expires}`;
-    log.warn("Dead-lettering an expired task", { expires: message.expires });
-    await rejectTask(delivery, message, deps, {
-      status: "REVOKED",
-      type: "TaskRevokedError",
-      reason,
-    });
-    return;
-  }
-
-  if (message.eta !== null) {
-    const waitMs = Date.parse(message.eta) - deps.now();
-    if (waitMs > ETA_SLACK_MS) {
-      // NEVER HOLD A DELAYED TASK IN MEMORY: hand it back to the broker to hold.
-      // An eta past what the broker holds in one go comes back early and is deferred again.
-      const { body, props } = encodeTaskMessage(message);
-      const delayMs = Math.min(waitMs, MAX_DELAY_MS);
-      await deps.transport.publish(delivery.queue, body, { ...props, delayMs });
+  const running = deps.inFlight.outcomeOf(key);
+  if (running !== null) {
+    // A copy of a message this worker still runs: its channel died under it.
+    // Never run one message twice at once; settle this copy by the first's outcome.
+    log.info("A copy of a running task arrived; waiting for the running one");
+    if (await running) {
       await delivery.ack();
-      log.debug("Deferred a task until its eta", { eta: message.eta, delay_ms: waitMs });
-      return;
+      return key;
     }
   }
 
-  await runAndSettle(delivery, message, task, policy, receivedAt, deps, log);
+  const verdict = judgeRedelivery(
+    { redelivered: delivery.redelivered, headers: delivery.props.headers },
+    { ours: ours || running !== null, maxRedeliveries: deps.maxRedeliveries },
+  );
+  if (verdict.action === "count") {
+    // Another worker died holding it: count that on a copy at the tail.
+    log.warn("A worker died holding this task; putting it back, counted", {
+      redeliveries: verdict.redeliveries,
+      max_redeliveries: deps.maxRedeliveries,
+    });
+    await delivery.release({ [REDELIVERIES_HEADER]: verdict.redeliveries });
+    return key;
+  }
+  if (verdict.action === "poison") {
+    await refuse(delivery, message, log, deps, {
+      status: "FAILURE",
+      type: "WorkerLostError",
+      reason:
+        `Task was running or waiting on a worker that died ${verdict.redeliveries} times (x-dts-redeliveries); dead-lettered as a poison message`,
+      headers: { [REDELIVERIES_HEADER]: verdict.redeliveries },
+    });
+    return key;
+  }
+
+  const entry = deps.tasks.get(message.task);
+  const refusal = whyNotRun(message, entry, delivery, deps);
+  if (refusal !== null) {
+    await refuse(delivery, message, log, deps, refusal);
+    return key;
+  }
+  if (await deferredUntilEta(delivery, message, log, deps)) return key;
+
+  const features = canvasFeatures(message.embed);
+  if (features.length > 0) {
+    log.warn("This task carries Celery canvas that dts workers do not run yet", {
+      features,
+      effect: `the task runs; its ${features.join(", ")} will not be sent`,
+    });
+  }
+  await runAndRecord(delivery, message, entry!, receivedAt, log, deps);
+  return key;
 }
 
-async function runAndSettle(
+/** Why a decoded task must not run here, or null. */
+function whyNotRun(
+  message: TaskMessage,
+  entry: RunnableTask | undefined,
+  delivery: Delivery,
+  deps: DeliveryDeps,
+): Rejection | null {
+  if (!entry) {
+    // DEAD-LETTER UNKNOWN TASKS: retrying cannot teach this worker a new task.
+    return {
+      status: "FAILURE",
+      type: "NotRegistered",
+      reason: `Task "${message.task}" is not registered on worker "${deps.workerName}"`,
+    };
+  }
+  if (message.expires !== null && Date.parse(message.expires) <= deps.now()) {
+    return {
+      status: "REVOKED",
+      type: "TaskRevokedError",
+      reason: `Task expired at ${message.expires}`,
+    };
+  }
+  if (message.replyTo !== null && isTaskQueue(message.replyTo, delivery.queue, deps)) {
+    return {
+      status: "FAILURE",
+      type: "ProtocolError",
+      reason:
+        `reply_to "${message.replyTo}" names a task queue; results go to a reply queue, never into a task queue`,
+    };
+  }
+  return null;
+}
+
+/** A queue that holds tasks, delays or dead letters: a result published there would be misread. */
+function isTaskQueue(name: string, queue: string, deps: DeliveryDeps): boolean {
+  return name === queue || deps.queues.has(name) || name.endsWith(".dead") ||
+    name.startsWith("dts.delay.");
+}
+
+async function refuse(
   delivery: Delivery,
   message: TaskMessage,
-  task: TaskDefinition,
-  policy: RetryPolicy,
-  receivedAt: number,
-  deps: DeliveryHandlerDeps,
   log: Logger,
+  deps: DeliveryDeps,
+  rejection: Rejection,
+): Promise<void> {
+  log.warn(REFUSAL_LOG[rejection.type] ?? "Dead-lettering a task it will not run", {
+    queue: delivery.queue,
+    reason: rejection.reason,
+  });
+  // A reply_to that names a task queue is the one place no result may go.
+  const tell = rejection.type === "ProtocolError" ? { ...message, replyTo: null } : message;
+  await rejectTask(delivery, tell, rejection, deps);
+}
+
+/** Hand a task whose eta is ahead back to the broker to hold; whether it was. */
+async function deferredUntilEta(
+  delivery: Delivery,
+  message: TaskMessage,
+  log: Logger,
+  deps: DeliveryDeps,
+): Promise<boolean> {
+  if (message.eta === null) return false;
+  const waitMs = Date.parse(message.eta) - deps.now();
+  if (waitMs <= ETA_SLACK_MS) return false;
+  // NEVER HOLD A DELAYED TASK IN MEMORY: hand it back to the broker to hold.
+  // An eta past what the broker holds in one go comes back early and is deferred again.
+  const { body, props } = encodeTaskMessage(message);
+  await deps.transport.publish(delivery.queue, body, {
+    ...props,
+    delayMs: Math.min(waitMs, MAX_DELAY_MS),
+  });
+  await delivery.ack();
+  log.debug("Deferred a task until its eta", { eta: message.eta, delay_ms: waitMs });
+  return true;
+}
+
+async function runAndRecord(
+  delivery: Delivery,
+  message: TaskMessage,
+  entry: RunnableTask,
+  receivedAt: number,
+  log: Logger,
+  deps: DeliveryDeps,
 ): Promise<void> {
   const startedAt = deps.now();
   if (message.replyTo !== null && message.extraHeaders[TRACK_STARTED_HEADER] === true) {
@@ -142,9 +223,7 @@ async function runAndSettle(
       queue: delivery.queue,
     }).catch((error) => log.debug("Cannot publish STARTED", { error }));
   }
-
-  const activeKey = `${message.id}:${message.retries}`;
-  deps.active.set(activeKey, {
+  const running = deps.inFlight.start({
     id: message.id,
     name: message.task,
     args: message.args,
@@ -153,155 +232,29 @@ async function runAndSettle(
     queue: delivery.queue,
     startedAt,
   });
-  deps.metrics.taskStarted();
-  log.info("Task started");
-  const outcome = await deps.runner.run(withTimeLimit(task, message.timeLimit), {
-    id: message.id,
-    name: message.task,
-    args: message.args,
-    kwargs: message.kwargs,
-    retries: message.retries,
-    log,
-    stopSignal: deps.stopSignal,
-  });
-  deps.metrics.taskEnded();
-  deps.active.delete(activeKey);
-  const durationMs = round1(outcome.runtimeMs);
-  const seconds = outcome.runtimeMs / 1000;
-
-  // ===================================================================
-  // ACK ONLY AFTER THE OUTCOME IS SAFELY PUBLISHED. Every branch below
-  // first awaits the broker's confirm of the result, the retry or the
-  // dead letter, and only then settles the delivery. A crash in between
-  // means a redelivery (a task may run twice), never a lost task.
-  // ===================================================================
-  if (outcome.ok) {
-    await publishFinal(message, "SUCCESS", deps, {
-      result: outcome.value,
-      runtimeMs: durationMs,
-      queue: delivery.queue,
-    });
-    await delivery.ack();
-    deps.metrics.taskFinished(message.task, "SUCCESS", seconds);
-    log.info("Task succeeded", { duration_ms: durationMs });
-    return;
-  }
-
-  if (outcome.stopped) {
-    // The worker is shutting down: the attempt did not fail, it was cut short.
-    await delivery.requeue();
-    log.warn("Task interrupted by shutdown; requeued", { duration_ms: durationMs });
-    return;
-  }
-
-  const error = outcome.error;
-  const delayMs = policy.nextDelayMs(message.retries, { retryable: outcome.retryable });
-  if (delayMs !== null) {
-    // NEVER HOLD A RETRY IN MEMORY: the broker holds the wait (a delay queue).
-    const eta = new Date(deps.now() + delayMs).toISOString();
-    const next = retryTaskMessage(message, { eta });
-    const { body, props } = encodeTaskMessage(next);
-    await deps.transport.publish(delivery.queue, body, {
-      ...props,
-      delayMs: Math.min(delayMs, MAX_DELAY_MS),
-    });
-    // The retry message is the outcome; the RETRY state is a progress note
-    // that follows the ack, so a client that saw RETRY never sees this
-    // attempt run again after a crash.
-    await delivery.ack();
-    await publishResult(message, deps, {
-      status: "RETRY",
-      result: encodeException(error),
-      traceback: error.stack ?? null,
+  let recorded = false;
+  try {
+    deps.metrics.taskStarted();
+    log.info("Task started");
+    const outcome = await deps.runner.run(withTimeLimit(entry.task, message.timeLimit), {
+      id: message.id,
+      name: message.task,
+      args: message.args,
+      kwargs: message.kwargs,
       retries: message.retries,
-      runtimeMs: durationMs,
-      delayMs,
-      queue: delivery.queue,
-    }).catch((e) => log.warn("Cannot publish RETRY state", { error: e }));
-    deps.metrics.taskFinished(message.task, "RETRY", seconds);
-    deps.metrics.retried(message.task);
-    log.warn("Task failed; retry scheduled", {
-      duration_ms: durationMs,
-      delay_ms: delayMs,
-      error: error.message,
+      log,
+      stopSignal: deps.stopSignal,
     });
-    return;
+    deps.metrics.taskEnded();
+    await recordOutcome({
+      delivery,
+      message,
+      policy: entry.policy,
+      outcome,
+      log,
+      recorded: () => (recorded = true),
+    }, deps);
+  } finally {
+    running.done(recorded);
   }
-
-  const reason = outcome.retryable
-    ? `${error.type}: ${error.message} (gave up after ${message.retries} retries)`
-    : `${error.type}: ${error.message} (not retryable)`;
-  await publishFinal(message, "FAILURE", deps, {
-    error,
-    runtimeMs: durationMs,
-    queue: delivery.queue,
-  });
-  await delivery.deadLetter(reason, {
-    "x-dts-error-type": error.type,
-    "x-dts-error-message": error.message,
-    "x-dts-retries": message.retries,
-    "x-dts-worker": deps.workerName,
-  });
-  deps.metrics.taskFinished(message.task, "FAILURE", seconds);
-  log.error("Task failed for good; dead-lettered", {
-    duration_ms: durationMs,
-    error: error.message,
-  });
-}
-
-/** A message that cannot be decoded: dead-letter it with the reason, tell its sender if we can. */
-async function rejectMalformed(
-  delivery: Delivery,
-  error: ProtocolError,
-  deps: DeliveryHandlerDeps,
-): Promise<void> {
-  deps.logger.warn("Dead-lettering a malformed message", {
-    queue: delivery.queue,
-    reason: error.message,
-  });
-  await publishMalformed(
-    {
-      id: delivery.props.correlationId ?? stringHeader(delivery.props.headers.id),
-      replyTo: delivery.props.replyTo,
-      queue: delivery.queue,
-    },
-    error.message,
-    deps,
-  );
-  await delivery.deadLetter(error.message, {
-    "x-dts-error-type": "ProtocolError",
-    "x-dts-error-message": error.message,
-  });
-  deps.metrics.taskFinished(stringHeader(delivery.props.headers.task) ?? "unknown", "REJECTED", 0);
-}
-
-/**
- * A decoded task this worker must not run (unknown, expired): the client gets
- * the final state, the message goes to the dead-letter queue with the reason.
- */
-async function rejectTask(
-  delivery: Delivery,
-  message: TaskMessage,
-  deps: DeliveryHandlerDeps,
-  rejection: { status: "FAILURE" | "REVOKED"; type: string; reason: string },
-): Promise<void> {
-  const { status, type, reason } = rejection;
-  await publishFinal(message, status, deps, {
-    error: { type, message: reason, module: CELERY_EXCEPTIONS },
-    queue: delivery.queue,
-  });
-  await delivery.deadLetter(reason, {
-    "x-dts-error-type": type,
-    "x-dts-error-message": reason,
-    "x-dts-retries": message.retries,
-  });
-  deps.metrics.taskFinished(message.task, "REJECTED", 0);
-}
-
-function stringHeader(value: unknown): string | undefined {
-  return typeof value === "string" && value !== "" ? value : undefined;
-}
-
-function round1(ms: number): number {
-  return Math.round(ms * 10) / 10;
 }

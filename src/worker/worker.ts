@@ -7,9 +7,14 @@ import type { AttemptRunner } from "../attempt/attempt_runner.ts";
 import { inlineRunner } from "../attempt/inline_runner.ts";
 import type { Logger } from "../log/logger.ts";
 import type { TaskDefinition } from "../plugin/task_plugin.ts";
-import { exponentialBackoff, type RetryPolicy } from "../retry/retry_policy.ts";
+import { exponentialBackoff } from "../retry/retry_policy.ts";
 import type { Transport, TransportStatus } from "../transport/transport.ts";
-import { type ActiveTask, handleDelivery } from "./handle_delivery.ts";
+import { type Clock, systemClock } from "../clock.ts";
+import { consumeQueue } from "./consume_queue.ts";
+import type { DeliveryDeps, RunnableTask } from "./delivery_deps.ts";
+import { handleDelivery } from "./handle_delivery.ts";
+import { HeldMessages } from "./held_messages.ts";
+import { InFlightTasks, messageKey } from "./in_flight.ts";
 import { WorkerMetrics } from "./metrics.ts";
 import { serveRemoteControl } from "./remote_control.ts";
 import { Semaphore } from "./semaphore.ts";
@@ -30,7 +35,10 @@ export interface WorkerOptions {
   maxMessageBytes?: number;
   queueType?: "classic" | "quorum";
   deliveryLimit?: number | null;
-  now?: () => number;
+  /** A message back this many times after a worker died holding it is dead-lettered as poison; 0 never. @default 3 */
+  maxRedeliveries?: number;
+  /** Timers and timestamps. @default systemClock */
+  clock?: Clock;
   /** Shown by remote-control `stats`. */
   version?: string;
   /** Runs the plugins. @default inline, on the worker's own thread */
@@ -45,7 +53,9 @@ export class Worker {
   readonly #consuming = new AbortController();
   readonly #stopping = new AbortController();
   readonly #inFlight = new Set<Promise<void>>();
-  readonly #active = new Map<string, ActiveTask>();
+  readonly #active = new InFlightTasks();
+  /** Queues whose consumer is down, and why. */
+  readonly #notConsuming = new Map<string, string>();
   readonly #loops: Promise<void>[] = [];
   readonly #runner: AttemptRunner;
   #unsubscribe: (() => void) | null = null;
@@ -62,59 +72,65 @@ export class Worker {
   /** Declare the queues and start consuming. */
   async start(): Promise<void> {
     const { transport, tasks, logger } = this.#options;
-    const now = this.#options.now ?? Date.now;
+    const clock = this.#options.clock ?? systemClock;
+    const now = () => clock.now();
     const concurrency = this.#options.concurrency ?? 1;
     this.#startedAt = now();
     this.metrics.setBrokerConnected(transport.connected);
     this.#unsubscribe = transport.onStatus((status) => this.#onStatus(status));
 
-    const byName = new Map<string, { task: TaskDefinition; policy: RetryPolicy }>();
+    const byName = new Map<string, RunnableTask>();
     const byQueue = new Map<string, TaskDefinition[]>();
     for (const task of tasks) {
       byName.set(task.name, { task, policy: exponentialBackoff(task.retry) });
       byQueue.set(task.queue, [...(byQueue.get(task.queue) ?? []), task]);
     }
-    for (const queue of byQueue.keys()) {
-      await transport.assertTaskQueue(queue, {
-        type: this.#options.queueType,
-        deliveryLimit: this.#options.deliveryLimit ?? undefined,
-      });
-    }
+    const queueOptions = {
+      type: this.#options.queueType,
+      deliveryLimit: this.#options.deliveryLimit ?? undefined,
+    };
+    for (const queue of byQueue.keys()) await transport.assertTaskQueue(queue, queueOptions);
 
-    const slots = new Semaphore(concurrency);
-    const deps = {
+    const held = new HeldMessages();
+    const deps: DeliveryDeps = {
       transport,
       tasks: byName,
+      queues: new Set(byQueue.keys()),
+      queueOptions,
       workerName: this.name,
       logger,
       metrics: this.metrics,
       maxMessageBytes: this.#options.maxMessageBytes ?? 1024 * 1024,
+      maxRedeliveries: this.#options.maxRedeliveries ?? 3,
       stopSignal: this.#stopping.signal,
-      active: this.#active,
       runner: this.#runner,
+      inFlight: this.#active,
+      held,
+      clock,
       now,
     };
+    const slots = new Semaphore(concurrency);
     for (const queue of byQueue.keys()) {
-      const deliveries = transport.consume(queue, {
+      this.#loops.push(consumeQueue({
+        transport,
+        queue,
+        queueOptions,
         prefetch: this.#options.prefetch ?? concurrency,
         signal: this.#consuming.signal,
-      });
-      this.#loops.push((async () => {
-        for await (const delivery of deliveries) {
-          await slots.acquire();
-          if (this.#consuming.signal.aborted) {
-            // Stopping: a prefetched message that never started goes straight back.
-            slots.release();
-            await delivery.requeue().catch(() => {});
-            continue;
-          }
-          const job = handleDelivery(delivery, deps).finally(() => {
-            slots.release();
-            this.#inFlight.delete(job);
-          });
-          this.#inFlight.add(job);
-        }
-      })());
+        slots,
+        handle: (delivery) => handleDelivery(delivery, deps),
+        onReturned: (delivery) => {
+          const key = keyOfHeaders(delivery.props.headers);
+          if (key !== null) held.take(key);
+        },
+        onConsuming: (consuming, why) => {
+          if (consuming) this.#notConsuming.delete(queue);
+          else this.#notConsuming.set(queue, why ?? "stopped");
+        },
+        jobs: this.#inFlight,
+        logger,
+        clock,
+      }));
     }
     this.#loops.push(
       serveRemoteControl(transport, {
@@ -138,15 +154,18 @@ export class Worker {
     });
   }
 
-  /** Ready to take work: consuming and connected (SPEC `/readyz`). */
+  /** Ready to take work: consuming every queue and connected (SPEC `/readyz`). */
   ready(): boolean {
-    return this.#state === "running" && this.#options.transport.connected;
+    return this.#state === "running" && this.#options.transport.connected &&
+      this.#notConsuming.size === 0;
   }
 
   /** Why `ready()` is false, for `/readyz`. */
   notReadyReason(): string {
     if (this.#state !== "running") return this.#state;
-    return this.#options.transport.connected ? "ready" : "broker disconnected";
+    if (!this.#options.transport.connected) return "broker disconnected";
+    const [queue, why] = this.#notConsuming.entries().next().value ?? [];
+    return queue === undefined ? "ready" : `not consuming "${queue}": ${why}`;
   }
 
   /** How many attempts run right now. */
@@ -170,17 +189,21 @@ export class Worker {
         drain_ms: drainMs,
       });
     }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const drained = Promise.allSettled([...this.#inFlight]);
-    const timedOut = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), drainMs);
-    });
+    const clock = this.#options.clock ?? systemClock;
+    const cancel = new AbortController();
+    const drained = Promise.allSettled([...this.#inFlight]).then(() => "drained" as const);
+    const timedOut = clock.sleep(drainMs, cancel.signal).then(
+      () => "timeout" as const,
+      () => "drained" as const,
+    );
     if (await Promise.race([drained, timedOut]) === "timeout") {
-      logger.warn("Drain timeout; requeueing unfinished tasks", { in_flight: this.#inFlight.size });
+      logger.warn("Drain timeout; cutting the unfinished tasks short and putting them back", {
+        in_flight: this.#inFlight.size,
+      });
       this.#stopping.abort(new Error("worker stopped"));
       await Promise.allSettled([...this.#inFlight]);
     }
-    clearTimeout(timer);
+    cancel.abort();
     await Promise.allSettled(this.#loops);
     await this.#runner.close();
     this.#unsubscribe?.();
@@ -205,7 +228,7 @@ export class Worker {
   }
 
   #describeActive(): unknown[] {
-    return [...this.#active.values()].map((task) => ({
+    return this.#active.list().map((task) => ({
       id: task.id,
       name: task.name,
       args: task.args,
@@ -228,4 +251,12 @@ export class Worker {
       dts: { version: this.#options.version ?? "", tasks: this.#options.tasks.map((t) => t.name) },
     };
   }
+}
+
+/** The message key of a task message from its headers alone, or null when they do not say. */
+function keyOfHeaders(headers: Record<string, unknown>): string | null {
+  const id = headers.id;
+  const retries = headers.retries ?? 0;
+  if (typeof id !== "string" || typeof retries !== "number") return null;
+  return messageKey(id, retries);
 }

@@ -1,0 +1,100 @@
+/**
+ * One task queue consumed for a worker's whole life. When the broker
+ * cancels the consumer (the queue was deleted; in a cluster, the queue's
+ * node went down) the loop declares the queue again and resumes with
+ * backoff, instead of ending the worker; readiness says it is not consuming
+ * meanwhile.
+ * @module
+ */
+import type { Clock } from "../clock.ts";
+import { toErrorInfo } from "../errors.ts";
+import type { Logger } from "../log/logger.ts";
+import { exponentialBackoff } from "../retry/retry_policy.ts";
+import type { Delivery, TaskQueueOptions, Transport } from "../transport/transport.ts";
+import type { Semaphore } from "./semaphore.ts";
+
+/** How to consume one queue. */
+export interface ConsumeQueueOptions {
+  transport: Transport;
+  queue: string;
+  queueOptions: TaskQueueOptions;
+  prefetch: number;
+  /** Aborts when the worker stops consuming. */
+  signal: AbortSignal;
+  /** Shared by every queue of the worker: attempts in flight. */
+  slots: Semaphore;
+  /** Handle one delivery; never rejects. */
+  handle(delivery: Delivery): Promise<void>;
+  /** A delivery the consumer had buffered when its channel died. */
+  onReturned(delivery: Delivery): void;
+  /** Whether the consumer runs now. */
+  onConsuming(consuming: boolean, why?: string): void;
+  /** Jobs in flight, so a stop can wait for them. */
+  jobs: Set<Promise<void>>;
+  logger: Logger;
+  clock: Clock;
+}
+
+/** Waits between attempts to consume again: 100 ms doubling to 5 s. */
+const RESUME = exponentialBackoff({
+  maxRetries: Number.MAX_SAFE_INTEGER,
+  backoffMs: 100,
+  factor: 2,
+  maxBackoffMs: 5000,
+  jitter: true,
+});
+
+/** Consume until the signal aborts or the transport closes. */
+export async function consumeQueue(options: ConsumeQueueOptions): Promise<void> {
+  const { transport, queue, signal, logger } = options;
+  for (let failures = 0; !signal.aborted;) {
+    options.onConsuming(true);
+    try {
+      const deliveries = transport.consume(queue, {
+        prefetch: options.prefetch,
+        signal,
+        onReturned: options.onReturned,
+      });
+      for await (const delivery of deliveries) {
+        failures = 0;
+        await take(delivery, options);
+      }
+      return; // stopped, or the transport closed
+    } catch (error) {
+      if (signal.aborted) return;
+      failures++;
+      const why = toErrorInfo(error).message;
+      options.onConsuming(false, why);
+      const waitMs = RESUME.nextDelayMs(Math.min(failures - 1, 30)) ?? 5000;
+      logger.warn("Stopped consuming a queue; declaring it again and resuming", {
+        queue,
+        error: why,
+        attempt: failures,
+        delay_ms: waitMs,
+      });
+      await options.clock.sleep(waitMs, signal).catch(() => {});
+      if (signal.aborted) return;
+      await transport.assertTaskQueue(queue, options.queueOptions).catch((declareError) =>
+        logger.warn("Cannot declare the queue again yet", {
+          queue,
+          error: toErrorInfo(declareError).message,
+        })
+      );
+    }
+  }
+}
+
+async function take(delivery: Delivery, options: ConsumeQueueOptions): Promise<void> {
+  await options.slots.acquire();
+  if (options.signal.aborted) {
+    // Stopping: a prefetched message that never started goes straight back, uncounted.
+    options.slots.release();
+    await delivery.release().catch(() => {});
+    return;
+  }
+  const job = options.handle(delivery).finally(() => {
+    options.slots.release();
+    options.jobs.delete(job);
+  });
+  options.jobs.add(job);
+}

@@ -1,0 +1,45 @@
+/**
+ * What handling one delivery needs from its worker.
+ * @module
+ */
+import type { AttemptRunner } from "../attempt/attempt_runner.ts";
+import type { Clock } from "../clock.ts";
+import type { Logger } from "../log/logger.ts";
+import type { TaskDefinition } from "../plugin/task_plugin.ts";
+import type { RetryPolicy } from "../retry/retry_policy.ts";
+import type { TaskQueueOptions, Transport } from "../transport/transport.ts";
+import type { HeldMessages } from "./held_messages.ts";
+import type { InFlightTasks } from "./in_flight.ts";
+import type { WorkerMetrics } from "./metrics.ts";
+
+/** A task this worker runs, with its retry policy built once. */
+export interface RunnableTask {
+  task: TaskDefinition;
+  policy: RetryPolicy;
+}
+
+/** Everything a delivery handler needs, passed in by the worker. */
+export interface DeliveryDeps {
+  transport: Transport;
+  /** The tasks this worker runs, by task name. */
+  tasks: ReadonlyMap<string, RunnableTask>;
+  /** The queues this worker consumes: never a place for a result. */
+  queues: ReadonlySet<string>;
+  /** How the task queues are declared (to declare `<queue>.dead` again if it vanished). */
+  queueOptions: TaskQueueOptions;
+  workerName: string;
+  logger: Logger;
+  metrics: WorkerMetrics;
+  maxMessageBytes: number;
+  /** A message back this many times after a worker died holding it is poison; 0: never. */
+  maxRedeliveries: number;
+  /** Aborts when the worker stops for good: running attempts end and their messages go back. */
+  stopSignal: AbortSignal;
+  /** Runs the plugins: in hosts for `dts worker`, inline in tests. */
+  runner: AttemptRunner;
+  inFlight: InFlightTasks;
+  held: HeldMessages;
+  clock: Clock;
+  /** `clock.now()`, for the result messages. */
+  now(): number;
+}

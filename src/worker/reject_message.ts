@@ -1,0 +1,96 @@
+/**
+ * Messages a worker will not run: unreadable ones, unknown or expired tasks,
+ * poison. Each goes to `<queue>.dead` with its reason, and its sender gets
+ * the final state when the message says who the sender is.
+ * @module
+ */
+import { UnroutableError } from "../errors.ts";
+import type { TaskMessage } from "../protocol/celery_task_message.ts";
+import type { Delivery } from "../transport/transport.ts";
+import type { DeliveryDeps } from "./delivery_deps.ts";
+import { publishFinal, publishMalformed } from "./result_publisher.ts";
+
+/** Celery's own classes for these states, so `except TaskRevokedError:` works in a Celery client. */
+const CELERY_EXCEPTIONS = "celery.exceptions";
+
+/** Why a decoded task is refused, and what its sender is told. */
+export interface Rejection {
+  status: "FAILURE" | "REVOKED";
+  /** Error class the sender sees, e.g. `NotRegistered`, `TaskRevokedError`, `WorkerLostError`. */
+  type: string;
+  reason: string;
+  /** More dead-letter headers. */
+  headers?: Record<string, unknown>;
+}
+
+/**
+ * Dead-letter a delivery. When `<queue>.dead` was deleted while the worker
+ * runs (the copy comes back unroutable), declare the task queue's topology
+ * again and try once more.
+ * @throws {BrokerError} when the copy cannot be published even then
+ */
+export async function deadLetterSafely(
+  delivery: Delivery,
+  reason: string,
+  headers: Record<string, unknown>,
+  deps: DeliveryDeps,
+): Promise<void> {
+  try {
+    await delivery.deadLetter(reason, headers);
+  } catch (error) {
+    if (!(error instanceof UnroutableError)) throw error;
+    deps.logger.warn("The dead-letter queue is gone; declaring it again", {
+      queue: delivery.queue,
+    });
+    await deps.transport.assertTaskQueue(delivery.queue, deps.queueOptions);
+    await delivery.deadLetter(reason, headers);
+  }
+}
+
+/** A message that cannot be decoded: dead-letter it with the reason, tell its sender if we can. */
+export async function rejectMalformed(
+  delivery: Delivery,
+  reason: string,
+  deps: DeliveryDeps,
+): Promise<void> {
+  deps.logger.warn("Dead-lettering a malformed message", { queue: delivery.queue, reason });
+  await publishMalformed(
+    {
+      id: delivery.props.correlationId ?? stringHeader(delivery.props.headers.id),
+      replyTo: delivery.props.replyTo,
+      queue: delivery.queue,
+    },
+    reason,
+    deps,
+  );
+  await deadLetterSafely(delivery, reason, {
+    "x-dts-error-type": "ProtocolError",
+    "x-dts-error-message": reason,
+  }, deps);
+  deps.metrics.taskFinished(stringHeader(delivery.props.headers.task) ?? "unknown", "REJECTED", 0);
+}
+
+/** A decoded task this worker must not run: the sender gets the final state, the message goes to `<queue>.dead`. */
+export async function rejectTask(
+  delivery: Delivery,
+  message: TaskMessage,
+  rejection: Rejection,
+  deps: DeliveryDeps,
+): Promise<void> {
+  const { status, type, reason } = rejection;
+  await publishFinal(message, status, deps, {
+    error: { type, message: reason, module: CELERY_EXCEPTIONS },
+    queue: delivery.queue,
+  });
+  await deadLetterSafely(delivery, reason, {
+    "x-dts-error-type": type,
+    "x-dts-error-message": reason,
+    "x-dts-retries": message.retries,
+    ...rejection.headers,
+  }, deps);
+  deps.metrics.taskFinished(message.task, "REJECTED", 0);
+}
+
+function stringHeader(value: unknown): string | undefined {
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
