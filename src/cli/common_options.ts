@@ -105,12 +105,14 @@ export function openBroker(
   config: Config,
   logger: Logger,
   ctx: Pick<CliContext, "env">,
-  options: { memoryBroker?: MemoryBroker } = {},
+  options: { memoryBroker?: MemoryBroker; retryConnectMs?: number; signal?: AbortSignal } = {},
 ): Promise<Transport> {
   const insecure = insecureTlsWarning(ctx.env);
   if (insecure !== null) logger.warn(insecure);
   return openTransport(brokerUrl(config), {
     memoryBroker: options.memoryBroker,
+    retryConnectMs: options.retryConnectMs,
+    signal: options.signal,
     onLog: (level: LogLevel, msg: string, fields?: Record<string, unknown>) =>
       logger[level](msg, fields),
   });

@@ -4,6 +4,7 @@
  */
 import { type Command, Option } from "commander";
 import { HostedRunner } from "../attempt/hosted/hosted_runner.ts";
+import { checkTimeLimits } from "../worker/time_limits_check.ts";
 import { UsageError } from "../errors.ts";
 import { loadPlugins } from "../plugin/load_plugins.ts";
 import { resolveTask } from "../plugin/resolve_tasks.ts";
@@ -20,11 +21,12 @@ import {
   openBroker,
 } from "./common_options.ts";
 import { startHealthServers } from "./health_endpoints.ts";
-import { parsePort, parsePositiveInt } from "./option_parsers.ts";
+import { parsePort, parsePositiveDurationArg, parsePositiveInt } from "./option_parsers.ts";
 import { VERSION } from "./version_command.ts";
 import { defaultWorkerName } from "./worker_name.ts";
 
 interface WorkerFlags extends CommonFlags {
+  connectTimeout?: number;
   task: string[];
   concurrency?: number;
   name?: string;
@@ -80,6 +82,11 @@ export function registerWorkerCommand(
         "--queue-type <type>",
         "task queue type; quorum dead-letters after worker.delivery_limit deliveries (env DTS_QUEUE_TYPE)",
       ).choices(["classic", "quorum"]),
+    )
+    .option(
+      "--connect-timeout <time>",
+      "at start, stop waiting for an unreachable broker after this long, e.g. 30s (default: keep waiting; env DTS_CONNECT_TIMEOUT)",
+      parsePositiveDurationArg,
     );
   addCommonOptions(command, { plugins: true });
   command.addHelpText(
@@ -95,7 +102,15 @@ Examples:
 
 Health: /healthz and /readyz on --health-host:--health-port (default 0.0.0.0:8080), and /metrics
 there too unless --metrics-host/--metrics-port move it. A busy default port moves to the next free
-one (the log says which); a port you chose that is busy stops the start (exit 2).`,
+one (the log says which); a port you chose that is busy stops the start (exit 2).
+
+Start-up: a broker that is not reachable yet (not started, restarting) is tried again with backoff,
+/readyz answering 503 meanwhile, until --connect-timeout (exit 3); a refused login or a missing
+vhost stops the start at once (exit 3).
+
+Time limits: a task runs at most its plugin's timeoutMs, tasks.<key>.timeout, or worker.task_timeout
+(default 10m); it must end before RabbitMQ's consumer_timeout (broker.consumer_timeout, default 30m),
+or the broker would hand it to another worker while it still runs: the start refuses such a task.`,
   );
   command.action((flags: WorkerFlags) => run(() => workerCommand(flags, ctx)));
 }
@@ -113,12 +128,24 @@ export async function workerCommand(
     metricsHost: flags.metricsHost,
     metricsPort: flags.metricsPort,
     queueType: flags.queueType,
+    connectTimeoutMs: flags.connectTimeout,
   });
   const logger = commandLogger(config, ctx);
   const plugins = await loadPlugins({ dirs: flags.plugins ?? [] });
   const keys = [...new Set(flags.task)];
   if (keys.length === 0) throw new UsageError("Cannot start worker: name at least one --task");
-  const tasks = keys.map((ref) => resolveTask(ref, { tasks: config.tasks, plugins }));
+  const tasks = keys.map((ref) =>
+    resolveTask(ref, {
+      tasks: config.tasks,
+      plugins,
+      defaultTimeoutMs: config.worker.taskTimeoutMs,
+    })
+  );
+  checkTimeLimits(tasks, {
+    consumerTimeoutMs: config.broker.consumerTimeoutMs,
+    killGraceMs: config.worker.killGraceMs,
+    warn: (msg, fields) => logger.warn(msg, fields),
+  });
   const name = flags.name ?? defaultWorkerName(keys, ctx);
 
   // Listen before connecting: a port that cannot be had stops the start before any message is taken.
@@ -131,7 +158,12 @@ export async function workerCommand(
   }, logger);
   let transport: Transport;
   try {
-    transport = await openBroker(config, logger, ctx, options);
+    // Workers often start before their broker (compose, systemd, Kubernetes): wait for it.
+    transport = await openBroker(config, logger, ctx, {
+      ...options,
+      retryConnectMs: config.worker.connectTimeoutMs ?? Number.POSITIVE_INFINITY,
+      signal: ctx.shutdown,
+    });
   } catch (error) {
     await Promise.all(servers.map((server) => server.shutdown()));
     throw error;
@@ -155,6 +187,7 @@ export async function workerCommand(
     maxMessageBytes: config.worker.maxMessageBytes,
     queueType: config.worker.queueType,
     deliveryLimit: config.worker.deliveryLimit,
+    maxRedeliveries: config.worker.maxRedeliveries,
     version: VERSION,
     metrics,
     runner,

@@ -142,7 +142,7 @@ Deno.test("loadConfig() loads the seed config/test-config.yml", async () => {
   const path = fileURLToPath(new URL("../../config/test-config.yml", import.meta.url));
   const expected: Config = {
     ...defaultConfig("Basic two-task execution test"),
-    broker: { url: "amqp://guest:guest@localhost:5672/" },
+    broker: { url: "amqp://guest:guest@localhost:5672/", consumerTimeoutMs: 1_800_000 },
     tasks: {
       a: {
         key: "a",
@@ -174,7 +174,7 @@ Deno.test("loadConfig() loads the seed config/test-config.yml", async () => {
 Deno.test("loadConfig() compiles every field of the valid fixture", async () => {
   assert.deepEqual(await loadConfig({ path: fixture("valid.yml") }), {
     name: "Full valid config",
-    broker: { url: "amqps://user:secret@broker.example:5671/vhost" },
+    broker: { url: "amqps://user:secret@broker.example:5671/vhost", consumerTimeoutMs: 1_800_000 },
     tasks: {
       a: {
         key: "a",
@@ -215,6 +215,9 @@ Deno.test("loadConfig() compiles every field of the valid fixture", async () => 
       pluginHosts: null,
       killGraceMs: 5000,
       maxTasksPerHost: 0,
+      taskTimeoutMs: 600_000,
+      maxRedeliveries: 3,
+      connectTimeoutMs: null,
     },
     log: { level: "debug", format: "json" },
   });
@@ -295,7 +298,7 @@ Deno.test("loadConfig() maps every flag to its config field", async () => {
   const defaults = defaultConfig();
   assert.deepEqual(config, {
     ...defaults,
-    broker: { url: "amqp://h/" },
+    broker: { url: "amqp://h/", consumerTimeoutMs: 1_800_000 },
     results: { dir: "r" },
     log: { level: "error", format: "pretty" },
     worker: {
@@ -332,7 +335,7 @@ Deno.test("loadConfig() maps every DTS_* variable to its config field", async ()
   const defaults = defaultConfig();
   assert.deepEqual(config, {
     ...defaults,
-    broker: { url: "amqps://h/" },
+    broker: { url: "amqps://h/", consumerTimeoutMs: 1_800_000 },
     results: { dir: "r" },
     log: { level: "debug", format: "json" },
     worker: {

@@ -30,6 +30,8 @@ export interface ConfigOverrides {
   metricsPort?: number;
   /** `--queue-type` → `worker.queue_type` */
   queueType?: string;
+  /** `dts worker --connect-timeout` → `worker.connect_timeout` */
+  connectTimeoutMs?: number;
   /** `--timeout` → `dispatch.timeout` */
   dispatchTimeoutMs?: number;
   /** `dts load --task` → `load.task` */
@@ -62,6 +64,7 @@ const FLAGS: Readonly<Record<keyof ConfigOverrides, FlagTarget>> = {
   metricsHost: { path: ["worker", "metrics_host"], flag: "--metrics-host" },
   metricsPort: { path: ["worker", "metrics_port"], flag: "--metrics-port" },
   queueType: { path: ["worker", "queue_type"], flag: "--queue-type" },
+  connectTimeoutMs: { path: ["worker", "connect_timeout"], flag: "--connect-timeout", ms: true },
   dispatchTimeoutMs: { path: ["dispatch", "timeout"], flag: "--timeout", ms: true },
   loadTask: { path: ["load", "task"], flag: "--task" },
   loadCount: { path: ["load", "count"], flag: "--count" },
@@ -136,6 +139,12 @@ export const ENV_VARS: readonly EnvVar[] = [
     name: "DTS_QUEUE_TYPE",
     description: "classic or quorum task queues (as --queue-type)",
     path: ["worker", "queue_type"],
+  },
+  {
+    name: "DTS_CONNECT_TIMEOUT",
+    description:
+      "worker: stop waiting for the broker at start after this long (as --connect-timeout)",
+    path: ["worker", "connect_timeout"],
   },
 ];
 

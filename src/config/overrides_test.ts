@@ -13,6 +13,7 @@ Deno.test("ENV_VARS lists every DTS_* config variable with a description", () =>
     "DTS_METRICS_HOST",
     "DTS_METRICS_PORT",
     "DTS_QUEUE_TYPE",
+    "DTS_CONNECT_TIMEOUT",
   ]);
   for (const variable of ENV_VARS) assert.ok(variable.description.length > 10, variable.name);
 });

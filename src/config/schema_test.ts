@@ -15,7 +15,7 @@ function issues(raw: unknown): string[] {
 Deno.test("defaultConfig() fills every documented default", () => {
   assert.deepEqual(defaultConfig(), {
     name: "dts",
-    broker: { url: null },
+    broker: { url: null, consumerTimeoutMs: 1_800_000 },
     tasks: {},
     dispatch: { expectedWorkers: null, timeoutMs: 60_000, jobs: [] },
     results: { dir: "results" },
@@ -36,6 +36,9 @@ Deno.test("defaultConfig() fills every documented default", () => {
       pluginHosts: null,
       killGraceMs: 5000,
       maxTasksPerHost: 0,
+      taskTimeoutMs: 600_000,
+      maxRedeliveries: 3,
+      connectTimeoutMs: null,
     },
     log: { level: "info", format: null },
   });

@@ -10,7 +10,13 @@ import { brokerUrl, durationMs, port, section, taskKey, wholeNumber } from "./sc
 export const brokerSchema = section(
   z.strictObject({
     url: brokerUrl().optional().describe("amqp://, amqps:// or memory://. Default: none (null)."),
-  }).transform((broker) => ({ url: broker.url ?? null })),
+    consumer_timeout: durationMs({ positive: true }).default(30 * 60_000).describe(
+      "RabbitMQ's consumer_timeout: an unacknowledged message is taken back after it, so no task may run longer. Default: 30m (RabbitMQ's own).",
+    ),
+  }).transform((broker) => ({
+    url: broker.url ?? null,
+    consumerTimeoutMs: broker.consumer_timeout,
+  })),
 );
 
 const jobSchema = z.strictObject({
@@ -115,6 +121,15 @@ export const workerSchema = section(
     max_tasks_per_host: wholeNumber(0).default(0).describe(
       "Replace a plugin host after this many attempts (leaks stay bounded); 0 never. Default: 0.",
     ),
+    task_timeout: durationMs().default(10 * 60_000).describe(
+      "Time limit of a task that neither its plugin nor tasks.<key>.timeout limits; 0 none. Default: 10m.",
+    ),
+    max_redeliveries: wholeNumber(0).default(3).describe(
+      "A message back this many times after workers died holding it is dead-lettered as poison; 0 never. Default: 3.",
+    ),
+    connect_timeout: durationMs().optional().describe(
+      "At start, stop waiting for an unreachable broker after this long (exit 3). Default: keep waiting (null).",
+    ),
   }).transform((worker) => ({
     concurrency: worker.concurrency,
     healthPort: worker.health_port ?? DEFAULT_HEALTH_PORT,
@@ -131,6 +146,9 @@ export const workerSchema = section(
     pluginHosts: worker.plugin_hosts ?? null,
     killGraceMs: worker.kill_grace,
     maxTasksPerHost: worker.max_tasks_per_host,
+    taskTimeoutMs: worker.task_timeout,
+    maxRedeliveries: worker.max_redeliveries,
+    connectTimeoutMs: worker.connect_timeout ?? null,
   })),
 );
 

@@ -103,7 +103,12 @@ export function isKnownTask(
  */
 export function resolveTask(
   ref: string,
-  sources: { tasks: Readonly<Record<string, TaskSettings>>; plugins: readonly LoadedPlugin[] },
+  sources: {
+    tasks: Readonly<Record<string, TaskSettings>>;
+    plugins: readonly LoadedPlugin[];
+    /** The time limit of a task that neither config nor plugin limits; 0 or absent: none. */
+    defaultTimeoutMs?: number;
+  },
 ): TaskDefinition {
   const route = resolveRoute(ref, sources);
   const loaded = findPlugin(route.name, sources.plugins);
@@ -115,7 +120,8 @@ export function resolveTask(
     );
   }
   const configured = sources.tasks[route.key];
-  const timeoutMs = configured?.timeoutMs ?? loaded.plugin.timeoutMs ?? null;
+  const fallbackMs = sources.defaultTimeoutMs ? sources.defaultTimeoutMs : null;
+  const timeoutMs = configured?.timeoutMs ?? loaded.plugin.timeoutMs ?? fallbackMs;
   const plugin = loaded.plugin;
   return {
     name: plugin.name,

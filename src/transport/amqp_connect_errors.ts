@@ -87,3 +87,16 @@ export function describeConnectError(error: unknown, url: string): string {
 function firstLine(text: string): string {
   return redactText(text.split("\n")[0]);
 }
+
+/**
+ * Whether a first connection failed because the broker is not reachable
+ * yet (not started, restarting, the network not up), which waiting can fix;
+ * a refused login, a missing vhost or a server that is not AMQP cannot.
+ */
+export function isNotReachableYet(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  return ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "ECONNRESET"]
+    .includes(String(code)) ||
+    /^no connection after \d+ ms$|Socket closed abruptly during opening handshake/.test(message);
+}

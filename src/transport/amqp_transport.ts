@@ -35,7 +35,8 @@ import { AmqpAdmin } from "./amqp_admin.ts";
 import { AmqpConnection } from "./amqp_connection.ts";
 import { AmqpConsumer, type ConsumerHost } from "./amqp_consumer.ts";
 import { AmqpDelivery } from "./amqp_delivery.ts";
-import { describeConnectError } from "./amqp_connect_errors.ts";
+import { describeConnectError, isNotReachableYet } from "./amqp_connect_errors.ts";
+import { exponentialBackoff } from "../retry/retry_policy.ts";
 import { brokerError } from "./amqp_errors.ts";
 import { GetChannel } from "./amqp_get_channel.ts";
 import { toBuffer, toPublishOptions } from "./amqp_properties.ts";
@@ -80,6 +81,13 @@ export interface AmqpTransportOptions {
   clock?: Clock;
   /** Source of the reconnect jitter. @default Math.random */
   random?: () => number;
+  /**
+   * Keep trying the first connection this long while the broker is not
+   * reachable yet (workers start before brokers). @default 0: fail at once
+   */
+  retryConnectMs?: number;
+  /** Stops the first connection's retries. */
+  signal?: AbortSignal;
   /** Where reconnects and dropped connections are logged. @default nothing */
   onLog?: TransportLog;
 }
@@ -143,7 +151,7 @@ export class AmqpTransport implements Transport {
   static async connect(url: string, options: AmqpTransportOptions = {}): Promise<AmqpTransport> {
     const transport = new AmqpTransport(url, options);
     try {
-      await transport.#connection.open();
+      await transport.#openRetrying(url, options);
     } catch (error) {
       await transport.close();
       if (error instanceof UsageError) throw error;
@@ -154,6 +162,42 @@ export class AmqpTransport implements Transport {
       );
     }
     return transport;
+  }
+
+  /**
+   * The first connection; with `retryConnectMs`, a broker that is not
+   * reachable yet is tried again with the reconnect backoff until then.
+   */
+  async #openRetrying(url: string, options: AmqpTransportOptions): Promise<void> {
+    const clock = options.clock ?? systemClock;
+    const giveUpAt = clock.now() + (options.retryConnectMs ?? 0);
+    const backoff = exponentialBackoff({
+      maxRetries: Number.MAX_SAFE_INTEGER,
+      backoffMs: options.reconnectMinMs ?? 100,
+      factor: 2,
+      maxBackoffMs: options.reconnectMaxMs ?? 2000,
+      jitter: true,
+    }, options.random);
+    for (let attempt = 0;; attempt++) {
+      try {
+        return await this.#connection.open();
+      } catch (error) {
+        const leftMs = giveUpAt - clock.now();
+        const keepTrying = isNotReachableYet(error) && leftMs > 0 && !options.signal?.aborted;
+        if (!keepTrying) throw error;
+        // The last try lands on the deadline itself.
+        const waitMs = Math.min(backoff.nextDelayMs(Math.min(attempt, 30)) ?? 0, leftMs);
+        this.#log("warn", "broker not reachable yet; trying again", {
+          broker: this.url,
+          error: describeConnectError(error, url),
+          attempt: attempt + 1,
+          delay_ms: waitMs,
+        });
+        await clock.sleep(waitMs, options.signal).catch(() => {
+          throw error;
+        });
+      }
+    }
   }
 
   get connected(): boolean {

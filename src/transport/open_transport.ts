@@ -24,6 +24,10 @@ export interface OpenTransportOptions {
   clock?: Clock;
   /** Where the transport logs reconnects and dropped connections. */
   onLog?: TransportLog;
+  /** AMQP: keep trying the first connection this long while the broker is not up yet. @default 0 */
+  retryConnectMs?: number;
+  /** Stops those retries (Ctrl-C). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -43,6 +47,8 @@ export async function openTransport(
       connectTimeoutMs: options.connectTimeoutMs,
       clock: options.clock,
       onLog: options.onLog,
+      retryConnectMs: options.retryConnectMs,
+      signal: options.signal,
     });
   }
   if (scheme === "memory") {

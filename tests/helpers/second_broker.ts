@@ -22,16 +22,24 @@ export interface SecondBroker extends AsyncDisposable {
   restart(): Promise<void>;
 }
 
+/** Options of `startSecondBroker()`. */
+export interface SecondBrokerOptions {
+  /** The AMQP port. @default a free one */
+  port?: number;
+  /** More `rabbitmq.conf` lines, e.g. `max_message_size = 1048576`. */
+  conf?: readonly string[];
+}
+
 /** Start a private node; resolves once it accepts AMQP connections (a few seconds). */
-export async function startSecondBroker(): Promise<SecondBroker> {
-  const [port, distPort] = [freePort(), freePort()];
+export async function startSecondBroker(options: SecondBrokerOptions = {}): Promise<SecondBroker> {
+  const [port, distPort] = [options.port ?? freePort(), freePort()];
   const nodeName = `dts_${crypto.randomUUID().slice(0, 8)}@localhost`;
   const dir = await Deno.makeTempDir({ prefix: "dts_rabbit_" });
   // The server drops to the rabbitmq user when started as root.
   await Deno.chmod(dir, 0o777);
   await Deno.writeTextFile(
     `${dir}/rabbitmq.conf`,
-    `listeners.tcp.local = 127.0.0.1:${port}\n`,
+    [`listeners.tcp.local = 127.0.0.1:${port}`, ...(options.conf ?? [])].join("\n") + "\n",
   );
   await Deno.writeTextFile(`${dir}/enabled_plugins`, "[].\n");
   const env = {
