@@ -103,6 +103,21 @@ export class UnroutableError extends BrokerError {
   }
 }
 
+/**
+ * A queue exists with other arguments than declared (a classic queue
+ * declared quorum, a changed delivery limit): RabbitMQ never changes a
+ * queue's arguments. A configuration problem, so bad usage (exit 2).
+ */
+export class QueueMismatchError extends BrokerError {
+  override readonly exitCode: number = 2;
+  readonly queue: string;
+  constructor(message: string, queue: string, options?: ErrorOptions) {
+    super(message, { ...options, recoverable: false });
+    this.name = "QueueMismatchError";
+    this.queue = queue;
+  }
+}
+
 /** The broker refused a message for its size (RabbitMQ's `max_message_size`); retrying cannot help. */
 export class MessageTooLargeError extends BrokerError {
   /** The message's size in bytes. */

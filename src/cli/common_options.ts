@@ -9,7 +9,7 @@ import type { Config } from "../config/schema.ts";
 import { createLogger, type Logger, type LogLevel } from "../log/logger.ts";
 import { openTransport } from "../transport/open_transport.ts";
 import type { MemoryBroker } from "../transport/memory_broker.ts";
-import type { Transport } from "../transport/transport.ts";
+import type { TaskQueueOptions, Transport } from "../transport/transport.ts";
 import { type CliContext, useColor } from "./cli_context.ts";
 import { insecureTlsWarning } from "./insecure_tls.ts";
 
@@ -116,4 +116,12 @@ export function openBroker(
     onLog: (level: LogLevel, msg: string, fields?: Record<string, unknown>) =>
       logger[level](msg, fields),
   });
+}
+
+/** How the config declares task queues (`worker.queue_type`, `worker.delivery_limit`), for senders too. */
+export function taskQueueOptions(config: Config): TaskQueueOptions {
+  return {
+    type: config.worker.queueType,
+    deliveryLimit: config.worker.deliveryLimit ?? undefined,
+  };
 }

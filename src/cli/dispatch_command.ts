@@ -45,6 +45,7 @@ import {
   loadCommandConfig,
   loadCommandConfigDocument,
   openBroker,
+  taskQueueOptions,
 } from "./common_options.ts";
 import { unknownTaskIssues } from "./task_refs.ts";
 import { ensureWritableDir } from "./writable_dir.ts";
@@ -200,6 +201,7 @@ export async function dispatchCommand(
       transport,
       jobs,
       timeoutMs,
+      queueOptions: taskQueueOptions(config),
       signal: ctx.shutdown,
       replyQueue,
       // Without a journal nothing could resume the run: the queue need not wait for long.

@@ -18,6 +18,7 @@ import {
   type CommonFlags,
   loadCommandConfig,
   openBroker,
+  taskQueueOptions,
 } from "./common_options.ts";
 import {
   parsePositiveDurationArg,
@@ -111,6 +112,7 @@ export async function loadCommand(flags: LoadFlags, ctx: CliContext): Promise<nu
       transport,
       task: route.name,
       queue: route.queue,
+      queueOptions: taskQueueOptions(config),
       args,
       count: load.count ?? undefined,
       durationMs: load.durationMs ?? undefined,

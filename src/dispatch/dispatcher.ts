@@ -8,7 +8,7 @@ import { createTaskMessage, encodeTaskMessage } from "../protocol/celery_task_me
 import type { TaskEvent } from "../report/task_event.ts";
 import { ensureTaskQueue } from "../transport/ensure_task_queue.ts";
 import { closeReplyQueue, openReplyQueue } from "../transport/reply_queue.ts";
-import type { Transport } from "../transport/transport.ts";
+import type { TaskQueueOptions, Transport } from "../transport/transport.ts";
 import { TRACK_STARTED_HEADER } from "../worker/handle_delivery.ts";
 import { EventChannel } from "./event_channel.ts";
 import { type EventJournal, ReplyCollector } from "./reply_collector.ts";
@@ -38,6 +38,8 @@ export interface DispatchOptions {
    */
   signal?: AbortSignal;
   now?: () => number;
+  /** How task queues are declared when missing (the workers' `worker.queue_type`). @default classic */
+  queueOptions?: TaskQueueOptions;
   /** Publish attempts per task across broker hiccups. @default 5 */
   publishAttempts?: number;
   /** The reply queue to declare and collect from. @default `dts.reply.<uuid>` */
@@ -84,7 +86,7 @@ async function runDispatch(
   });
   try {
     for (const queue of new Set(jobs.map((job) => job.queue))) {
-      await ensureTaskQueue(transport, queue);
+      await ensureTaskQueue(transport, queue, options.queueOptions);
     }
     const collector = new ReplyCollector({
       transport,

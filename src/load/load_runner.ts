@@ -7,12 +7,14 @@ import { decodeResultMessage } from "../protocol/celery_result_message.ts";
 import { createTaskMessage, encodeTaskMessage } from "../protocol/celery_task_message.ts";
 import { ensureTaskQueue } from "../transport/ensure_task_queue.ts";
 import { closeReplyQueue, openReplyQueue } from "../transport/reply_queue.ts";
-import type { Transport } from "../transport/transport.ts";
+import type { TaskQueueOptions, Transport } from "../transport/transport.ts";
 import { Semaphore } from "../worker/semaphore.ts";
 import { type LatencySummary, summarizeLatencies } from "./latency_stats.ts";
 
 /** What to send and how hard. */
 export interface LoadOptions {
+  /** How the task queue is declared when missing (the workers' `worker.queue_type`). @default classic */
+  queueOptions?: TaskQueueOptions;
   transport: Transport;
   task: string;
   queue: string;
@@ -58,7 +60,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   }
   const concurrency = options.concurrency ?? 100;
   const timeoutMs = options.timeoutMs ?? 60_000;
-  await ensureTaskQueue(transport, queue);
+  await ensureTaskQueue(transport, queue, options.queueOptions);
   const replyQueue = await openReplyQueue(transport, { prefix: "dts.load", timeoutMs });
 
   const inFlight = new Map<string, { sentAt: number; done: () => void }>();

@@ -226,8 +226,8 @@ export function decodeTaskMessage(
     args,
     kwargs,
     retries,
-    eta: optionalString(headers, "eta"),
-    expires: optionalString(headers, "expires"),
+    eta: optionalDate(headers, "eta"),
+    expires: optionalDate(headers, "expires"),
     rootId: optionalString(headers, "root_id") || id,
     parentId: optionalString(headers, "parent_id"),
     group: optionalString(headers, "group"),
@@ -243,6 +243,18 @@ export function decodeTaskMessage(
     },
     extraHeaders,
   };
+}
+
+/**
+ * An ISO-8601 date header, or null. One that is not a date would make the
+ * task run at once (`eta`) or never expire (`expires`): malformed instead.
+ */
+function optionalDate(headers: Record<string, unknown>, name: string): string | null {
+  const value = optionalString(headers, name);
+  if (value !== null && Number.isNaN(Date.parse(value))) {
+    fail(`header "${name}" must be an ISO-8601 date, got ${JSON.stringify(value.slice(0, 64))}`);
+  }
+  return value;
 }
 
 function fail(reason: string): never {

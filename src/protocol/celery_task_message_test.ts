@@ -340,3 +340,20 @@ Deno.test("decodeTaskMessage() drops the headers the broker added on the way, so
   const decoded = decodeTaskMessage(body, props);
   assert.deepEqual(decoded.extraHeaders, { lang: "js", keep: 1, shadow: null, group_index: null });
 });
+
+Deno.test("decodeTaskMessage() refuses an eta or expires that is not a date", () => {
+  for (const name of ["eta", "expires"]) {
+    const { body, props } = encodeTaskMessage(createTaskMessage("task_a"));
+    props.headers[name] = "next tuesday";
+    assert.throws(
+      () => decodeTaskMessage(body, props),
+      (error) =>
+        error instanceof ProtocolError &&
+        error.message ===
+          `Cannot decode task message: header "${name}" must be an ISO-8601 date, got "next tuesday"`,
+    );
+  }
+  const { body, props } = encodeTaskMessage(createTaskMessage("task_a"));
+  props.headers.eta = "2026-12-01T10:00:00.123456+00:00";
+  assert.equal(decodeTaskMessage(body, props).eta, "2026-12-01T10:00:00.123456+00:00");
+});

@@ -58,7 +58,7 @@ export function taskQueueDeclaration(queue: string, options: TaskQueueOptions): 
   }
   const dead = deadLetterQueueName(queue);
   return {
-    action: `declare task queue "${queue}"`,
+    action: `declare task queue "${queue}" as ${type}`,
     key: `task\0${queue}`,
     id: `task\0${queue}\0${JSON.stringify(args)}`,
     queues: [queue, dead],

@@ -3,17 +3,23 @@
  * @module
  */
 import { BrokerError } from "../errors.ts";
-import type { Transport } from "./transport.ts";
+import type { TaskQueueOptions, Transport } from "./transport.ts";
 
 /**
- * Declare a task queue the way Celery does (classic), unless it already
- * exists as another type: a worker may have declared it quorum, and a sender
- * does not care about the queue type, only that its messages have a queue.
+ * Declare a task queue as the workers are configured to (`worker.queue_type`;
+ * classic is what Celery declares), so that a sender that runs before any
+ * worker does not create it as the wrong type; unless it exists already as
+ * another type: a sender does not care about the type, only that its
+ * messages have a queue.
  * @throws {BrokerError} when the queue cannot be declared and does not exist
  */
-export async function ensureTaskQueue(transport: Transport, queue: string): Promise<void> {
+export async function ensureTaskQueue(
+  transport: Transport,
+  queue: string,
+  options: TaskQueueOptions = {},
+): Promise<void> {
   try {
-    await transport.assertTaskQueue(queue);
+    await transport.assertTaskQueue(queue, options);
   } catch (error) {
     if (!(error instanceof BrokerError) || error.recoverable) throw error;
     if (await transport.inspectQueue(queue) === null) throw error;

@@ -51,6 +51,14 @@ export async function serveRemoteControl(
       const request = decodeControlRequest(delivery.body, delivery.props);
       const forUs = request.destination === null || request.destination.length === 0 ||
         request.destination.includes(state.workerName);
+      if (forUs && NOT_YET[request.method]) {
+        // Celery broadcasts these without asking for a reply: say out loud that nothing happens.
+        logger.warn("A remote-control command dts workers do not carry out yet", {
+          command: request.method,
+          effect: NOT_YET[request.method],
+          arguments: request.arguments,
+        });
+      }
       if (forUs && request.replyTo !== null) {
         const value = answer(request.method, state);
         const { body, props } = encodeControlReply(state.workerName, value, request.ticket);
@@ -65,6 +73,20 @@ export async function serveRemoteControl(
     await delivery.ack().catch(() => {});
   }
 }
+
+/** Celery commands a dts worker receives but does not carry out yet, and what that means. */
+const NOT_YET: Readonly<Record<string, string>> = {
+  revoke: "the tasks named still run: revoke is not supported yet",
+  terminate: "the tasks named still run: terminate is not supported yet",
+  rate_limit: "the rate limit is not changed",
+  time_limit: "the time limit is not changed",
+  add_consumer: "no queue is added",
+  cancel_consumer: "no queue is dropped",
+  pool_grow: "the pool is not resized",
+  pool_shrink: "the pool is not resized",
+  autoscale: "the pool is not resized",
+  shutdown: "the worker keeps running (stop it with SIGTERM)",
+};
 
 function answer(method: string, state: RemoteControlState): unknown {
   switch (method) {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { inspectWorkers, pingWorkers } from "../dispatch/ping_workers.ts";
-import { silentLogger } from "../log/logger.ts";
-import { PIDBOX_EXCHANGE } from "../protocol/celery_control_message.ts";
+import { createLogger, silentLogger } from "../log/logger.ts";
+import { encodeControlRequest, PIDBOX_EXCHANGE } from "../protocol/celery_control_message.ts";
 import { fixtureBody, fixtureProps, loadFixture } from "../../tests/helpers/celery_fixtures.ts";
 import { MemoryBroker } from "../transport/memory_broker.ts";
 import { MemoryTransport } from "../transport/memory_transport.ts";
@@ -83,4 +83,48 @@ Deno.test("serveRemoteControl() names an unknown command and survives a Celery w
     assert.deepEqual(replies.get("w1@h"), { error: "No such command: shutdown_everything" });
     assert.deepEqual(await pingWorkers(transport, { timeoutMs: 500, expected: 1 }), ["w1@h"]);
   });
+});
+
+Deno.test("serveRemoteControl() warns, naming it, about a revoke it cannot carry out yet", async () => {
+  using broker = new MemoryBroker();
+  const transport = new MemoryTransport(broker);
+  const stop = new AbortController();
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger({
+    format: "json",
+    level: "debug",
+    write: (l) => lines.push(JSON.parse(l)),
+  });
+  const served = serveRemoteControl(transport, {
+    state: state("w1@h"),
+    logger,
+    signal: stop.signal,
+  });
+  try {
+    while ((await transport.inspectQueue(pidboxQueueName("w1@h"))) === null) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    // Celery's app.control.revoke(id, terminate=True): a broadcast with no reply wanted.
+    const { body, props } = encodeControlRequest({
+      method: "revoke",
+      arguments: { task_id: "t-42", terminate: true, signal: "SIGTERM" },
+      destination: null,
+      pattern: null,
+      matcher: null,
+      ticket: "",
+      replyTo: null,
+    });
+    await transport.publish("", body, { ...props, exchange: PIDBOX_EXCHANGE });
+    for (let i = 0; i < 200 && !lines.some((l) => l.command === "revoke"); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    const warning = lines.find((l) => l.command === "revoke");
+    assert.equal(warning?.level, "warn");
+    assert.match(String(warning?.effect), /still run: revoke is not supported yet/);
+    assert.deepEqual((warning?.arguments as Record<string, unknown>)?.task_id, "t-42");
+  } finally {
+    stop.abort();
+    await served;
+    await transport.close();
+  }
 });

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { inlineRunner } from "../attempt/inline_runner.ts";
 import { ManualClock } from "../clock.ts";
 import { BrokerError, MessageTooLargeError } from "../errors.ts";
-import { silentLogger } from "../log/logger.ts";
+import { createLogger, type Logger, silentLogger } from "../log/logger.ts";
 import { DEFAULT_RETRY_SETTINGS, type TaskDefinition } from "../plugin/task_plugin.ts";
 import { decodeResultMessage, type ResultMessage } from "../protocol/celery_result_message.ts";
 import {
@@ -70,7 +70,7 @@ function task(run: TaskDefinition["run"], overrides: Partial<TaskDefinition> = {
 
 async function harness(
   tasks: TaskDefinition[],
-  options: { concurrency?: number } = {},
+  options: { concurrency?: number; logger?: Logger } = {},
 ): Promise<Harness> {
   const clock = new ManualClock(Date.parse("2026-12-01T00:00:00Z"));
   const broker = new MemoryBroker({ clock });
@@ -81,7 +81,7 @@ async function harness(
     tasks,
     name: "w@test",
     concurrency: options.concurrency ?? 1,
-    logger: silentLogger,
+    logger: options.logger ?? silentLogger,
     clock,
     runner: inlineRunner({ clock }),
   });
@@ -373,3 +373,23 @@ Deno.test("Worker: readiness says which queue it does not consume, and it consum
 });
 
 void ({} as Transport);
+
+Deno.test("Worker: a Celery chain it cannot honour yet is run and warned about, naming the feature", async () => {
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger({
+    format: "json",
+    level: "debug",
+    write: (l) => lines.push(JSON.parse(l)),
+  });
+  let ran = 0;
+  await using h = await harness([task(() => ran++)], { logger });
+  const message = createTaskMessage("task_t", { replyTo: REPLY });
+  message.embed = { callbacks: null, errbacks: null, chain: [{ task: "task_b" }], chord: null };
+  const { body, props } = encodeTaskMessage(message);
+  await h.transport.publish(Q, body, props);
+  await settle(() => ran === 1);
+  const warning = lines.find((l) => /Celery canvas/.test(String(l.msg)));
+  assert.equal(warning?.level, "warn");
+  assert.deepEqual(warning?.features, ["chain"]);
+  assert.match(String(warning?.effect), /its chain will not be sent/);
+});
