@@ -3,6 +3,7 @@
  * `Deno.env`, listens for signals, and turns errors into exit codes.
  * @module
  */
+import { dropPermissions } from "./cli/drop_permissions.ts";
 import { runCli } from "./cli/program.ts";
 import { ENV_VARS } from "./config/overrides.ts";
 import { DtsError } from "./errors.ts";
@@ -33,6 +34,7 @@ async function main(): Promise<number> {
       stderrColumns: columnsOf(Deno.stderr),
       shutdown: shutdown.signal,
       hostname: Deno.hostname(),
+      dropPermissions,
       pid: Deno.pid,
     });
   } catch (error) {

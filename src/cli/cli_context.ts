@@ -25,7 +25,15 @@ export interface CliContext {
   hostname: string;
   /** This process's id, for default worker names. */
   pid: number;
+  /**
+   * Give up permissions this process will not need (`Deno.permissions.revoke`).
+   * Only the real program drops any; in tests commands run with the test's own.
+   */
+  dropPermissions?(names: readonly DroppablePermission[]): Promise<void>;
 }
+
+/** The permissions a command may give up at its start. */
+export type DroppablePermission = "run" | "write" | "net" | "ffi";
 
 /**
  * Whether to colour output on a stream. `NO_COLOR` (non-empty) always wins

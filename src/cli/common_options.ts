@@ -7,6 +7,8 @@ import { type Command, Option } from "commander";
 import { type ConfigDocument, type ConfigOverrides, loadConfigDocument } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { createLogger, type Logger, type LogLevel } from "../log/logger.ts";
+import { readManifests } from "../attempt/hosted/read_manifests.ts";
+import { type LoadedPlugin, loadPlugins } from "../plugin/load_plugins.ts";
 import { openTransport } from "../transport/open_transport.ts";
 import type { MemoryBroker } from "../transport/memory_broker.ts";
 import type { TaskQueueOptions, Transport } from "../transport/transport.ts";
@@ -124,4 +126,12 @@ export function taskQueueOptions(config: Config): TaskQueueOptions {
     type: config.worker.queueType,
     deliveryLimit: config.worker.deliveryLimit ?? undefined,
   };
+}
+
+/**
+ * The plugins of a command: the built-in folder and `--plugins` folders, each
+ * module read in a plugin host, so its top-level code runs with no permissions.
+ */
+export function loadCommandPlugins(dirs: readonly string[] = []): Promise<LoadedPlugin[]> {
+  return loadPlugins({ dirs, readModules: readManifests });
 }

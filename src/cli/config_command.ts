@@ -7,8 +7,8 @@
 import type { Command } from "commander";
 import { loadConfigDocument } from "../config/load.ts";
 import { ConfigError } from "../errors.ts";
-import { loadPlugins } from "../plugin/load_plugins.ts";
 import type { CliContext } from "./cli_context.ts";
+import { loadCommandPlugins } from "./common_options.ts";
 import { plural } from "./plural.ts";
 import { unknownTaskIssues } from "./task_refs.ts";
 
@@ -54,7 +54,7 @@ async function checkConfigFile(
   try {
     // Only the file: env and flags are not part of what is checked.
     const doc = await loadConfigDocument({ path: file, env: {} });
-    const plugins = await loadPlugins({ dirs: pluginDirs });
+    const plugins = await loadCommandPlugins(pluginDirs);
     const unknown = unknownTaskIssues(doc, plugins);
     if (unknown.length === 0) {
       const { config } = doc;

@@ -5,13 +5,12 @@
  */
 import { type Command, Option } from "commander";
 import { HostedRunner } from "../attempt/hosted/hosted_runner.ts";
-import { loadPlugins } from "../plugin/load_plugins.ts";
 import { resolveTask } from "../plugin/resolve_tasks.ts";
 import { MemoryBroker } from "../transport/memory_broker.ts";
 import { openTransport } from "../transport/open_transport.ts";
 import { Worker } from "../worker/worker.ts";
 import type { CliContext } from "./cli_context.ts";
-import { commandLogger, loadCommandConfig } from "./common_options.ts";
+import { commandLogger, loadCommandConfig, loadCommandPlugins } from "./common_options.ts";
 import { DEFAULT_CONFIG_PATH, dispatchCommand } from "./dispatch_command.ts";
 import { VERSION } from "./version_command.ts";
 
@@ -60,7 +59,7 @@ export async function demoCommand(flags: DemoFlags, ctx: CliContext): Promise<nu
     ctx,
   );
   const logger = commandLogger(config, ctx);
-  const plugins = await loadPlugins();
+  const plugins = await loadCommandPlugins();
   const workers: Worker[] = [];
   const transports = [];
   try {

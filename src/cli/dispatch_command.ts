@@ -30,7 +30,6 @@ import { createRunId, replyQueueExpiresMs, replyQueueName } from "../dispatch/ru
 import { ConfigError, UsageError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { redactUrl } from "../log/redact.ts";
-import { loadPlugins } from "../plugin/load_plugins.ts";
 import { resolveRoute } from "../plugin/resolve_tasks.ts";
 import { JsonReporter } from "../report/json_reporter.ts";
 import { PrettyReporter } from "../report/pretty_reporter.ts";
@@ -44,6 +43,7 @@ import {
   type CommonFlags,
   loadCommandConfig,
   loadCommandConfigDocument,
+  loadCommandPlugins,
   openBroker,
   taskQueueOptions,
 } from "./common_options.ts";
@@ -134,7 +134,7 @@ export async function dispatchCommand(
   });
   const { config } = doc;
   const logger = commandLogger(config, ctx);
-  const plugins = await loadPlugins({ dirs: flags.plugins ?? [] });
+  const plugins = await loadCommandPlugins(flags.plugins ?? []);
   // A job for a task nobody defines would wait for a worker that never comes.
   const unknown = unknownTaskIssues(doc, plugins, ["jobs"]);
   if (unknown.length > 0) throw new ConfigError(doc.file, unknown);

@@ -6,7 +6,6 @@
 import type { Command } from "commander";
 import { type DeadLetterSummary } from "../dlq/dead_letter_summary.ts";
 import { listDeadLetters, purgeDeadLetters, replayDeadLetters } from "../dlq/dead_letter_queue.ts";
-import { loadPlugins } from "../plugin/load_plugins.ts";
 import { resolveRoute } from "../plugin/resolve_tasks.ts";
 import { deadLetterQueueName } from "../transport/transport.ts";
 import type { CliContext } from "./cli_context.ts";
@@ -15,6 +14,7 @@ import {
   commandLogger,
   type CommonFlags,
   loadCommandConfig,
+  loadCommandPlugins,
   openBroker,
 } from "./common_options.ts";
 import { parsePositiveInt } from "./option_parsers.ts";
@@ -83,7 +83,7 @@ export async function dlqCommand(
 ): Promise<number> {
   const config = await loadCommandConfig(flags, ctx);
   const logger = commandLogger(config, ctx);
-  const plugins = await loadPlugins({ dirs: flags.plugins ?? [] });
+  const plugins = await loadCommandPlugins(flags.plugins ?? []);
   const route = resolveRoute(flags.task, { tasks: config.tasks, plugins, allowUnknown: true });
   const deadQueue = deadLetterQueueName(route.queue);
   const transport = await openBroker(config, logger, ctx);

@@ -9,7 +9,6 @@ import { DtsError, fsReason, UsageError } from "../errors.ts";
 import { renderLoadReportHtml } from "../load/html_report.ts";
 import { redactUrl } from "../log/redact.ts";
 import { type LoadReport, runLoad } from "../load/load_runner.ts";
-import { loadPlugins } from "../plugin/load_plugins.ts";
 import { resolveRoute } from "../plugin/resolve_tasks.ts";
 import type { CliContext } from "./cli_context.ts";
 import {
@@ -17,6 +16,7 @@ import {
   commandLogger,
   type CommonFlags,
   loadCommandConfig,
+  loadCommandPlugins,
   openBroker,
   taskQueueOptions,
 } from "./common_options.ts";
@@ -95,7 +95,7 @@ export async function loadCommand(flags: LoadFlags, ctx: CliContext): Promise<nu
   // Checked before anything is sent, so a load test never ends in "cannot write".
   if (flags.report) await ensureWritableDir(dirname(flags.report), "write the report");
   const logger = commandLogger(config, ctx);
-  const plugins = await loadPlugins({ dirs: flags.plugins ?? [] });
+  const plugins = await loadCommandPlugins(flags.plugins ?? []);
   // Only a task the config or a plugin defines: any other would wait for a worker that never comes.
   const route = resolveRoute(load.task, { tasks: config.tasks, plugins });
   const transport = await openBroker(config, logger, ctx);

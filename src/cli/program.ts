@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { ENV_VARS } from "../config/overrides.ts";
-import type { CliContext } from "./cli_context.ts";
+import type { CliContext, DroppablePermission } from "./cli_context.ts";
 import { registerConfigCommand } from "./config_command.ts";
 import { registerDemoCommand } from "./demo_command.ts";
 import { registerDispatchCommand } from "./dispatch_command.ts";
@@ -31,15 +31,22 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
       writeErr: (text) => ctx.stderr(text),
     })
     .addHelpText("after", helpFooter());
+  // Each command gives up at its start what it never needs (the worker decides
+  // for itself, from what its plugins declare): only `dts scale` runs programs.
+  const dropping = (names: readonly DroppablePermission[]) => (start: () => Promise<number>) =>
+    run(async () => {
+      await ctx.dropPermissions?.(names);
+      return await start();
+    });
   registerWorkerCommand(program, ctx, run);
-  registerDispatchCommand(program, ctx, run);
-  registerStatusCommand(program, ctx, run);
-  registerLoadCommand(program, ctx, run);
-  registerScaleCommand(program, ctx, run);
-  registerDemoCommand(program, ctx, run);
-  registerDlqCommand(program, ctx, run);
-  registerConfigCommand(program, ctx, run);
-  registerVersionCommand(program, ctx, run);
+  registerDispatchCommand(program, ctx, dropping(["run", "ffi"]));
+  registerStatusCommand(program, ctx, dropping(["run", "write", "ffi"]));
+  registerLoadCommand(program, ctx, dropping(["run", "ffi"]));
+  registerScaleCommand(program, ctx, dropping(["ffi"]));
+  registerDemoCommand(program, ctx, dropping(["run", "ffi"]));
+  registerDlqCommand(program, ctx, dropping(["run", "write", "ffi"]));
+  registerConfigCommand(program, ctx, dropping(["run", "write", "net", "ffi"]));
+  registerVersionCommand(program, ctx, dropping(["run", "write", "net", "ffi"]));
   for (const command of program.commands) {
     command.exitOverride();
     command.commands.forEach((sub) => sub.exitOverride());

@@ -5,7 +5,6 @@
  */
 import { type Command, Option } from "commander";
 import { UsageError } from "../errors.ts";
-import { loadPlugins } from "../plugin/load_plugins.ts";
 import { resolveRoute, resolveTask } from "../plugin/resolve_tasks.ts";
 import { createDenoLauncher } from "../scale/deno_launcher.ts";
 import { createDryRunLauncher } from "../scale/dry_run_launcher.ts";
@@ -19,6 +18,7 @@ import {
   commandLogger,
   type CommonFlags,
   loadCommandConfig,
+  loadCommandPlugins,
   openBroker,
 } from "./common_options.ts";
 import { parseDurationArg, parsePort, parsePositiveDurationArg } from "./option_parsers.ts";
@@ -104,7 +104,7 @@ export async function scaleCommand(
     );
   }
   const logger = commandLogger(config, ctx);
-  const plugins = await loadPlugins({ dirs: flags.plugins ?? [] });
+  const plugins = await loadCommandPlugins(flags.plugins ?? []);
   const tasks: ScaledTask[] = keys.map((key) => {
     const sources = { tasks: config.tasks, plugins };
     const route = resolveRoute(key, sources);

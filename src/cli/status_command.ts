@@ -5,7 +5,6 @@
 import { type Command, Option } from "commander";
 import { inspectWorkers } from "../dispatch/ping_workers.ts";
 import { redactUrl } from "../log/redact.ts";
-import { loadPlugins } from "../plugin/load_plugins.ts";
 import { resolveRoute, type TaskRoute } from "../plugin/resolve_tasks.ts";
 import { deadLetterQueueName, type Transport } from "../transport/transport.ts";
 import type { CliContext } from "./cli_context.ts";
@@ -14,6 +13,7 @@ import {
   commandLogger,
   type CommonFlags,
   loadCommandConfig,
+  loadCommandPlugins,
   openBroker,
 } from "./common_options.ts";
 import { parsePositiveDurationArg } from "./option_parsers.ts";
@@ -68,7 +68,7 @@ export function registerStatusCommand(
 export async function statusCommand(flags: StatusFlags, ctx: CliContext): Promise<number> {
   const config = await loadCommandConfig(flags, ctx);
   const logger = commandLogger(config, ctx);
-  const plugins = await loadPlugins({ dirs: flags.plugins ?? [] });
+  const plugins = await loadCommandPlugins(flags.plugins ?? []);
   const refs = new Set([...Object.keys(config.tasks), ...plugins.map((p) => p.plugin.name)]);
   const routes = new Map<string, TaskRoute>();
   for (const ref of refs) {

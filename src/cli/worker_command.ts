@@ -6,7 +6,6 @@ import { type Command, Option } from "commander";
 import { HostedRunner } from "../attempt/hosted/hosted_runner.ts";
 import { checkTimeLimits } from "../worker/time_limits_check.ts";
 import { UsageError } from "../errors.ts";
-import { loadPlugins } from "../plugin/load_plugins.ts";
 import { resolveTask } from "../plugin/resolve_tasks.ts";
 import type { MemoryBroker } from "../transport/memory_broker.ts";
 import type { Transport } from "../transport/transport.ts";
@@ -18,6 +17,7 @@ import {
   commandLogger,
   type CommonFlags,
   loadCommandConfig,
+  loadCommandPlugins,
   openBroker,
 } from "./common_options.ts";
 import { startHealthServers } from "./health_endpoints.ts";
@@ -131,7 +131,7 @@ export async function workerCommand(
     connectTimeoutMs: flags.connectTimeout,
   });
   const logger = commandLogger(config, ctx);
-  const plugins = await loadPlugins({ dirs: flags.plugins ?? [] });
+  const plugins = await loadCommandPlugins(flags.plugins ?? []);
   const keys = [...new Set(flags.task)];
   if (keys.length === 0) throw new UsageError("Cannot start worker: name at least one --task");
   const tasks = keys.map((ref) =>
@@ -146,6 +146,18 @@ export async function workerCommand(
     killGraceMs: config.worker.killGraceMs,
     warn: (msg, fields) => logger.warn(msg, fields),
   });
+  // A worker runs no program and writes no file itself: it keeps these only
+  // when a plugin declares them (a plugin host gets at most what the worker has).
+  const declared = (kind: "run" | "write") =>
+    tasks.some((task) => {
+      const grant = task.permissions?.[kind];
+      return grant === true || (Array.isArray(grant) && grant.length > 0);
+    });
+  await ctx.dropPermissions?.([
+    "ffi",
+    ...(declared("run") ? [] : ["run" as const]),
+    ...(declared("write") ? [] : ["write" as const]),
+  ]);
   const name = flags.name ?? defaultWorkerName(keys, ctx);
 
   // Listen before connecting: a port that cannot be had stops the start before any message is taken.

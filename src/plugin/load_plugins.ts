@@ -23,12 +23,45 @@ export interface LoadedPlugin {
   url: string;
 }
 
-/** Where to look for plugins. */
+/** One plugin module to read. */
+export interface PluginModuleRef {
+  url: URL;
+  /** How messages name it, e.g. `plugins/task_a.ts`. */
+  source: string;
+}
+
+/** A module's default export (untrusted until checked), or why it could not be imported. */
+export type PluginModuleResult = { ok: true; exported: unknown } | { ok: false; error: unknown };
+
+/** Reads the default exports of plugin modules. */
+export type ReadPluginModules = (
+  modules: readonly PluginModuleRef[],
+) => Promise<PluginModuleResult[]>;
+
+/** Where to look for plugins, and how to read them. */
 export interface LoadPluginsOptions {
   /** Folders of the user's plugins (`--plugins DIR`), relative to the working directory. */
   dirs?: readonly string[];
   /** The built-in folder; `null` to leave it out. @default the `plugins/` folder next to `src/` */
   builtinDir?: URL | null;
+  /**
+   * How modules are read. The CLI reads them in plugin hosts
+   * (`attempt/hosted/read_manifests.ts`), so their top-level code runs with no
+   * permissions. @default import them on this thread, trusting their code
+   */
+  readModules?: ReadPluginModules;
+}
+
+/** Import each module on this thread: its top-level code runs with this process's permissions. */
+export function importModules(modules: readonly PluginModuleRef[]): Promise<PluginModuleResult[]> {
+  return Promise.all(modules.map(async (module): Promise<PluginModuleResult> => {
+    try {
+      const imported: Record<string, unknown> = await import(module.url.href);
+      return { ok: true, exported: imported.default };
+    } catch (error) {
+      return { ok: false, error };
+    }
+  }));
 }
 
 /** The built-in plugin folder, inside the compiled binary or the checkout. */
@@ -48,22 +81,26 @@ export async function loadPlugins(options: LoadPluginsOptions = {}): Promise<Loa
     folders.push({ url: folderUrl(dir), label: dir.replace(/\/+$/, "") });
   }
 
-  const loaded: LoadedPlugin[] = [];
-  const byName = new Map<string, string>();
+  const modules: PluginModuleRef[] = [];
   for (const folder of folders) {
     for (const file of await listModules(folder.url, folder.label)) {
-      const source = `${folder.label}/${file}`;
-      const plugin = await importPlugin(new URL(file, folder.url), source);
-      const earlier = byName.get(plugin.name);
-      if (earlier !== undefined) {
-        throw new PluginError(
-          `Cannot load plugin "${source}": task "${plugin.name}" is already defined by "${earlier}"`,
-        );
-      }
-      byName.set(plugin.name, source);
-      loaded.push({ plugin, source, url: new URL(file, folder.url).href });
+      modules.push({ url: new URL(file, folder.url), source: `${folder.label}/${file}` });
     }
   }
+  const results = await (options.readModules ?? importModules)(modules);
+  const loaded: LoadedPlugin[] = [];
+  const byName = new Map<string, string>();
+  modules.forEach((module, i) => {
+    const plugin = checkPlugin(module, results[i]);
+    const earlier = byName.get(plugin.name);
+    if (earlier !== undefined) {
+      throw new PluginError(
+        `Cannot load plugin "${module.source}": task "${plugin.name}" is already defined by "${earlier}"`,
+      );
+    }
+    byName.set(plugin.name, module.source);
+    loaded.push({ plugin, source: module.source, url: module.url.href });
+  });
   return loaded;
 }
 
@@ -91,15 +128,20 @@ async function listModules(folder: URL, label: string): Promise<string[]> {
   return files.sort();
 }
 
-async function importPlugin(url: URL, source: string): Promise<TaskPlugin> {
-  let module: Record<string, unknown>;
-  try {
-    module = await import(url.href);
-  } catch (error) {
-    const reason = describeImportError(error, { url, source, packages: DTS_PACKAGES });
-    throw new PluginError(`Cannot load plugin "${source}": ${reason}`, { cause: error });
+function checkPlugin(module: PluginModuleRef, result: PluginModuleResult): TaskPlugin {
+  if (!result.ok) {
+    const reason = describeImportError(result.error, {
+      url: module.url,
+      source: module.source,
+      packages: DTS_PACKAGES,
+    });
+    throw new PluginError(`Cannot load plugin "${module.source}": ${reason}`, {
+      cause: result.error,
+    });
   }
-  const problems = describePluginProblems(module.default);
-  if (problems !== null) throw new PluginError(`Cannot load plugin "${source}": ${problems}`);
-  return module.default as TaskPlugin;
+  const problems = describePluginProblems(result.exported);
+  if (problems !== null) {
+    throw new PluginError(`Cannot load plugin "${module.source}": ${problems}`);
+  }
+  return result.exported as TaskPlugin;
 }

@@ -40,7 +40,13 @@ export function describeImportError(error: unknown, context: ImportErrorContext)
       at === null ? "" : ` (at ${at})`
     }, which is neither a file nor one of dts's own packages (${own}); ${BUNDLE_HINT}`;
   }
-  const syntax = /^SyntaxError: (.*)$/.exec(first);
+  const denied = /Requires (\w+) access( to [^,]+)?/.exec(first);
+  if (denied) {
+    return `its top-level code needs ${denied[1]} access${denied[2] ?? ""}${
+      at === null ? "" : ` (at ${at})`
+    }; a plugin's module code runs with no permissions: do that inside run(), where the permissions the plugin declares apply`;
+  }
+  const syntax = /^(?:TypeError: )?SyntaxError: (.*)$/.exec(first);
   if (syntax) return `syntax error at ${at ?? context.source}: ${syntax[1]}`;
   const missing = /^Module not found "([^"]+)"/.exec(first);
   if (missing) {

@@ -10,7 +10,7 @@ import { BrokerError } from "../errors.ts";
 import { redactText } from "../log/redact.ts";
 import { ChannelSlot } from "./amqp_channel_slot.ts";
 import { AmqpDelivery, type AmqpDeliveryHost } from "./amqp_delivery.ts";
-import { brokerError } from "./amqp_errors.ts";
+import { brokerError, errorCode } from "./amqp_errors.ts";
 import { AsyncQueue } from "./async_queue.ts";
 import type { ConsumeOptions } from "./transport.ts";
 import type { TransportLog } from "./transport_log.ts";
@@ -23,6 +23,8 @@ export interface ConsumerHost extends AmqpDeliveryHost {
   liveConnection(): ChannelModel | null;
   /** The consumer stopped for good: do not resume it after a reconnect. */
   forget(consumer: AmqpConsumer): void;
+  /** The queue is gone (the broker said so): its declarations must run again. */
+  forgetDeclared(queue: string): void;
   log: TransportLog;
 }
 
@@ -81,6 +83,7 @@ export class AmqpConsumer {
     } catch (error) {
       void slot?.close();
       if (this.#startedOn === conn) this.#startedOn = null;
+      if (errorCode(error) === 404) this.#host.forgetDeclared(this.#queue);
       // A dead connection is the reconnect's business; anything else ends the iteration.
       if (this.#host.liveConnection() === conn && !this.#stopped) {
         this.#fail(brokerError(`consume queue "${this.#queue}"`, error));
@@ -120,6 +123,7 @@ export class AmqpConsumer {
   #onMessage(slot: ChannelSlot, message: Message | null): void {
     if (message === null) {
       // The broker cancelled us (queue deleted); there is nothing to ack.
+      this.#host.forgetDeclared(this.#queue);
       this.#consumerTag = null;
       slot.retire(RESOLVED);
       this.#fail(

@@ -136,6 +136,7 @@ export class AmqpTransport implements Transport {
       slots: new Set(),
       liveConnection: () => this.#connection.current,
       forget: (consumer) => this.#consumers.delete(consumer),
+      forgetDeclared: (queue) => this.#admin.forgetDeclared(queue),
       publish: (routingKey, body, publishOptions) => this.publish(routingKey, body, publishOptions),
       clock,
       log: this.#log,

@@ -12,7 +12,17 @@ Deno.test("deno task compile builds with the plugins and the seed config embedde
   const config = JSON.parse(await Deno.readTextFile(`${root}deno.json`));
   const words: string[] = config.tasks.compile.split(/\s+/);
   assert.deepEqual(words.slice(0, 2), ["deno", "compile"]);
-  for (const flag of ["--frozen", "-P=dts", "--no-prompt", "--include", "--exclude-unused-npm"]) {
+  for (
+    const flag of [
+      "--frozen",
+      "-P=dts",
+      "--no-prompt",
+      "--include",
+      "--exclude-unused-npm",
+      // Plugin hosts are Web Workers given the plugin's own permissions.
+      "--unstable-worker-options",
+    ]
+  ) {
     assert.ok(words.includes(flag), `compile task lacks ${flag}`);
   }
   const dir = await Deno.makeTempDir();
@@ -31,6 +41,7 @@ Deno.test("deno task compile builds with the plugins and the seed config embedde
     assert.equal(output.code, 0, text);
     assert.match(text, /plugins\/\*/);
     assert.match(text, /config\/\*/);
+    assert.match(text, /host_main\.ts/, "the plugin host's Web Worker entry is embedded");
     assert.match(text, /src\b/);
     assert.doesNotMatch(text, /testcontainers/, "test-only packages stay out of the binary");
     assert.ok((await Deno.stat(`${dir}/dts`)).isFile);

@@ -9,6 +9,7 @@ import { createTaskMessage } from "../../src/protocol/celery_task_message.ts";
 import { openTransport } from "../../src/transport/open_transport.ts";
 import { deleteQueues, testBroker, testNamespace } from "../helpers/broker.ts";
 import { runDispatch } from "../helpers/in_process.ts";
+import { runCli } from "../helpers/run_cli.ts";
 import { FIXTURE_PLUGINS, freePort, spawnWorker, tempConfig } from "../helpers/test_kit.ts";
 
 Deno.test("a plugin blocking its thread for 6 s leaves the worker's heartbeats and /healthz responsive", async () => {
@@ -72,4 +73,16 @@ Deno.test("a plugin blocking its thread for 6 s leaves the worker's heartbeats a
   } finally {
     await deleteQueues(broker.url, [q]);
   }
+});
+
+Deno.test("a plugin's top-level code runs with no permissions: reading a file while it loads stops the start", async () => {
+  const run = await runCli(
+    ["worker", "--task", "reads_at_import", "--plugins", "tests/fixtures/plugins/top_level_read"],
+    { env: { DTS_BROKER_URL: "amqp://guest:guest@127.0.0.1:1/", DTS_HEALTH_PORT: "0" } },
+  );
+  assert.equal(run.code, 2, run.stderr);
+  assert.match(
+    run.stderr.trim(),
+    /^dts: Cannot load plugin "tests\/fixtures\/plugins\/top_level_read\/reads_at_import\.ts": its top-level code needs read access to "\/etc\/hostname"; a plugin's module code runs with no permissions: do that inside run\(\)/,
+  );
 });

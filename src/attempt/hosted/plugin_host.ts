@@ -144,6 +144,7 @@ export class PluginHost {
         this.#loaded?.reject(
           new PluginError(
             `Cannot load plugin "${this.source}": ${reply.error.message.split("\n")[0]}`,
+            { cause: reply.error },
           ),
         );
         this.#loaded = null;
