@@ -1,9 +1,11 @@
 /**
  * Chaos measurement: 1,000 tasks (or `--count N`) through `dts worker`
  * processes while TCP proxies cut every connection 5 times (`--cuts N`) and
- * one worker is killed with SIGKILL. Prints what was lost and duplicated.
+ * workers are killed with SIGKILL (`--kills N`, each replaced by a new one).
+ * Prints what was lost and duplicated, and whether any healthy task was
+ * dead-lettered.
  *
- *   deno run --frozen -A scripts/chaos.ts [--count 1000] [--cuts 5] [--broker URL]
+ *   deno run --frozen -A scripts/chaos.ts [--count 1000] [--cuts 5] [--kills 1] [--task-ms 20] [--broker URL]
  * @module
  */
 import { parseArgs } from "node:util";
@@ -14,6 +16,7 @@ const { values } = parseArgs({
   options: {
     count: { type: "string", default: "1000" },
     cuts: { type: "string", default: "5" },
+    kills: { type: "string", default: "1" },
     "task-ms": { type: "string", default: "20" },
     broker: { type: "string" },
   },
@@ -24,6 +27,7 @@ const report = await runChaos({
   brokerUrl,
   count: Number(values.count),
   cuts: Number(values.cuts),
+  kills: Number(values.kills),
   taskMs: Number(values["task-ms"]),
   log: (line) => console.error(line),
 });

@@ -24,6 +24,8 @@ export interface ChaosOptions {
   cuts: number;
   /** Worker processes. @default 2 */
   workers?: number;
+  /** Worker SIGKILLs, spread evenly over the run; each killed worker is replaced by a new one. @default 1 */
+  kills?: number;
   concurrency?: number;
   /** How long each task works. @default 20 */
   taskMs?: number;
@@ -64,25 +66,31 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   await using config = await tempConfig(`tasks:\n  slow:\n    name: task_slow\n    queue: ${q}\n`);
   await using workerProxy = TcpProxy.start(upstream);
   await using dispatchProxy = TcpProxy.start(upstream);
+  /** Every worker ever started (their logs are counted at the end), and the ones alive. */
   const workers: CliProcess[] = [];
+  const alive: CliProcess[] = [];
   const started = performance.now();
+  let spawned = 0;
+  const startWorker = async (): Promise<CliProcess> => {
+    const worker = await spawnWorker([
+      "--task",
+      "slow",
+      "--config",
+      config.path,
+      "--plugins",
+      FIXTURE_PLUGINS.good,
+      "--concurrency",
+      String(options.concurrency ?? 8),
+      "--name",
+      `chaos-${spawned++}@test`,
+    ], { brokerUrl: workerProxy.url(options.brokerUrl) });
+    workers.push(worker);
+    alive.push(worker);
+    return worker;
+  };
+  const respawns: Promise<unknown>[] = [];
   try {
-    for (let i = 0; i < (options.workers ?? 2); i++) {
-      workers.push(
-        await spawnWorker([
-          "--task",
-          "slow",
-          "--config",
-          config.path,
-          "--plugins",
-          FIXTURE_PLUGINS.good,
-          "--concurrency",
-          String(options.concurrency ?? 8),
-          "--name",
-          `chaos-${i}@test`,
-        ], { brokerUrl: workerProxy.url(options.brokerUrl) }),
-      );
-    }
+    for (let i = 0; i < (options.workers ?? 2); i++) await startWorker();
     await using transport = await fastReconnect(dispatchProxy.url(options.brokerUrl));
     const taskMs = options.taskMs ?? 20;
     const jobs = Array.from({ length: options.count }, (_, i) => ({
@@ -113,10 +121,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           log(`cut ${cuts}: every connection (at ${done} done)`);
         }
       }
-      if (killed === 0 && done >= options.count / 2 && workers.length > 1) {
+      const kills = options.kills ?? 1;
+      const nextKillAt = Math.floor(((killed + 1) * options.count) / (kills + 1));
+      if (killed < kills && done >= nextKillAt && alive.length > 1) {
         killed++;
-        workers[0].kill("SIGKILL");
-        log(`SIGKILL worker chaos-0 (at ${done} done)`);
+        const victim = alive.shift()!;
+        victim.kill("SIGKILL");
+        log(`SIGKILL worker ${killed} of ${kills} (at ${done} done); starting a new one`);
+        // A supervisor starts a new worker, as systemd or `dts scale` would.
+        respawns.push(startWorker().catch((error) => log(`respawn failed: ${error}`)));
       }
     };
     for await (
@@ -134,6 +147,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       done++;
       chaos();
     }
+    await Promise.all(respawns);
     const all = [...finals.values()].flat();
     const succeeded = all.filter((e) => e.type === "SUCCESS");
     const runs = new Map<string, number>();
