@@ -28,9 +28,15 @@ export class AmqpPublisher {
   #pending = new Set<PendingPublish>();
   #error: Error | null = null;
 
-  /** Watch `channel` for errors, closing and returns. */
-  constructor(channel: ConfirmChannel) {
+  #onUnroutable: (exchange: string, routingKey: string) => void;
+
+  /** Watch `channel` for errors, closing and returns; `onUnroutable` hears of every return. */
+  constructor(
+    channel: ConfirmChannel,
+    onUnroutable: (exchange: string, routingKey: string) => void = () => {},
+  ) {
     this.channel = channel;
+    this.#onUnroutable = onUnroutable;
     channel.on("error", (error: Error) => {
       this.#error = error;
     });
@@ -106,6 +112,7 @@ export class AmqpPublisher {
         }),
       );
     } else if (pending.returned !== null) {
+      this.#onUnroutable(pending.exchange, pending.routingKey);
       pending.reject(
         new UnroutableError(
           `Cannot ${action}: unroutable (${pending.returned})`,

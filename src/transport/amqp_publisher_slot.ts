@@ -19,15 +19,21 @@ export class PublisherSlot {
   #opening: Promise<AmqpPublisher> | null = null;
   #connection: AmqpConnection;
 
-  /** Publishers follow `connection`. */
-  constructor(connection: AmqpConnection) {
+  #onUnroutable: (exchange: string, routingKey: string) => void;
+
+  /** Publishers follow `connection`; `onUnroutable` hears of every publish that came back unroutable. */
+  constructor(
+    connection: AmqpConnection,
+    onUnroutable: (exchange: string, routingKey: string) => void,
+  ) {
     this.#connection = connection;
+    this.#onUnroutable = onUnroutable;
   }
 
   /** Open a publisher on `conn`; it becomes current if `conn` is still the live connection. */
   async open(conn: ChannelModel): Promise<AmqpPublisher> {
     const channel = await conn.createConfirmChannel();
-    const publisher = new AmqpPublisher(channel);
+    const publisher = new AmqpPublisher(channel, this.#onUnroutable);
     channel.on("close", () => {
       if (this.current === publisher) this.current = null;
     });

@@ -29,7 +29,7 @@
 import amqp from "amqplib";
 import type { ChannelModel, Message } from "amqplib";
 import { type Clock, systemClock } from "../clock.ts";
-import { BrokerUnreachableError, toError, UnroutableError, UsageError } from "../errors.ts";
+import { BrokerUnreachableError, toError, UsageError } from "../errors.ts";
 import { redactUrl } from "../log/redact.ts";
 import { AmqpAdmin } from "./amqp_admin.ts";
 import { AmqpConnection } from "./amqp_connection.ts";
@@ -131,7 +131,10 @@ export class AmqpTransport implements Transport {
       dropped: () => this.#dropped(),
     });
     this.#admin = new AmqpAdmin(this.#connection, this.#log);
-    this.#publisher = new PublisherSlot(this.#connection);
+    this.#publisher = new PublisherSlot(this.#connection, (exchange, routingKey) => {
+      // Unroutable through the default exchange: the queue was deleted meanwhile.
+      if (exchange === "") this.#admin.forgetDeclared(routingKey);
+    });
     this.#host = {
       slots: new Set(),
       liveConnection: () => this.#connection.current,
@@ -244,15 +247,10 @@ export class AmqpTransport implements Transport {
     if (problem !== null) return Promise.reject(problem);
     if (delayMs > 0) return this.#publishDelayed(routingKey, body, options, delayMs);
     const publisher = this.#publisher.current;
-    const published = publisher !== null && publisher.open && this.#connection.connected
-      ? publisher.publish(exchange, routingKey, toBuffer(body), toPublishOptions(options))
-      : this.#publisher.publishSlow(exchange, routingKey, body, options);
-    if (exchange !== "") return published;
-    return published.catch((error: unknown) => {
-      // Unroutable through the default exchange: the queue was deleted meanwhile.
-      if (error instanceof UnroutableError) this.#admin.forgetDeclared(routingKey);
-      throw error;
-    });
+    if (publisher !== null && publisher.open && this.#connection.connected) {
+      return publisher.publish(exchange, routingKey, toBuffer(body), toPublishOptions(options));
+    }
+    return this.#publisher.publishSlow(exchange, routingKey, body, options);
   }
 
   consume(queue: string, options: ConsumeOptions): AsyncIterable<Delivery> {

@@ -16,12 +16,7 @@ import {
 } from "../protocol/celery_task_message.ts";
 import { MemoryBroker } from "../transport/memory_broker.ts";
 import { MemoryTransport } from "../transport/memory_transport.ts";
-import {
-  deadLetterQueueName,
-  type Delivery,
-  type PublishOptions,
-  type Transport,
-} from "../transport/transport.ts";
+import { deadLetterQueueName, type Delivery, type PublishOptions } from "../transport/transport.ts";
 import { Worker } from "./worker.ts";
 
 const Q = "queue_t";
@@ -371,8 +366,6 @@ Deno.test("Worker: readiness says which queue it does not consume, and it consum
   await settle(async () => (await h.depth(REPLY)) === 1);
   assert.equal((await h.results())[0].status, "SUCCESS");
 });
-
-void ({} as Transport);
 
 Deno.test("Worker: a Celery chain it cannot honour yet is run and warned about, naming the feature", async () => {
   const lines: Record<string, unknown>[] = [];

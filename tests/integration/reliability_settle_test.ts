@@ -7,7 +7,12 @@ import assert from "node:assert/strict";
 import { createTaskMessage, encodeTaskMessage } from "../../src/protocol/celery_task_message.ts";
 import { openTransport } from "../../src/transport/open_transport.ts";
 import { deadLetterQueueName } from "../../src/transport/transport.ts";
-import { messagesInDelayLadder } from "../helpers/broker.ts";
+import {
+  deleteQueues,
+  messagesInDelayLadder,
+  testBroker,
+  testNamespace,
+} from "../helpers/broker.ts";
 import { runDispatch } from "../helpers/in_process.ts";
 import { startSecondBroker } from "../helpers/second_broker.ts";
 import {
@@ -88,4 +93,30 @@ Deno.test("an eta ten years out is handed to the broker's delay ladder and acked
   ]);
   assert.equal(outcomes[0].status, "SUCCESS");
   assert.deepEqual(await transport.inspectQueue("queue_far"), { messages: 0, consumers: 1 });
+});
+
+Deno.test("a <queue>.dead deleted while a worker runs is declared again and gets its dead letter", async () => {
+  await using broker = await testBroker();
+  const q = testNamespace().queue("dead_gone");
+  await using config = await tempConfig(
+    `tasks:\n  nr:\n    name: task_non_retryable\n    queue: ${q}\n`,
+  );
+  await using transport = await openTransport(broker.url);
+  try {
+    await using _worker = await spawnWorker(
+      ["--task", "nr", "--config", config.path, "--plugins", FIXTURE_PLUGINS.good],
+      { brokerUrl: broker.url, env: { DTS_HEALTH_PORT: "0" } },
+    );
+    await transport.deleteQueue(deadLetterQueueName(q));
+    // Published straight to the queue: a sender's declare would bring .dead back by itself.
+    const { body, props } = encodeTaskMessage(createTaskMessage("task_non_retryable"));
+    await transport.publish(q, body, props);
+    await waitUntil(
+      "the dead letter",
+      async () => (await transport.inspectQueue(deadLetterQueueName(q)))?.messages === 1,
+    );
+    assert.deepEqual(await transport.inspectQueue(q), { messages: 0, consumers: 1 });
+  } finally {
+    await deleteQueues(broker.url, [q]);
+  }
 });
