@@ -10,7 +10,7 @@ import { createLogger, type Logger, type LogLevel } from "../log/logger.ts";
 import { readManifests } from "../attempt/hosted/read_manifests.ts";
 import { type LoadedPlugin, loadPlugins } from "../plugin/load_plugins.ts";
 import { openTransport } from "../transport/open_transport.ts";
-import type { MemoryBroker } from "../transport/memory_broker.ts";
+import type { MemoryBroker } from "../transport/memory/memory_broker.ts";
 import type { TaskQueueOptions, Transport } from "../transport/transport.ts";
 import { type CliContext, useColor } from "./cli_context.ts";
 import { insecureTlsWarning } from "./insecure_tls.ts";

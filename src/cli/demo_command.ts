@@ -6,7 +6,7 @@
 import { type Command, Option } from "commander";
 import { HostedRunner } from "../attempt/hosted/hosted_runner.ts";
 import { resolveTask } from "../plugin/resolve_tasks.ts";
-import { MemoryBroker } from "../transport/memory_broker.ts";
+import { MemoryBroker } from "../transport/memory/memory_broker.ts";
 import { openTransport } from "../transport/open_transport.ts";
 import { Worker } from "../worker/worker.ts";
 import type { CliContext } from "./cli_context.ts";

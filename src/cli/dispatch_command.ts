@@ -6,35 +6,18 @@
  */
 import { type Command, Option } from "commander";
 import type { Config } from "../config/schema.ts";
-import { collectMissing } from "../dispatch/collect_missing.ts";
-import { dispatch } from "../dispatch/dispatcher.ts";
 import { expandJobs } from "../dispatch/expand_jobs.ts";
-import {
-  announceRun,
-  exitCodeOf,
-  followRun,
-  type FollowRunOptions,
-  journalErrorLogger,
-} from "../dispatch/follow_run.ts";
-import type { JournalWriter } from "../dispatch/journal_writer.ts";
-import { preflight } from "../dispatch/preflight.ts";
-import { checkResumable } from "../dispatch/resume_plan.ts";
-import {
-  findRun,
-  type FoundRun,
-  reopenJournal,
-  resumeCommandLine,
-  startJournal,
-} from "../dispatch/run_journal.ts";
-import { createRunId, replyQueueExpiresMs, replyQueueName } from "../dispatch/run_id.ts";
+import { exitCodeOf, type FollowRunOptions } from "../dispatch/follow_run.ts";
+import { runNewDispatch } from "../dispatch/new_run.ts";
+import { runResumedDispatch } from "../dispatch/resumed_run.ts";
+import { findRun, type FoundRun, resumeCommandLine } from "../dispatch/run_journal.ts";
 import { ConfigError, UsageError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
-import { redactUrl } from "../log/redact.ts";
 import { resolveRoute } from "../plugin/resolve_tasks.ts";
 import { JsonReporter } from "../report/json_reporter.ts";
 import { PrettyReporter } from "../report/pretty_reporter.ts";
 import type { Reporter } from "../report/task_event.ts";
-import type { MemoryBroker } from "../transport/memory_broker.ts";
+import type { MemoryBroker } from "../transport/memory/memory_broker.ts";
 import { type CliContext, useColor } from "./cli_context.ts";
 import { parsePositiveDurationArg } from "./option_parsers.ts";
 import {
@@ -147,80 +130,22 @@ export async function dispatchCommand(
   if (flags.save) await ensureWritableDir(config.results.dir, "save results");
   const output = flags.output ?? (ctx.stdoutIsTerminal ? "pretty" : "json");
   const transport = await openBroker(config, logger, ctx, options);
-  let journal: JournalWriter | null = null;
   try {
-    const expected = config.dispatch.expectedWorkers;
-    const { serving: workers, answered } = await preflight(
+    const run = await runNewDispatch({
       transport,
-      jobs.map((job) => job.queue),
-      { expected, logger },
-    );
-    const startedAt = Date.now();
-    const runId = createRunId(new Date(startedAt));
-    const { timeoutMs } = config.dispatch;
-    const replyQueue = replyQueueName(runId);
-    const expiresMs = replyQueueExpiresMs(timeoutMs);
-    const run = {
       name: config.name,
-      runId,
-      broker: redactUrl(transport.url),
-      startedAt,
-      expectedWorkers: expected,
-      workers,
-    };
-    // Written before anything is sent. Not for memory://: it dies with this process.
-    if (flags.save && !run.broker.startsWith("memory:") && !ctx.shutdown.aborted) {
-      journal = await startJournal(config.results.dir, {
-        kind: "run",
-        version: 1,
-        run_id: runId,
-        name: run.name,
-        broker: run.broker,
-        config: configPath,
-        started_at: new Date(startedAt).toISOString(),
-        timeout_ms: timeoutMs,
-        reply_queue: replyQueue,
-        reply_queue_expires_ms: expiresMs,
-        expected_workers: expected,
-        workers,
-        jobs: jobs.map(({ id, task, queue }) => ({ id, task, queue })),
-      });
-    }
-    const common = commonFollow(flags, ctx, config.results.dir, logger, output, runId);
-    await announceRun(
-      {
-        ...run,
-        journal: journal?.path ?? null,
-        taskCount: jobs.length,
-        answered: answered.length,
-        taskNames: [...new Set(jobs.map((job) => job.task))],
-      },
-      { ...common, replyQueue },
-    );
-    const events = dispatch({
-      transport,
+      configPath,
       jobs,
-      timeoutMs,
+      timeoutMs: config.dispatch.timeoutMs,
+      expectedWorkers: config.dispatch.expectedWorkers,
       queueOptions: taskQueueOptions(config),
+      resultsDir: flags.save ? config.results.dir : null,
       signal: ctx.shutdown,
-      replyQueue,
-      // Without a journal nothing could resume the run: the queue need not wait for long.
-      replyQueueExpiresMs: journal === null ? undefined : expiresMs,
-      journal,
-      onJournalError: journalErrorLogger(logger, journal),
-      keepReplyQueue: journal !== null,
+      logger,
+      follow: (runId) => commonFollow(flags, ctx, config.results.dir, logger, output, runId),
     });
-    const replyQueueLeft = journal === null ? null : { transport, name: replyQueue };
-    const { run: ended } = await followRun({
-      ...common,
-      run,
-      events,
-      journal,
-      replyQueue: replyQueueLeft,
-    });
-    return exitCodeOf(ended);
+    return exitCodeOf(run);
   } finally {
-    await journal?.close();
     await transport.close();
   }
 }
@@ -233,51 +158,19 @@ async function resumeCommand(
   options: { memoryBroker?: MemoryBroker },
 ): Promise<number> {
   const { config, found } = await findResumable(runId, flags, ctx);
-  const { header } = found.plan.journal;
   const logger = commandLogger(config, ctx);
   const output = flags.output ?? (ctx.stdoutIsTerminal ? "pretty" : "json");
   const transport = await openBroker(config, logger, ctx, options);
-  let journal: JournalWriter | null = null;
   try {
-    await checkResumable(found.plan, transport, { now: Date.now() });
-    journal = await reopenJournal(found);
-    await journal.append([{ kind: "resumed", at: Date.now() }]);
-    const run = {
-      name: header.name,
-      runId,
-      broker: redactUrl(transport.url),
-      startedAt: Date.parse(header.started_at),
-      expectedWorkers: header.expected_workers,
-      workers: header.workers,
-    };
-    // Results go beside the journal, wherever --config would put them.
-    const common = commonFollow(flags, ctx, found.dir, logger, output, runId);
-    await announceRun({
-      ...run,
-      journal: found.path,
-      taskCount: header.jobs.length,
-      taskNames: [...new Set(header.jobs.map((job) => job.task))],
-      missing: found.plan.missing.length,
-    }, { ...common, replyQueue: header.reply_queue });
-    const events = collectMissing({
+    const run = await runResumedDispatch({
       transport,
-      replyQueue: header.reply_queue,
-      tasks: found.plan.missing,
-      journal,
-      onJournalError: journalErrorLogger(logger, journal),
+      found,
       signal: ctx.shutdown,
+      // Results go beside the journal, wherever --config would put them.
+      follow: commonFollow(flags, ctx, found.dir, logger, output, runId),
     });
-    const { run: ended } = await followRun({
-      ...common,
-      run,
-      history: found.plan.history,
-      events,
-      journal,
-      replyQueue: { transport, name: header.reply_queue },
-    });
-    return exitCodeOf(ended);
+    return exitCodeOf(run);
   } finally {
-    await journal?.close();
     await transport.close();
   }
 }

@@ -10,7 +10,7 @@ import { createDenoLauncher } from "../scale/deno_launcher.ts";
 import { createDryRunLauncher } from "../scale/dry_run_launcher.ts";
 import type { ProcessLauncher } from "../scale/process_launcher.ts";
 import { type ScaledTask, Scaler } from "../scale/scaler.ts";
-import type { MemoryBroker } from "../transport/memory_broker.ts";
+import type { MemoryBroker } from "../transport/memory/memory_broker.ts";
 import { type CliContext, waitForShutdown } from "./cli_context.ts";
 import {
   addCommonOptions,

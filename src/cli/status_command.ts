@@ -3,7 +3,7 @@
  * @module
  */
 import { type Command, Option } from "commander";
-import { inspectWorkers } from "../dispatch/ping_workers.ts";
+import { inspectWorkers } from "../client/inspect_workers.ts";
 import { redactUrl } from "../log/redact.ts";
 import { resolveRoute, type TaskRoute } from "../plugin/resolve_tasks.ts";
 import { deadLetterQueueName, type Transport } from "../transport/transport.ts";

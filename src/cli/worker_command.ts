@@ -7,7 +7,7 @@ import { HostedRunner } from "../attempt/hosted/hosted_runner.ts";
 import { checkTimeLimits } from "../worker/time_limits_check.ts";
 import { UsageError } from "../errors.ts";
 import { resolveTask } from "../plugin/resolve_tasks.ts";
-import type { MemoryBroker } from "../transport/memory_broker.ts";
+import type { MemoryBroker } from "../transport/memory/memory_broker.ts";
 import type { Transport } from "../transport/transport.ts";
 import { WorkerMetrics } from "../worker/metrics.ts";
 import { Worker } from "../worker/worker.ts";

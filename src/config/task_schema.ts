@@ -5,27 +5,20 @@
  * @module
  */
 import { z } from "zod";
-import type { RetrySettings } from "../plugin/task_plugin.ts";
-import { durationMs, section, taskKey, wholeNumber } from "./schema_fields.ts";
+import {
+  type RetryField,
+  type RetrySettings,
+  retrySettingsProblems,
+} from "../retry/retry_settings.ts";
+import { durationMs, section, taskKey } from "./schema_fields.ts";
 
 /** `tasks.<key>.retry`: every field optional; unset fields come from the plugin, then the defaults. */
 export const retrySchema = z.strictObject({
-  max_retries: wholeNumber(0).optional().describe("Retries after the first attempt."),
+  max_retries: z.number().int().optional().describe("Retries after the first attempt, >= 0."),
   backoff: durationMs().optional().describe("First retry delay, e.g. 500ms."),
-  factor: z.number().min(1).optional().describe("Delay multiplier per retry, >= 1."),
+  factor: z.number().optional().describe("Delay multiplier per retry, >= 1."),
   max_backoff: durationMs().optional().describe("Cap on the retry delay; >= backoff."),
   jitter: z.boolean().optional().describe("Wait a random time up to the computed delay."),
-}).superRefine((retry, ctx) => {
-  if (
-    retry.backoff !== undefined && retry.max_backoff !== undefined &&
-    retry.max_backoff < retry.backoff
-  ) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["max_backoff"],
-      message: `must be >= backoff (${retry.backoff}ms)`,
-    });
-  }
 }).transform((retry): Partial<RetrySettings> => {
   const out: Partial<RetrySettings> = {};
   if (retry.max_retries !== undefined) out.maxRetries = retry.max_retries;
@@ -34,7 +27,20 @@ export const retrySchema = z.strictObject({
   if (retry.max_backoff !== undefined) out.maxBackoffMs = retry.max_backoff;
   if (retry.jitter !== undefined) out.jitter = retry.jitter;
   return out;
+}).superRefine((retry, ctx) => {
+  // The rules every way of writing retry settings shares, named as YAML writes them.
+  for (const problem of retrySettingsProblems(retry, { name: (field) => YAML_NAMES[field] })) {
+    ctx.addIssue({ code: "custom", path: [YAML_NAMES[problem.field]], message: problem.message });
+  }
 });
+
+const YAML_NAMES: Readonly<Record<RetryField, string>> = {
+  maxRetries: "max_retries",
+  backoffMs: "backoff",
+  factor: "factor",
+  maxBackoffMs: "max_backoff",
+  jitter: "jitter",
+};
 
 const taskEntrySchema = section(z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_.:-]+$/, "must be a task name such as task_a").optional()

@@ -3,6 +3,7 @@
  * dispatcher died. Nothing is sent; the run's reply queue must exist.
  * @module
  */
+import type { Clock } from "../clock.ts";
 import type { TaskEvent } from "../report/task_event.ts";
 import type { Transport } from "../transport/transport.ts";
 import { EventChannel } from "./event_channel.ts";
@@ -18,7 +19,8 @@ export interface CollectMissingOptions {
   onJournalError?: (error: unknown) => void;
   /** Aborting stops waiting: the rest become INTERRUPTED. */
   signal?: AbortSignal;
-  now?: () => number;
+  /** @default systemClock */
+  clock?: Clock;
 }
 
 /**
@@ -33,7 +35,7 @@ export function collectMissing(options: CollectMissingOptions): AsyncIterable<Ta
     emit: (event) => events.push(event),
     journal: options.journal,
     onJournalError: options.onJournalError,
-    now: options.now,
+    clock: options.clock,
   });
   for (const task of options.tasks) collector.expect(task);
   collector.collect({ signal: options.signal, drainFirst: true }).then(

@@ -3,16 +3,15 @@
  * messages, and yield what happens as `TaskEvent`s. It formats nothing.
  * @module
  */
-import { BrokerError } from "../errors.ts";
-import { createTaskMessage, encodeTaskMessage } from "../protocol/celery_task_message.ts";
+import { closeReplyQueue, openReplyQueue } from "../client/reply_queue.ts";
+import { TaskSender } from "../client/send_task.ts";
+import { type Clock, systemClock, within } from "../clock.ts";
+import { createTaskMessage } from "../protocol/celery_task_message.ts";
+import { TRACK_STARTED_HEADER } from "../protocol/dts_headers.ts";
 import type { TaskEvent } from "../report/task_event.ts";
-import { ensureTaskQueue } from "../transport/ensure_task_queue.ts";
-import { closeReplyQueue, openReplyQueue } from "../transport/reply_queue.ts";
 import type { TaskQueueOptions, Transport } from "../transport/transport.ts";
-import { TRACK_STARTED_HEADER } from "../worker/handle_delivery.ts";
 import { EventChannel } from "./event_channel.ts";
 import { type EventJournal, ReplyCollector } from "./reply_collector.ts";
-import { within } from "./within.ts";
 
 /** One task to send. */
 export interface DispatchJob {
@@ -37,7 +36,8 @@ export interface DispatchOptions {
    * result end as INTERRUPTED. Already aborted: nothing is sent.
    */
   signal?: AbortSignal;
-  now?: () => number;
+  /** Deadlines, timestamps and waits. @default systemClock */
+  clock?: Clock;
   /** How task queues are declared when missing (the workers' `worker.queue_type`). @default classic */
   queueOptions?: TaskQueueOptions;
   /** Publish attempts per task across broker hiccups. @default 5 */
@@ -73,7 +73,8 @@ async function runDispatch(
   events: EventChannel<TaskEvent>,
 ): Promise<void> {
   const { transport, jobs, timeoutMs } = options;
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? systemClock;
+  const now = () => clock.now();
   if (jobs.length === 0 || options.signal?.aborted) return;
 
   const replyQueue = options.replyQueue ?? `dts.reply.${crypto.randomUUID()}`;
@@ -85,16 +86,20 @@ async function runDispatch(
     expiresMs: options.replyQueueExpiresMs,
   });
   try {
-    for (const queue of new Set(jobs.map((job) => job.queue))) {
-      await ensureTaskQueue(transport, queue, options.queueOptions);
-    }
+    const sender = new TaskSender({
+      transport,
+      queueOptions: options.queueOptions,
+      attempts: options.publishAttempts,
+      clock,
+    });
+    for (const queue of new Set(jobs.map((job) => job.queue))) await sender.prepare(queue);
     const collector = new ReplyCollector({
       transport,
       replyQueue,
       emit: (event) => events.push(event),
       journal: options.journal,
       onJournalError: options.onJournalError,
-      now,
+      clock,
     });
     const messages = jobs.map((job) =>
       createTaskMessage(job.task, {
@@ -120,9 +125,8 @@ async function runDispatch(
     }
     const collecting = collector.collect({ signal: options.signal });
     const publishing = Promise.all(messages.map(async (message, i) => {
-      const { body, props } = encodeTaskMessage(message);
       try {
-        await publishWithRetry(transport, jobs[i].queue, body, props, options.publishAttempts ?? 5);
+        await sender.send(jobs[i].queue, message);
       } catch (error) {
         collector.settle({
           type: "FAILURE",
@@ -144,28 +148,7 @@ async function runDispatch(
     if (!options.keepReplyQueue) {
       const closing = closeReplyQueue(transport, replyQueue);
       // Interrupted: do not hold the exit up for a broker that does not answer (the queue expires).
-      await (options.signal?.aborted ? within(closing, 1000) : closing);
-    }
-  }
-}
-
-async function publishWithRetry(
-  transport: Transport,
-  queue: string,
-  body: Uint8Array,
-  props: Parameters<Transport["publish"]>[2],
-  attempts: number,
-): Promise<void> {
-  for (let attempt = 1;; attempt++) {
-    try {
-      return await transport.publish(queue, body, props);
-    } catch (error) {
-      const recoverable = error instanceof BrokerError && error.recoverable;
-      if (!recoverable || attempt >= attempts) throw error;
-      // A publish cut off by a dropped connection may or may not have landed;
-      // sending again risks a duplicate (workers are at-least-once anyway),
-      // not sending risks a loss. The dispatcher keeps the first result.
-      await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+      await (options.signal?.aborted ? within(closing, 1000, clock) : closing);
     }
   }
 }

@@ -3,8 +3,8 @@ import { BrokerError } from "../errors.ts";
 import { encodeResultMessage } from "../protocol/celery_result_message.ts";
 import { decodeTaskMessage } from "../protocol/celery_task_message.ts";
 import type { TaskEvent } from "../report/task_event.ts";
-import { MemoryBroker } from "../transport/memory_broker.ts";
-import { MemoryTransport } from "../transport/memory_transport.ts";
+import { MemoryBroker } from "../transport/memory/memory_broker.ts";
+import { MemoryTransport } from "../transport/memory/memory_transport.ts";
 import type { Transport } from "../transport/transport.ts";
 import { dispatch, type DispatchJob } from "./dispatcher.ts";
 

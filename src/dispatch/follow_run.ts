@@ -8,11 +8,11 @@
 import { DtsError, fsReason } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import type { DispatchPlan, DispatchRun, Reporter, TaskEvent } from "../report/task_event.ts";
-import { closeReplyQueue } from "../transport/reply_queue.ts";
+import { closeReplyQueue } from "../client/reply_queue.ts";
 import type { Transport } from "../transport/transport.ts";
 import { OutcomeCollector } from "./collect_outcomes.ts";
 import type { JournalWriter } from "./journal_writer.ts";
-import { toResultsDocument } from "./results_document.ts";
+import { toResultsDocument } from "../report/results_document.ts";
 import { saveResults } from "./results_file.ts";
 
 /** Options of `followRun()`. */

@@ -5,7 +5,7 @@
  */
 import type { Logger } from "../log/logger.ts";
 import type { Transport } from "../transport/transport.ts";
-import { findServingWorkers, type ServingWorkers } from "./serving_workers.ts";
+import { findServingWorkers, type ServingWorkers } from "../client/serving_workers.ts";
 
 /**
  * Ask the workers which queues they consume (warn when fewer than `expected`

@@ -4,11 +4,13 @@
  * its deadline, or INTERRUPTED when the signal aborts first.
  * @module
  */
+import { Deadlines } from "../client/deadlines.ts";
+import { ReplyInbox } from "../client/reply_inbox.ts";
+import { type Clock, systemClock } from "../clock.ts";
 import type { TaskEvent } from "../report/task_event.ts";
 import type { Delivery, Transport } from "../transport/transport.ts";
 import type { JournalRecord } from "./journal_record.ts";
 import { type FollowedTask, resultEvents } from "./result_events.ts";
-import { within } from "./within.ts";
 
 /** A task to wait for. */
 export interface ExpectedTask extends FollowedTask {
@@ -34,25 +36,25 @@ export interface ReplyCollectorOptions {
   journal?: EventJournal | null;
   /** Told once, at the first journal write that fails; those results stay unacknowledged. */
   onJournalError?: (error: unknown) => void;
-  now?: () => number;
+  /** Deadlines and timestamps. @default systemClock */
+  clock?: Clock;
 }
-
-/** How long stopping the consumer may hold up the end of a run. */
-const CONSUMER_STOP_MS = 2000;
 
 /** Follows tasks through their result messages; see the module notes. */
 export class ReplyCollector {
   readonly #options: ReplyCollectorOptions;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #tasks = new Map<string, ExpectedTask & { done: boolean }>();
   readonly #writes = new Set<Promise<unknown>>();
   readonly #allDone = Promise.withResolvers<void>();
   #remaining = 0;
   #journalFailed = false;
+  /** While collecting: the deadlines of the tasks not yet final. */
+  #deadlines: Deadlines<string> | null = null;
 
   constructor(options: ReplyCollectorOptions) {
     this.#options = options;
-    this.#now = options.now ?? Date.now;
+    this.#clock = options.clock ?? systemClock;
   }
 
   /** Tasks not yet final. */
@@ -65,6 +67,7 @@ export class ReplyCollector {
     if (this.#tasks.has(task.id)) return;
     this.#tasks.set(task.id, { ...task, done: false });
     this.#remaining++;
+    this.#deadlines?.add(task.id, task.deadline);
   }
 
   /** Emit and journal an event that settles nothing (SENT). */
@@ -86,54 +89,46 @@ export class ReplyCollector {
    */
   async collect(options: { signal?: AbortSignal; drainFirst?: boolean } = {}): Promise<void> {
     const { signal } = options;
-    const stop = new AbortController();
-    let consumer: Promise<void> = Promise.resolve();
-    let ticker: ReturnType<typeof setInterval> | undefined;
+    const inbox = new ReplyInbox({
+      transport: this.#options.transport,
+      name: this.#options.replyQueue,
+      clock: this.#clock,
+      onReply: (delivery) => this.#onDelivery(delivery),
+    });
+    const deadlines = new Deadlines<string>(this.#clock, this.#tickMs(), (id) => this.#expire(id));
+    this.#deadlines = deadlines;
     const aborted = Promise.withResolvers<void>();
     const onAbort = () => aborted.resolve();
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
       if (this.#remaining > 0 && !signal?.aborted) {
-        if (options.drainFirst) await this.#drain(signal);
-        consumer = this.#consume(stop.signal);
-        this.#expire();
-        ticker = setInterval(() => this.#expire(), this.#tickMs());
+        if (options.drainFirst) await inbox.drain(() => this.#remaining > 0 && !signal?.aborted);
+        inbox.start();
+        for (const task of this.#tasks.values()) {
+          if (!task.done) deadlines.add(task.id, task.deadline);
+        }
+        deadlines.sweepNow();
         await Promise.race([this.#allDone.promise, aborted.promise]);
       }
       if (signal?.aborted) this.#interruptAll(signal.reason);
     } finally {
-      clearInterval(ticker);
+      this.#deadlines = null;
+      deadlines.close();
       signal?.removeEventListener("abort", onAbort);
-      stop.abort();
       // Unsettled deliveries go back to the queue when the transport closes.
-      await within(consumer.catch(() => {}), CONSUMER_STOP_MS);
+      await inbox.stop();
       while (this.#writes.size > 0) await Promise.allSettled([...this.#writes]);
     }
   }
 
-  async #drain(signal: AbortSignal | undefined): Promise<void> {
-    const { transport, replyQueue } = this.#options;
-    while (this.#remaining > 0 && !signal?.aborted) {
-      const delivery = await transport.get(replyQueue);
-      if (delivery === null) return;
-      this.#onDelivery(delivery);
-    }
-  }
-
-  async #consume(signal: AbortSignal): Promise<void> {
-    const { transport, replyQueue } = this.#options;
-    for await (const delivery of transport.consume(replyQueue, { prefetch: 1000, signal })) {
-      this.#onDelivery(delivery);
-    }
-  }
-
-  #onDelivery(delivery: Delivery): void {
+  /** The events of one reply; resolves once they may be acknowledged (journaled). */
+  #onDelivery(delivery: Delivery): Promise<void> | void {
     const events = resultEvents(delivery, (id) => {
       const task = this.#tasks.get(id);
       return task && !task.done ? task : undefined;
     });
     // Not ours, or a duplicate after a redelivery: nothing to record.
-    if (events.length === 0) return this.#track(delivery.ack().catch(() => {}));
+    if (events.length === 0) return;
     for (const event of events) {
       if (isFinal(event)) {
         this.#finish(event);
@@ -143,39 +138,38 @@ export class ReplyCollector {
       this.#options.emit(event);
     }
     // ACK ONLY ONCE THE JOURNAL HAS THE RESULT: a crash in between redelivers it to a resume.
-    this.#track(
-      this.#write(events).then(() => delivery.ack().catch(() => {}), () => {}),
-    );
+    const written = this.#write(events);
+    this.#track(written);
+    return written;
   }
 
   #finish(event: TaskEvent): boolean {
     const task = this.#tasks.get(event.id);
     if (!task || task.done) return false;
     task.done = true;
+    this.#deadlines?.remove(event.id);
     this.#options.emit(event);
     if (--this.#remaining === 0) this.#allDone.resolve();
     return true;
   }
 
-  #expire(): void {
-    const now = this.#now();
-    for (const task of this.#tasks.values()) {
-      if (task.done || now < task.deadline) continue;
-      this.settle({
-        type: "TIMEOUT",
-        id: task.id,
-        task: task.task,
-        queue: task.queue,
-        at: now,
-        error: { type: "TimeoutError", message: `No result within ${task.timeoutMs} ms` },
-        retries: task.retries,
-      });
-    }
+  #expire(id: string): void {
+    const task = this.#tasks.get(id);
+    if (!task || task.done) return;
+    this.settle({
+      type: "TIMEOUT",
+      id: task.id,
+      task: task.task,
+      queue: task.queue,
+      at: this.#clock.now(),
+      error: { type: "TimeoutError", message: `No result within ${task.timeoutMs} ms` },
+      retries: task.retries,
+    });
   }
 
   #interruptAll(reason: unknown): void {
     const by = typeof reason === "string" && reason !== "" ? reason : "a signal";
-    const now = this.#now();
+    const now = this.#clock.now();
     for (const task of this.#tasks.values()) {
       if (task.done) continue;
       this.settle({

@@ -3,7 +3,7 @@
  * (SPEC "Results": `dispatch_results_<YYYYmmdd_HHMMSS>.json`).
  * @module
  */
-import type { ResultsDocument } from "./results_document.ts";
+import type { ResultsDocument } from "../report/results_document.ts";
 
 /** Options of `saveResults`. */
 export interface SaveResultsOptions {

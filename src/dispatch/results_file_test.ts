@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { saveResults } from "./results_file.ts";
-import type { ResultsDocument } from "./results_document.ts";
+import type { ResultsDocument } from "../report/results_document.ts";
 
 const NOW = new Date(Date.UTC(2026, 10, 28, 9, 5, 7, 999));
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { UsageError } from "../errors.ts";
 import type { TaskEvent } from "../report/task_event.ts";
-import { MemoryBroker } from "../transport/memory_broker.ts";
-import { MemoryTransport } from "../transport/memory_transport.ts";
+import { MemoryBroker } from "../transport/memory/memory_broker.ts";
+import { MemoryTransport } from "../transport/memory/memory_transport.ts";
 import type { Transport } from "../transport/transport.ts";
 import type { Journal } from "./journal_reader.ts";
 import type { JournalEntry, JournalHeader } from "./journal_record.ts";

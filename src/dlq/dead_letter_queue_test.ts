@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createTaskMessage, encodeTaskMessage } from "../protocol/celery_task_message.ts";
-import { MemoryBroker } from "../transport/memory_broker.ts";
-import { MemoryTransport } from "../transport/memory_transport.ts";
+import { MemoryBroker } from "../transport/memory/memory_broker.ts";
+import { MemoryTransport } from "../transport/memory/memory_transport.ts";
 import { deadLetterQueueName } from "../transport/transport.ts";
 import { replayDeadLetters } from "./dead_letter_queue.ts";
 

@@ -3,12 +3,15 @@
  * optional rate, and measure publish-to-result latency per task.
  * @module
  */
+import { Deadlines } from "../client/deadlines.ts";
+import { ReplyInbox } from "../client/reply_inbox.ts";
+import { closeReplyQueue, openReplyQueue } from "../client/reply_queue.ts";
+import { TaskSender } from "../client/send_task.ts";
+import { type Clock, systemClock } from "../clock.ts";
 import { decodeResultMessage } from "../protocol/celery_result_message.ts";
-import { createTaskMessage, encodeTaskMessage } from "../protocol/celery_task_message.ts";
-import { ensureTaskQueue } from "../transport/ensure_task_queue.ts";
-import { closeReplyQueue, openReplyQueue } from "../transport/reply_queue.ts";
-import type { TaskQueueOptions, Transport } from "../transport/transport.ts";
-import { Semaphore } from "../worker/semaphore.ts";
+import { createTaskMessage } from "../protocol/celery_task_message.ts";
+import { Semaphore } from "../semaphore.ts";
+import type { Delivery, TaskQueueOptions, Transport } from "../transport/transport.ts";
 import { type LatencySummary, summarizeLatencies } from "./latency_stats.ts";
 
 /** What to send and how hard. */
@@ -33,6 +36,8 @@ export interface LoadOptions {
   signal?: AbortSignal;
   /** Called about every 250 ms with progress. */
   onProgress?: (progress: { sent: number; done: number }) => void;
+  /** Timers, pacing and deadlines. @default systemClock */
+  clock?: Clock;
 }
 
 /** The outcome of a load test (SPEC `dts load --json`). */
@@ -58,136 +63,182 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   if (options.count === undefined && options.durationMs === undefined) {
     throw new RangeError("Cannot run load test: give a count or a duration");
   }
+  const clock = options.clock ?? systemClock;
   const concurrency = options.concurrency ?? 100;
   const timeoutMs = options.timeoutMs ?? 60_000;
-  await ensureTaskQueue(transport, queue, options.queueOptions);
+  // One try per send: a publish that fails counts as failed, as a load test should show.
+  const sender = new TaskSender({
+    transport,
+    queueOptions: options.queueOptions,
+    attempts: 1,
+    clock,
+  });
+  await sender.prepare(queue);
   const replyQueue = await openReplyQueue(transport, { prefix: "dts.load", timeoutMs });
-
-  const inFlight = new Map<string, { sentAt: number; done: () => void }>();
-  const latencies: number[] = [];
-  let succeeded = 0;
-  let failed = 0;
-  let timedOut = 0;
-  let interrupted = 0;
-  const stopConsuming = new AbortController();
-  const consumer = (async () => {
-    const deliveries = transport.consume(replyQueue, {
-      prefetch: Math.max(100, concurrency * 2),
-      signal: stopConsuming.signal,
-    });
-    for await (const delivery of deliveries) {
-      try {
-        const result = decodeResultMessage(delivery.body, delivery.props);
-        const entry = inFlight.get(result.taskId);
-        if (
-          entry &&
-          (result.status === "SUCCESS" || result.status === "FAILURE" ||
-            result.status === "REVOKED")
-        ) {
-          inFlight.delete(result.taskId);
-          latencies.push(performance.now() - entry.sentAt);
-          if (result.status === "SUCCESS") succeeded++;
-          else failed++;
-          entry.done();
-        }
-      } catch {
-        // Not a result: ignore.
-      }
-      delivery.ack().catch(() => {});
-    }
-  })();
-
-  const slots = new Semaphore(concurrency);
-  const started = performance.now();
-  const deadline = options.durationMs === undefined ? Infinity : started + options.durationMs;
-  const limit = options.count ?? Infinity;
-  const interval = options.rate ? 1000 / options.rate : 0;
-  const reporter = options.onProgress
-    ? setInterval(
-      () => options.onProgress!({ sent, done: succeeded + failed + timedOut + interrupted }),
-      250,
-    )
-    : undefined;
-  let sent = 0;
-  const sends: Promise<void>[] = [];
+  const tally = new LoadTally();
+  const inbox = new ReplyInbox({
+    transport,
+    name: replyQueue,
+    prefetch: Math.max(100, concurrency * 2),
+    clock,
+    onReply: (delivery) => tally.reply(delivery),
+  });
+  const deadlines = new Deadlines<string>(
+    clock,
+    Math.min(1000, Math.max(10, timeoutMs / 10)),
+    (id) => tally.end(id, "timed out"),
+  );
   // Interrupted: stop waiting; what has no result yet counts as interrupted.
-  const onAbort = () => {
-    for (const [id, entry] of inFlight) {
-      inFlight.delete(id);
-      interrupted++;
-      entry.done();
-    }
-  };
+  const onAbort = () => tally.endAll("interrupted");
   options.signal?.addEventListener("abort", onAbort, { once: true });
-  // One sweeper instead of a timer per task: tasks are sent in order, so the
-  // oldest in-flight entries are the first to time out.
-  const sweeper = setInterval(() => {
-    const now = performance.now();
-    for (const [id, entry] of inFlight) {
-      if (now - entry.sentAt < timeoutMs) break;
-      inFlight.delete(id);
-      timedOut++;
-      entry.done();
-    }
-  }, Math.min(1000, Math.max(10, timeoutMs / 10)));
+  const progress = new AbortController();
+  if (options.onProgress) void reportProgress(options.onProgress, tally, clock, progress.signal);
+  inbox.start();
+  const started = performance.now();
   try {
-    while (sent < limit && performance.now() < deadline && !options.signal?.aborted) {
-      if (interval > 0) {
-        const due = started + sent * interval;
-        const wait = due - performance.now();
-        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-      }
-      await slots.acquire();
-      if (performance.now() >= deadline || options.signal?.aborted) {
-        slots.release();
-        break;
-      }
-      sent++;
-      sends.push(sendOne());
-    }
-    await Promise.all(sends);
+    await sendAll(options, { sender, replyQueue, tally, deadlines, clock, concurrency, timeoutMs });
   } finally {
-    clearInterval(reporter);
-    clearInterval(sweeper);
+    progress.abort();
+    deadlines.close();
     options.signal?.removeEventListener("abort", onAbort);
-    stopConsuming.abort();
-    await consumer.catch(() => {});
+    await inbox.stop();
     await closeReplyQueue(transport, replyQueue);
   }
   const durationS = (performance.now() - started) / 1000;
   return {
     task,
-    sent,
-    succeeded,
-    failed,
-    timed_out: timedOut,
-    interrupted,
+    sent: tally.sent,
+    succeeded: tally.succeeded,
+    failed: tally.failed,
+    timed_out: tally.timedOut,
+    interrupted: tally.interrupted,
     duration_s: Math.round(durationS * 100) / 100,
-    throughput_per_s: Math.round(((succeeded + failed) / durationS) * 10) / 10,
-    latency_ms: summarizeLatencies(latencies),
+    throughput_per_s: Math.round(((tally.succeeded + tally.failed) / durationS) * 10) / 10,
+    latency_ms: summarizeLatencies(tally.latencies),
   };
+}
 
-  async function sendOne(): Promise<void> {
-    const message = createTaskMessage(task, {
-      args: options.args ?? [],
-      kwargs: options.kwargs ?? {},
-      replyTo: replyQueue,
-    });
-    const { body, props } = encodeTaskMessage(message);
-    const finished = new Promise<void>((resolve) => {
-      inFlight.set(message.id, { sentAt: performance.now(), done: resolve });
-    });
-    try {
-      await transport.publish(queue, body, props);
-    } catch {
-      const entry = inFlight.get(message.id);
-      if (entry) {
-        inFlight.delete(message.id);
-        failed++;
-        entry.done();
-      }
+/** What a run needs to send. */
+interface Sending {
+  sender: TaskSender;
+  replyQueue: string;
+  tally: LoadTally;
+  deadlines: Deadlines<string>;
+  clock: Clock;
+  concurrency: number;
+  timeoutMs: number;
+}
+
+/** Send until the count, the duration or an interrupt, at most `concurrency` in flight, paced by `rate`. */
+async function sendAll(options: LoadOptions, run: Sending): Promise<void> {
+  const slots = new Semaphore(run.concurrency);
+  const started = run.clock.now();
+  const deadline = options.durationMs === undefined ? Infinity : started + options.durationMs;
+  const limit = options.count ?? Infinity;
+  const interval = options.rate ? 1000 / options.rate : 0;
+  const stopped = () => run.clock.now() >= deadline || (options.signal?.aborted ?? false);
+  const sends: Promise<void>[] = [];
+  while (run.tally.sent < limit && !stopped()) {
+    if (interval > 0) {
+      const wait = started + run.tally.sent * interval - run.clock.now();
+      if (wait > 1) await run.clock.sleep(wait);
     }
-    await finished;
-    slots.release();
+    await slots.acquire();
+    if (stopped()) {
+      slots.release();
+      break;
+    }
+    sends.push(sendOne(options, run).finally(() => slots.release()));
+  }
+  await Promise.all(sends);
+}
+
+/** Send one task and wait until it ends: result, timeout, failed publish or interrupt. */
+async function sendOne(options: LoadOptions, run: Sending): Promise<void> {
+  const message = createTaskMessage(options.task, {
+    args: options.args ?? [],
+    kwargs: options.kwargs ?? {},
+    replyTo: run.replyQueue,
+  });
+  const finished = run.tally.start(message.id);
+  run.deadlines.add(message.id, run.clock.now() + run.timeoutMs);
+  try {
+    await run.sender.send(options.queue, message);
+  } catch {
+    run.tally.end(message.id, "failed");
+  }
+  await finished;
+  run.deadlines.remove(message.id);
+}
+
+async function reportProgress(
+  onProgress: NonNullable<LoadOptions["onProgress"]>,
+  tally: LoadTally,
+  clock: Clock,
+  signal: AbortSignal,
+): Promise<void> {
+  try {
+    for (;;) {
+      await clock.sleep(250, signal);
+      onProgress({ sent: tally.sent, done: tally.done });
+    }
+  } catch {
+    // stopped
   }
 }
+
+/** Counts and latencies of a load test; each task ends once. */
+class LoadTally {
+  sent = 0;
+  succeeded = 0;
+  failed = 0;
+  timedOut = 0;
+  interrupted = 0;
+  readonly latencies: number[] = [];
+  readonly #inFlight = new Map<string, { sentAt: number; done: () => void }>();
+
+  get done(): number {
+    return this.succeeded + this.failed + this.timedOut + this.interrupted;
+  }
+
+  /** A task is about to be sent; resolves when it ends. */
+  start(id: string): Promise<void> {
+    this.sent++;
+    return new Promise((resolve) =>
+      this.#inFlight.set(id, { sentAt: performance.now(), done: resolve })
+    );
+  }
+
+  /** A reply: a final state ends its task, with its latency. */
+  reply(delivery: Delivery): void {
+    let result: ReturnType<typeof decodeResultMessage>;
+    try {
+      result = decodeResultMessage(delivery.body, delivery.props);
+    } catch {
+      return; // Not a result: ignore.
+    }
+    const entry = this.#inFlight.get(result.taskId);
+    if (!entry || !FINAL.has(result.status)) return;
+    this.latencies.push(performance.now() - entry.sentAt);
+    this.end(result.taskId, result.status === "SUCCESS" ? "succeeded" : "failed");
+  }
+
+  /** End a task in flight, once. */
+  end(id: string, how: "succeeded" | "failed" | "timed out" | "interrupted"): void {
+    const entry = this.#inFlight.get(id);
+    if (!entry) return;
+    this.#inFlight.delete(id);
+    if (how === "succeeded") this.succeeded++;
+    else if (how === "failed") this.failed++;
+    else if (how === "timed out") this.timedOut++;
+    else this.interrupted++;
+    entry.done();
+  }
+
+  /** End every task in flight. */
+  endAll(how: "interrupted"): void {
+    for (const id of [...this.#inFlight.keys()]) this.end(id, how);
+  }
+}
+
+const FINAL = new Set(["SUCCESS", "FAILURE", "REVOKED"]);

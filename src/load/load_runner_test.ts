@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { MemoryBroker } from "../transport/memory_broker.ts";
-import { MemoryTransport } from "../transport/memory_transport.ts";
+import { MemoryBroker } from "../transport/memory/memory_broker.ts";
+import { MemoryTransport } from "../transport/memory/memory_transport.ts";
 import { runLoad } from "./load_runner.ts";
 
 Deno.test("runLoad() counts tasks still in flight at an interrupt as interrupted, not timed out", async () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createLogger, isLogLevel, type LogLevel, silentLogger } from "./logger.ts";
-import { ManualClock } from "../clock.ts";
+import { ManualClock } from "../../tests/helpers/manual_clock.ts";
 
 const START = Date.UTC(2026, 10, 28, 10, 0, 0, 5);
 

@@ -3,14 +3,20 @@
  * @module
  */
 import { z } from "zod";
+import { retrySettingsProblems } from "../retry/retry_settings.ts";
 import type { TaskPlugin } from "./task_plugin.ts";
 
 const retrySchema = z.strictObject({
-  maxRetries: z.number().int().min(0).optional(),
-  backoffMs: z.number().min(0).optional(),
-  factor: z.number().min(1).optional(),
-  maxBackoffMs: z.number().min(0).optional(),
+  maxRetries: z.number().optional(),
+  backoffMs: z.number().optional(),
+  factor: z.number().optional(),
+  maxBackoffMs: z.number().optional(),
   jitter: z.boolean().optional(),
+}).superRefine((retry, ctx) => {
+  // The rules every way of writing retry settings shares.
+  for (const problem of retrySettingsProblems(retry)) {
+    ctx.addIssue({ code: "custom", path: [problem.field], message: problem.message });
+  }
 });
 
 const grant = z.union([z.boolean(), z.array(z.string().min(1))]).optional();

@@ -36,28 +36,8 @@ export interface TaskContext {
   log: TaskLog;
 }
 
-/** Retry policy settings: a wait of `backoffMs * factor^retries`, capped, maybe jittered. */
-export interface RetrySettings {
-  /** Retries after the first attempt. @default 3 */
-  maxRetries: number;
-  /** @default 500 */
-  backoffMs: number;
-  /** @default 2 */
-  factor: number;
-  /** @default 30_000 */
-  maxBackoffMs: number;
-  /** Full jitter: wait a random time up to the computed one. @default true */
-  jitter: boolean;
-}
-
-/** Retry settings used where neither plugin nor config says otherwise. */
-export const DEFAULT_RETRY_SETTINGS: Readonly<RetrySettings> = Object.freeze({
-  maxRetries: 3,
-  backoffMs: 500,
-  factor: 2,
-  maxBackoffMs: 30_000,
-  jitter: true,
-});
+export { DEFAULT_RETRY_SETTINGS, type RetrySettings } from "../retry/retry_settings.ts";
+import type { RetrySettings } from "../retry/retry_settings.ts";
 
 /**
  * A plugin's default export.

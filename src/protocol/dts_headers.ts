@@ -18,3 +18,6 @@ export const UNDECODABLE_HEADER = "x-dts-undecodable";
  * `worker.max_redeliveries` the message is dead-lettered as poison.
  */
 export const REDELIVERIES_HEADER = "x-dts-redeliveries";
+
+/** Set by a sender to ask for a STARTED state message (Celery's `track_started`). */
+export const TRACK_STARTED_HEADER = "dts_track_started";

@@ -2,7 +2,7 @@
  * `--output json`: one results document on stdout once the dispatch is over.
  * @module
  */
-import { toResultsDocument } from "../dispatch/results_document.ts";
+import { toResultsDocument } from "./results_document.ts";
 import type { DispatchPlan, DispatchRun, Reporter, TaskEvent } from "./task_event.ts";
 
 /** Options of `JsonReporter`. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { JsonReporter } from "./json_reporter.ts";
-import { toResultsDocument } from "../dispatch/results_document.ts";
+import { toResultsDocument } from "./results_document.ts";
 import type { DispatchRun } from "./task_event.ts";
 
 const RUN: DispatchRun = {

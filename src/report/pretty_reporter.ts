@@ -4,7 +4,7 @@
  * @module
  */
 import { type Clock, systemClock } from "../clock.ts";
-import { toResultsDocument } from "../dispatch/results_document.ts";
+import { toResultsDocument } from "./results_document.ts";
 import { renderTable, type TableColumn } from "./fit_table.ts";
 import { redactUrl } from "../log/redact.ts";
 import type { DispatchPlan, DispatchRun, Reporter, TaskEvent } from "./task_event.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { PrettyReporter } from "./pretty_reporter.ts";
-import { ManualClock } from "../clock.ts";
+import { ManualClock } from "../../tests/helpers/manual_clock.ts";
 import type { DispatchPlan, DispatchRun, TaskEvent, TaskOutcome } from "./task_event.ts";
 
 const T0 = Date.UTC(2026, 10, 28, 10, 0, 0, 0);

@@ -3,7 +3,8 @@
  * transport holds the wait (SPEC "Queues and delivery"), this only decides it.
  * @module
  */
-import type { RetrySettings } from "../plugin/task_plugin.ts";
+import { type RetrySettings, retrySettingsProblems } from "./retry_settings.ts";
+import { backoffDelayMs } from "./backoff.ts";
 
 /** Decides whether and when a failed task runs again. */
 export interface RetryPolicy {
@@ -34,9 +35,12 @@ export function exponentialBackoff(
         );
       }
       if (retries >= maxRetries || isNonRetryable(error)) return null;
-      const delay = Math.min(backoffMs * factor ** retries, maxBackoffMs);
-      if (!jitter) return Math.round(delay);
-      return Math.round(random() * delay);
+      return backoffDelayMs(retries, {
+        baseMs: backoffMs,
+        factor,
+        maxMs: maxBackoffMs,
+        jitter: jitter ? "full" : "none",
+      }, random);
     },
   };
 }
@@ -48,30 +52,12 @@ function isNonRetryable(error: unknown): boolean {
 }
 
 function validateSettings(settings: RetrySettings): void {
-  const { maxRetries, backoffMs, factor, maxBackoffMs, jitter } = settings;
-  if (!Number.isInteger(maxRetries) || maxRetries < 0) {
+  const [problem] = retrySettingsProblems(settings, { together: false });
+  if (problem !== undefined) {
     throw new RangeError(
-      `Cannot create retry policy: maxRetries must be an integer >= 0, got ${maxRetries}`,
-    );
-  }
-  if (!Number.isFinite(backoffMs) || backoffMs < 0) {
-    throw new RangeError(
-      `Cannot create retry policy: backoffMs must be a finite number >= 0, got ${backoffMs}`,
-    );
-  }
-  if (!Number.isFinite(factor) || factor < 1) {
-    throw new RangeError(
-      `Cannot create retry policy: factor must be a finite number >= 1, got ${factor}`,
-    );
-  }
-  if (Number.isNaN(maxBackoffMs) || maxBackoffMs < 0) {
-    throw new RangeError(
-      `Cannot create retry policy: maxBackoffMs must be a number >= 0, got ${maxBackoffMs}`,
-    );
-  }
-  if (typeof jitter !== "boolean") {
-    throw new RangeError(
-      `Cannot create retry policy: jitter must be a boolean, got ${String(jitter)}`,
+      `Cannot create retry policy: ${problem.field} ${problem.message}, got ${
+        String(settings[problem.field])
+      }`,
     );
   }
 }

@@ -3,6 +3,8 @@
  * @module
  */
 
+import { backoffDelayMs } from "../retry/backoff.ts";
+
 /** Restart backoff settings. */
 export interface CrashBackoff {
   /** Wait after the first crash. @default 1000 */
@@ -23,5 +25,5 @@ export function restartDelayMs(
   backoff: CrashBackoff = DEFAULT_CRASH_BACKOFF,
 ): number {
   if (crashes <= 0) return 0;
-  return Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(crashes - 1, 30));
+  return backoffDelayMs(crashes - 1, { baseMs: backoff.initialMs, maxMs: backoff.maxMs });
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ManualClock } from "../clock.ts";
+import { ManualClock } from "../../tests/helpers/manual_clock.ts";
 import { desiredWorkers, type ScaleInput, targetWorkers } from "./desired_workers.ts";
 
 const bounds = { min: 1, max: 8, backlogPerWorker: 20 };

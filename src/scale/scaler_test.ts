@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { ManualClock } from "../clock.ts";
+import { ManualClock } from "../../tests/helpers/manual_clock.ts";
 import { createLogger, type Logger } from "../log/logger.ts";
-import { MemoryBroker } from "../transport/memory_broker.ts";
-import { MemoryTransport } from "../transport/memory_transport.ts";
+import { MemoryBroker } from "../transport/memory/memory_broker.ts";
+import { MemoryTransport } from "../transport/memory/memory_transport.ts";
 import type {
   ProcessExit,
   ProcessLauncher,

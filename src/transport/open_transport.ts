@@ -6,9 +6,9 @@
 import type { Clock } from "../clock.ts";
 import { UsageError } from "../errors.ts";
 import { redactUrl } from "../log/redact.ts";
-import { AmqpTransport } from "./amqp_transport.ts";
-import type { MemoryBroker } from "./memory_broker.ts";
-import { MemoryTransport } from "./memory_transport.ts";
+import { AmqpTransport } from "./amqp/amqp_transport.ts";
+import type { MemoryBroker } from "./memory/memory_broker.ts";
+import { MemoryTransport } from "./memory/memory_transport.ts";
 import type { Transport } from "./transport.ts";
 import type { TransportLog } from "./transport_log.ts";
 

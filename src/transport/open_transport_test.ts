@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { UsageError } from "../errors.ts";
-import { MemoryBroker } from "./memory_broker.ts";
-import { MemoryTransport } from "./memory_transport.ts";
+import { MemoryBroker } from "./memory/memory_broker.ts";
+import { MemoryTransport } from "./memory/memory_transport.ts";
 import { openTransport } from "./open_transport.ts";
 
 Deno.test("openTransport() opens memory:// on the given broker", async () => {

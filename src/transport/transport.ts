@@ -1,8 +1,15 @@
 /**
- * The broker seam: everything dts needs from a message broker, and nothing
- * AMQP-specific. Two implementations pass one contract suite
- * (`tests/contract/transport_contract.ts`): `AmqpTransport` (RabbitMQ via
- * amqplib) and `MemoryTransport` (the embedded `memory://` broker).
+ * The broker seam: everything dts needs from a message broker. Two
+ * implementations pass one contract suite (`tests/contract/transport_contract.ts`):
+ * `AmqpTransport` (RabbitMQ via amqplib, `amqp/`) and `MemoryTransport`
+ * (the embedded `memory://` broker, `memory/`); a third broker would be a
+ * folder beside them.
+ *
+ * The seam is shaped by AMQP 0-9-1, and says so: `Transport` is what any
+ * queueing broker offers (queues, confirmed publishes, consumers that
+ * settle); `BrokerAdmin` is what dts uses that is AMQP's own (exchanges and
+ * bindings, because Celery's remote control is a fanout exchange; a one-off
+ * `get`; queue inspection and purge). A broker without them emulates them.
  *
  * Terms: a *queue* holds messages; the *default exchange* (`""`) routes a
  * message to the queue named by its routing key; `<queue>.dead` holds the
@@ -114,16 +121,11 @@ export interface ConsumeOptions {
   onReturned?(delivery: Delivery): void;
 }
 
-/** A connection to a broker. Survives dropped connections by reconnecting by itself. */
-export interface Transport extends AsyncDisposable {
-  /** The broker URL with its password shown as `***`. */
-  readonly url: string;
-  /** Whether the connection is up right now. */
-  readonly connected: boolean;
-  /** Declare a durable task queue and its `<queue>.dead`; idempotent. */
-  assertTaskQueue(queue: string, options?: TaskQueueOptions): Promise<void>;
-  /** Declare a plain queue; idempotent. */
-  assertQueue(queue: string, options?: QueueOptions): Promise<void>;
+/**
+ * The AMQP-shaped part of the seam: exchanges and bindings, one-off gets,
+ * inspecting, purging and deleting queues.
+ */
+export interface BrokerAdmin {
   /** Declare an exchange; idempotent. */
   assertExchange(
     exchange: string,
@@ -138,6 +140,20 @@ export interface Transport extends AsyncDisposable {
   inspectQueue(queue: string): Promise<QueueInfo | null>;
   /** Drop every ready message of a queue; resolves to how many. */
   purgeQueue(queue: string): Promise<number>;
+  /** Take one message without a consumer (basic.get), or null when the queue is empty. */
+  get(queue: string): Promise<Delivery | null>;
+}
+
+/** A connection to a broker. Survives dropped connections by reconnecting by itself. */
+export interface Transport extends BrokerAdmin, AsyncDisposable {
+  /** The broker URL with its password shown as `***`. */
+  readonly url: string;
+  /** Whether the connection is up right now. */
+  readonly connected: boolean;
+  /** Declare a durable task queue and its `<queue>.dead`; idempotent. */
+  assertTaskQueue(queue: string, options?: TaskQueueOptions): Promise<void>;
+  /** Declare a plain queue; idempotent. */
+  assertQueue(queue: string, options?: QueueOptions): Promise<void>;
   /**
    * Publish one message; resolves once the broker has confirmed it (it is then
    * safe: routed to a queue, or returned as unroutable with a rejection).
@@ -148,8 +164,6 @@ export interface Transport extends AsyncDisposable {
   publish(routingKey: string, body: Uint8Array, options?: PublishOptions): Promise<void>;
   /** Consume a queue. The iteration continues across reconnects and ends when the signal aborts or the transport closes. */
   consume(queue: string, options: ConsumeOptions): AsyncIterable<Delivery>;
-  /** Take one message without a consumer (basic.get), or null when the queue is empty. */
-  get(queue: string): Promise<Delivery | null>;
   /** Subscribe to connection state changes; returns the unsubscribe function. */
   onStatus(listener: (status: TransportStatus) => void): () => void;
   /** Close the connection; unsettled deliveries go back to their queues. */

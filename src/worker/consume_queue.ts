@@ -9,9 +9,9 @@
 import type { Clock } from "../clock.ts";
 import { toErrorInfo } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
-import { exponentialBackoff } from "../retry/retry_policy.ts";
+import { type Backoff, backoffDelayMs } from "../retry/backoff.ts";
 import type { Delivery, TaskQueueOptions, Transport } from "../transport/transport.ts";
-import type { Semaphore } from "./semaphore.ts";
+import type { Semaphore } from "../semaphore.ts";
 
 /** How to consume one queue. */
 export interface ConsumeQueueOptions {
@@ -36,13 +36,7 @@ export interface ConsumeQueueOptions {
 }
 
 /** Waits between attempts to consume again: 100 ms doubling to 5 s. */
-const RESUME = exponentialBackoff({
-  maxRetries: Number.MAX_SAFE_INTEGER,
-  backoffMs: 100,
-  factor: 2,
-  maxBackoffMs: 5000,
-  jitter: true,
-});
+const RESUME: Backoff = { baseMs: 100, maxMs: 5000, jitter: "full" };
 
 /** Consume until the signal aborts or the transport closes. */
 export async function consumeQueue(options: ConsumeQueueOptions): Promise<void> {
@@ -65,7 +59,7 @@ export async function consumeQueue(options: ConsumeQueueOptions): Promise<void> 
       failures++;
       const why = toErrorInfo(error).message;
       options.onConsuming(false, why);
-      const waitMs = RESUME.nextDelayMs(Math.min(failures - 1, 30)) ?? 5000;
+      const waitMs = backoffDelayMs(failures - 1, RESUME);
       logger.warn("Stopped consuming a queue; declaring it again and resuming", {
         queue,
         error: why,

@@ -6,7 +6,7 @@
  */
 import { ProtocolError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
-import { REDELIVERIES_HEADER } from "../protocol/dts_headers.ts";
+import { REDELIVERIES_HEADER, TRACK_STARTED_HEADER } from "../protocol/dts_headers.ts";
 import {
   decodeTaskMessage,
   encodeTaskMessage,
@@ -25,8 +25,15 @@ import { withTimeLimit } from "./time_limit.ts";
 
 export type { DeliveryDeps } from "./delivery_deps.ts";
 
-/** Header the dispatcher sets to ask for a STARTED state message (Celery's `track_started`). */
-export const TRACK_STARTED_HEADER = "dts_track_started";
+/** One decoded task message on its way through the worker. */
+interface TaskDelivery {
+  delivery: Delivery;
+  message: TaskMessage;
+  /** `messageKey` of the message. */
+  key: string;
+  log: Logger;
+  receivedAt: number;
+}
 
 /** An eta this close counts as now: the broker's delay ladder rounds up to 16 ms. */
 const ETA_SLACK_MS = 25;
@@ -44,7 +51,11 @@ export async function handleDelivery(delivery: Delivery, deps: DeliveryDeps): Pr
   let key: string | null = null;
   let settled: boolean;
   try {
-    key = await processDelivery(delivery, deps, (k) => (key = k));
+    const task = await decode(delivery, deps);
+    if (task !== null) {
+      key = task.key;
+      await process(task, deps);
+    }
     settled = true;
   } catch (error) {
     settled = await settleAfterError(delivery, error, deps);
@@ -53,11 +64,8 @@ export async function handleDelivery(delivery: Delivery, deps: DeliveryDeps): Pr
   if (key !== null && settled) deps.held.settled(key);
 }
 
-async function processDelivery(
-  delivery: Delivery,
-  deps: DeliveryDeps,
-  took: (key: string) => void,
-): Promise<string | null> {
+/** The decoded task, or null when the message was malformed (and is dead-lettered now). */
+async function decode(delivery: Delivery, deps: DeliveryDeps): Promise<TaskDelivery | null> {
   const receivedAt = deps.now();
   let message: TaskMessage;
   try {
@@ -67,73 +75,73 @@ async function processDelivery(
     await rejectMalformed(delivery, error.message, deps);
     return null;
   }
-  const key = messageKey(message.id, message.retries);
-  const ours = deps.held.has(key);
-  deps.held.take(key);
-  took(key);
   const log = deps.logger.child({ task: message.task, id: message.id, retries: message.retries });
+  return { delivery, message, key: messageKey(message.id, message.retries), log, receivedAt };
+}
 
-  const running = deps.inFlight.outcomeOf(key);
+async function process(task: TaskDelivery, deps: DeliveryDeps): Promise<void> {
+  const ours = deps.held.has(task.key);
+  deps.held.take(task.key);
+  const running = deps.inFlight.outcomeOf(task.key);
   if (running !== null) {
     // A copy of a message this worker still runs: its channel died under it.
     // Never run one message twice at once; settle this copy by the first's outcome.
-    log.info("A copy of a running task arrived; waiting for the running one");
-    if (await running) {
-      await delivery.ack();
-      return key;
-    }
+    task.log.info("A copy of a running task arrived; waiting for the running one");
+    if (await running) return await task.delivery.ack();
   }
-
-  const verdict = judgeRedelivery(
-    { redelivered: delivery.redelivered, headers: delivery.props.headers },
-    { ours: ours || running !== null, maxRedeliveries: deps.maxRedeliveries },
-  );
-  if (verdict.action === "count") {
-    // Another worker died holding it: count that on a copy at the tail.
-    log.warn("A worker died holding this task; putting it back, counted", {
-      redeliveries: verdict.redeliveries,
-      max_redeliveries: deps.maxRedeliveries,
-    });
-    await delivery.release({ [REDELIVERIES_HEADER]: verdict.redeliveries });
-    return key;
-  }
-  if (verdict.action === "poison") {
-    await refuse(delivery, message, log, deps, {
-      status: "FAILURE",
-      type: "WorkerLostError",
-      reason:
-        `Task was running or waiting on a worker that died ${verdict.redeliveries} times (x-dts-redeliveries); dead-lettered as a poison message`,
-      headers: { [REDELIVERIES_HEADER]: verdict.redeliveries },
-    });
-    return key;
-  }
-
-  const entry = deps.tasks.get(message.task);
-  const refusal = whyNotRun(message, entry, delivery, deps);
-  if (refusal !== null) {
-    await refuse(delivery, message, log, deps, refusal);
-    return key;
-  }
-  if (await deferredUntilEta(delivery, message, log, deps)) return key;
-
-  const features = canvasFeatures(message.embed);
+  if (await guardedAgainstPoison(task, ours || running !== null, deps)) return;
+  const entry = deps.tasks.get(task.message.task);
+  const refusal = whyNotRun(task, entry, deps);
+  if (refusal !== null) return await refuse(task, refusal, deps);
+  if (await deferredUntilEta(task, deps)) return;
+  const features = canvasFeatures(task.message.embed);
   if (features.length > 0) {
-    log.warn("This task carries Celery canvas that dts workers do not run yet", {
+    task.log.warn("This task carries Celery canvas that dts workers do not run yet", {
       features,
       effect: `the task runs; its ${features.join(", ")} will not be sent`,
     });
   }
-  await runAndRecord(delivery, message, entry!, receivedAt, log, deps);
-  return key;
+  await runAndRecord(task, entry!, deps);
+}
+
+/** Count a redelivery after a worker's death, or dead-letter poison; whether it was either. */
+async function guardedAgainstPoison(
+  task: TaskDelivery,
+  ours: boolean,
+  deps: DeliveryDeps,
+): Promise<boolean> {
+  const { delivery } = task;
+  const verdict = judgeRedelivery(
+    { redelivered: delivery.redelivered, headers: delivery.props.headers },
+    { ours, maxRedeliveries: deps.maxRedeliveries },
+  );
+  if (verdict.action === "run") return false;
+  if (verdict.action === "count") {
+    // Another worker died holding it: count that on a copy at the tail.
+    task.log.warn("A worker died holding this task; putting it back, counted", {
+      redeliveries: verdict.redeliveries,
+      max_redeliveries: deps.maxRedeliveries,
+    });
+    await delivery.release({ [REDELIVERIES_HEADER]: verdict.redeliveries });
+    return true;
+  }
+  await refuse(task, {
+    status: "FAILURE",
+    type: "WorkerLostError",
+    reason:
+      `Task was running or waiting on a worker that died ${verdict.redeliveries} times (x-dts-redeliveries); dead-lettered as a poison message`,
+    headers: { [REDELIVERIES_HEADER]: verdict.redeliveries },
+  }, deps);
+  return true;
 }
 
 /** Why a decoded task must not run here, or null. */
 function whyNotRun(
-  message: TaskMessage,
+  task: TaskDelivery,
   entry: RunnableTask | undefined,
-  delivery: Delivery,
   deps: DeliveryDeps,
 ): Rejection | null {
+  const { message } = task;
   if (!entry) {
     // DEAD-LETTER UNKNOWN TASKS: retrying cannot teach this worker a new task.
     return {
@@ -149,7 +157,7 @@ function whyNotRun(
       reason: `Task expired at ${message.expires}`,
     };
   }
-  if (message.replyTo !== null && isTaskQueue(message.replyTo, delivery.queue, deps)) {
+  if (message.replyTo !== null && isTaskQueue(message.replyTo, task.delivery.queue, deps)) {
     return {
       status: "FAILURE",
       type: "ProtocolError",
@@ -166,29 +174,21 @@ function isTaskQueue(name: string, queue: string, deps: DeliveryDeps): boolean {
     name.startsWith("dts.delay.");
 }
 
-async function refuse(
-  delivery: Delivery,
-  message: TaskMessage,
-  log: Logger,
-  deps: DeliveryDeps,
-  rejection: Rejection,
-): Promise<void> {
-  log.warn(REFUSAL_LOG[rejection.type] ?? "Dead-lettering a task it will not run", {
-    queue: delivery.queue,
+async function refuse(task: TaskDelivery, rejection: Rejection, deps: DeliveryDeps): Promise<void> {
+  task.log.warn(REFUSAL_LOG[rejection.type] ?? "Dead-lettering a task it will not run", {
+    queue: task.delivery.queue,
     reason: rejection.reason,
   });
   // A reply_to that names a task queue is the one place no result may go.
-  const tell = rejection.type === "ProtocolError" ? { ...message, replyTo: null } : message;
-  await rejectTask(delivery, tell, rejection, deps);
+  const message = rejection.type === "ProtocolError"
+    ? { ...task.message, replyTo: null }
+    : task.message;
+  await rejectTask({ delivery: task.delivery, message }, rejection, deps);
 }
 
 /** Hand a task whose eta is ahead back to the broker to hold; whether it was. */
-async function deferredUntilEta(
-  delivery: Delivery,
-  message: TaskMessage,
-  log: Logger,
-  deps: DeliveryDeps,
-): Promise<boolean> {
+async function deferredUntilEta(task: TaskDelivery, deps: DeliveryDeps): Promise<boolean> {
+  const { message, delivery } = task;
   if (message.eta === null) return false;
   const waitMs = Date.parse(message.eta) - deps.now();
   if (waitMs <= ETA_SLACK_MS) return false;
@@ -200,25 +200,23 @@ async function deferredUntilEta(
     delayMs: Math.min(waitMs, MAX_DELAY_MS),
   });
   await delivery.ack();
-  log.debug("Deferred a task until its eta", { eta: message.eta, delay_ms: waitMs });
+  task.log.debug("Deferred a task until its eta", { eta: message.eta, delay_ms: waitMs });
   return true;
 }
 
 async function runAndRecord(
-  delivery: Delivery,
-  message: TaskMessage,
+  task: TaskDelivery,
   entry: RunnableTask,
-  receivedAt: number,
-  log: Logger,
   deps: DeliveryDeps,
 ): Promise<void> {
+  const { delivery, message, log } = task;
   const startedAt = deps.now();
   if (message.replyTo !== null && message.extraHeaders[TRACK_STARTED_HEADER] === true) {
     // A progress note, not an outcome: not awaited, and losing it loses nothing.
     publishResult(message, deps, {
       status: "STARTED",
       result: { pid: Deno.pid, hostname: deps.workerName },
-      receivedAt: new Date(receivedAt).toISOString(),
+      receivedAt: new Date(task.receivedAt).toISOString(),
       startedAt: new Date(startedAt).toISOString(),
       queue: delivery.queue,
     }).catch((error) => log.debug("Cannot publish STARTED", { error }));
@@ -246,14 +244,8 @@ async function runAndRecord(
       stopSignal: deps.stopSignal,
     });
     deps.metrics.taskEnded();
-    await recordOutcome({
-      delivery,
-      message,
-      policy: entry.policy,
-      outcome,
-      log,
-      recorded: () => (recorded = true),
-    }, deps);
+    const finished = { delivery, message, policy: entry.policy, outcome, log };
+    await recordOutcome({ ...finished, recorded: () => (recorded = true) }, deps);
   } finally {
     running.done(recorded);
   }

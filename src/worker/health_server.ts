@@ -43,38 +43,43 @@ export function createHealthHandler(
   return (request: Request): Response => {
     const { pathname } = new URL(request.url);
     const route = paths.has(pathname) ? ROUTES[pathname] : undefined;
-    if (route === undefined) return text(404, "not found\n", TEXT, request);
+    if (route === undefined) return text(404, "not found\n", request);
     if (request.method !== "GET" && request.method !== "HEAD") {
-      return text(405, "method not allowed\n", TEXT, request, { allow: "GET, HEAD" });
+      return text(405, "method not allowed\n", request, { headers: { allow: "GET, HEAD" } });
     }
     try {
       return route(state, request);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      return text(500, `Cannot answer ${pathname}: ${message}\n`, TEXT, request);
+      return text(500, `Cannot answer ${pathname}: ${message}\n`, request);
     }
   };
 }
 
 const ROUTES: Record<string, (state: HealthState, request: Request) => Response> = {
   // Answering at all is the proof that the event loop responds.
-  "/healthz": (_state, request) => text(200, "ok\n", TEXT, request),
+  "/healthz": (_state, request) => text(200, "ok\n", request),
   "/readyz": (state, request) => {
-    if (state.ready()) return text(200, "ready\n", TEXT, request);
+    if (state.ready()) return text(200, "ready\n", request);
     const reason = state.reason?.() ?? "";
-    return text(503, `not ready${reason === "" ? "" : `: ${reason}`}\n`, TEXT, request);
+    return text(503, `not ready${reason === "" ? "" : `: ${reason}`}\n`, request);
   },
-  "/metrics": (state, request) => text(200, state.metrics(), METRICS_CONTENT_TYPE, request),
+  "/metrics": (state, request) =>
+    text(200, state.metrics(), request, { contentType: METRICS_CONTENT_TYPE }),
 };
 
+/** A plain answer; HEAD gets the headers only. */
 function text(
   status: number,
   body: string,
-  contentType: string,
   request: Request,
-  extra: Record<string, string> = {},
+  options: { contentType?: string; headers?: Record<string, string> } = {},
 ): Response {
-  const headers = { "content-type": contentType, "cache-control": "no-store", ...extra };
+  const headers = {
+    "content-type": options.contentType ?? TEXT,
+    "cache-control": "no-store",
+    ...options.headers,
+  };
   return new Response(request.method === "HEAD" ? null : body, { status, headers });
 }
 

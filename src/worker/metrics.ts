@@ -84,17 +84,16 @@ export class WorkerMetrics {
   /** The metrics in Prometheus text exposition format 0.0.4. */
   render(): string {
     const lines: string[] = [];
-    header(lines, "dts_tasks_total", "counter", "Task attempts finished, by task and status.");
+    lines.push(
+      ...header("dts_tasks_total", "counter", "Task attempts finished, by task and status."),
+    );
     for (const [key, value] of [...this.#tasks].sort(byKey)) {
       const [task, status] = JSON.parse(key) as [string, string];
       lines.push(`dts_tasks_total${labels({ task, status })} ${formatNumber(value)}`);
     }
 
-    header(
-      lines,
-      "dts_task_duration_seconds",
-      "histogram",
-      "Duration of task attempts in seconds.",
+    lines.push(
+      ...header("dts_task_duration_seconds", "histogram", "Duration of task attempts in seconds."),
     );
     for (const [task, histogram] of [...this.#durations].sort(byKey)) {
       let cumulative = 0;
@@ -111,26 +110,30 @@ export class WorkerMetrics {
       lines.push(`dts_task_duration_seconds_count${labels({ task })} ${histogram.count}`);
     }
 
-    header(lines, "dts_task_retries_total", "counter", "Retries scheduled, by task.");
+    lines.push(...header("dts_task_retries_total", "counter", "Retries scheduled, by task."));
     for (const [task, value] of [...this.#retries].sort(byKey)) {
       lines.push(`dts_task_retries_total${labels({ task })} ${formatNumber(value)}`);
     }
 
-    header(lines, "dts_tasks_in_flight", "gauge", "Task attempts running now.");
+    lines.push(...header("dts_tasks_in_flight", "gauge", "Task attempts running now."));
     lines.push(`dts_tasks_in_flight ${this.#inFlight}`);
 
-    header(lines, "dts_broker_connected", "gauge", "1 while connected to the broker, else 0.");
+    lines.push(
+      ...header("dts_broker_connected", "gauge", "1 while connected to the broker, else 0."),
+    );
     lines.push(`dts_broker_connected ${this.#brokerConnected ? 1 : 0}`);
 
-    header(lines, "dts_broker_reconnects_total", "counter", "Successful reconnects to the broker.");
+    lines.push(
+      ...header("dts_broker_reconnects_total", "counter", "Successful reconnects to the broker."),
+    );
     lines.push(`dts_broker_reconnects_total ${this.#reconnects}`);
 
     return lines.join("\n") + "\n";
   }
 }
 
-function header(lines: string[], name: string, type: string, help: string): void {
-  lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+function header(name: string, type: string, help: string): string[] {
+  return [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`];
 }
 
 function byKey<T>(a: [string, T], b: [string, T]): number {

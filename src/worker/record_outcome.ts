@@ -4,7 +4,7 @@
  * @module
  */
 import type { AttemptOutcome } from "../attempt/attempt_runner.ts";
-import { BrokerError, MessageTooLargeError } from "../errors.ts";
+import { BrokerError, type ErrorInfo, MessageTooLargeError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { encodeException } from "../protocol/celery_result_message.ts";
 import {
@@ -12,7 +12,8 @@ import {
   retryTaskMessage,
   type TaskMessage,
 } from "../protocol/celery_task_message.ts";
-import { exponentialBackoff, type RetryPolicy } from "../retry/retry_policy.ts";
+import { type Backoff, backoffDelayMs } from "../retry/backoff.ts";
+import type { RetryPolicy } from "../retry/retry_policy.ts";
 import { type Delivery, MAX_DELAY_MS } from "../transport/transport.ts";
 import type { DeliveryDeps } from "./delivery_deps.ts";
 import { deadLetterSafely } from "./reject_message.ts";
@@ -29,23 +30,17 @@ export interface FinishedAttempt {
   recorded(): void;
 }
 
-/** A publish that lost its channel to a sibling's refused message is tried again this often. */
-const REPUBLISH = exponentialBackoff({
-  maxRetries: 2,
-  backoffMs: 50,
-  factor: 4,
-  maxBackoffMs: 1000,
-  jitter: true,
-});
+/** A publish that lost its channel to a sibling's refused message is tried again, twice at most. */
+const REPUBLISH: Backoff = { baseMs: 50, factor: 4, maxMs: 1000, jitter: "full" };
+const REPUBLISH_TRIES = 2;
 
 /**
  * Record the outcome, then settle the message.
  * @throws {BrokerError} when the outcome cannot be recorded; the message is still unsettled then
  */
 export async function recordOutcome(attempt: FinishedAttempt, deps: DeliveryDeps): Promise<void> {
-  const { delivery, message, outcome, log } = attempt;
-  const durationMs = Math.round(outcome.runtimeMs * 10) / 10;
-  const seconds = outcome.runtimeMs / 1000;
+  const { outcome } = attempt;
+  const runtimeMs = Math.round(outcome.runtimeMs * 10) / 10;
 
   // ===================================================================
   // ACK ONLY AFTER THE OUTCOME IS SAFELY PUBLISHED. Every branch below
@@ -53,126 +48,144 @@ export async function recordOutcome(attempt: FinishedAttempt, deps: DeliveryDeps
   // dead letter, and only then settles the delivery. A crash in between
   // means a redelivery (a task may run twice), never a lost task.
   // ===================================================================
-  if (outcome.ok) {
-    try {
-      await republishing(deps, () =>
-        publishFinal(message, "SUCCESS", deps, {
-          result: outcome.value,
-          runtimeMs: durationMs,
-          queue: delivery.queue,
-        }));
-    } catch (error) {
-      if (!(error instanceof MessageTooLargeError)) throw error;
-      await failTooLarge(attempt, error, deps, durationMs);
-      return;
-    }
-    attempt.recorded();
-    await delivery.ack();
-    deps.metrics.taskFinished(message.task, "SUCCESS", seconds);
-    log.info("Task succeeded", { duration_ms: durationMs });
-    return;
-  }
-
+  if (outcome.ok) return await recordSuccess(attempt, { value: outcome.value, runtimeMs }, deps);
   if (outcome.stopped) {
     // Cut short from outside, not failed: back to the queue, uncounted.
     attempt.recorded();
-    await delivery.release();
-    log.warn("Task interrupted by shutdown; requeued", { duration_ms: durationMs });
+    await attempt.delivery.release();
+    attempt.log.warn("Task interrupted by shutdown; requeued", { duration_ms: runtimeMs });
     return;
   }
-
-  const error = outcome.error;
-  const delayMs = attempt.policy.nextDelayMs(message.retries, { retryable: outcome.retryable });
-  if (delayMs !== null) {
-    // NEVER HOLD A RETRY IN MEMORY: the broker holds the wait (the delay ladder).
-    const eta = new Date(deps.now() + delayMs).toISOString();
-    const { body, props } = encodeTaskMessage(retryTaskMessage(message, { eta }));
-    await republishing(deps, () =>
-      deps.transport.publish(delivery.queue, body, {
-        ...props,
-        delayMs: Math.min(delayMs, MAX_DELAY_MS),
-      }));
-    attempt.recorded();
-    // The retry message is the outcome; the RETRY state is a progress note
-    // that follows the ack, so a client that saw RETRY never sees this
-    // attempt run again after a crash.
-    await delivery.ack();
-    await publishResult(message, deps, {
-      status: "RETRY",
-      result: encodeException(error),
-      traceback: error.stack ?? null,
-      retries: message.retries,
-      runtimeMs: durationMs,
-      delayMs,
-      queue: delivery.queue,
-    }).catch((e) => log.warn("Cannot publish RETRY state", { error: e }));
-    deps.metrics.taskFinished(message.task, "RETRY", seconds);
-    deps.metrics.retried(message.task);
-    log.warn("Task failed; retry scheduled", {
-      duration_ms: durationMs,
-      delay_ms: delayMs,
-      error: error.message,
-    });
-    return;
-  }
-
-  const reason = outcome.retryable
-    ? `${error.type}: ${error.message} (gave up after ${message.retries} retries)`
+  const failure = { error: outcome.error, retryable: outcome.retryable, runtimeMs };
+  const delayMs = attempt.policy.nextDelayMs(attempt.message.retries, failure);
+  if (delayMs !== null) return await recordRetry(attempt, { ...failure, delayMs }, deps);
+  const { error } = failure;
+  const reason = failure.retryable
+    ? `${error.type}: ${error.message} (gave up after ${attempt.message.retries} retries)`
     : `${error.type}: ${error.message} (not retryable)`;
+  await recordFailure(attempt, { error, reason, runtimeMs }, deps);
+  attempt.log.error("Task failed for good; dead-lettered", {
+    duration_ms: runtimeMs,
+    error: error.message,
+  });
+}
+
+/** A failed attempt and how long it ran. */
+interface Failure {
+  error: ErrorInfo;
+  runtimeMs: number;
+}
+
+async function recordSuccess(
+  attempt: FinishedAttempt,
+  success: { value: unknown; runtimeMs: number },
+  deps: DeliveryDeps,
+): Promise<void> {
+  const { delivery, message } = attempt;
+  const { value, runtimeMs } = success;
+  try {
+    await republishing(deps, () =>
+      publishFinal(message, deps, {
+        status: "SUCCESS",
+        result: value,
+        runtimeMs,
+        queue: delivery.queue,
+      }));
+  } catch (error) {
+    if (!(error instanceof MessageTooLargeError)) throw error;
+    await failTooLarge(attempt, { tooLarge: error, runtimeMs }, deps);
+    return;
+  }
+  attempt.recorded();
+  await delivery.ack();
+  deps.metrics.taskFinished(message.task, "SUCCESS", runtimeMs / 1000);
+  attempt.log.info("Task succeeded", { duration_ms: runtimeMs });
+}
+
+async function recordRetry(
+  attempt: FinishedAttempt,
+  retry: Failure & { delayMs: number },
+  deps: DeliveryDeps,
+): Promise<void> {
+  const { delivery, message, log } = attempt;
+  const { error, delayMs, runtimeMs } = retry;
+  // NEVER HOLD A RETRY IN MEMORY: the broker holds the wait (the delay ladder).
+  const eta = new Date(deps.now() + delayMs).toISOString();
+  const { body, props } = encodeTaskMessage(retryTaskMessage(message, { eta }));
+  await republishing(deps, () =>
+    deps.transport.publish(delivery.queue, body, {
+      ...props,
+      delayMs: Math.min(delayMs, MAX_DELAY_MS),
+    }));
+  attempt.recorded();
+  // The retry message is the outcome; the RETRY state is a progress note
+  // that follows the ack, so a client that saw RETRY never sees this
+  // attempt run again after a crash.
+  await delivery.ack();
+  await publishResult(message, deps, {
+    status: "RETRY",
+    result: encodeException(error),
+    traceback: error.stack ?? null,
+    retries: message.retries,
+    runtimeMs,
+    delayMs,
+    queue: delivery.queue,
+  }).catch((e) => log.warn("Cannot publish RETRY state", { error: e }));
+  deps.metrics.taskFinished(message.task, "RETRY", runtimeMs / 1000);
+  deps.metrics.retried(message.task);
+  log.warn("Task failed; retry scheduled", {
+    duration_ms: runtimeMs,
+    delay_ms: delayMs,
+    error: error.message,
+  });
+}
+
+/** The sender gets the FAILURE first, then the message goes to `<queue>.dead` with the reason. */
+async function recordFailure(
+  attempt: FinishedAttempt,
+  failure: Failure & { reason: string },
+  deps: DeliveryDeps,
+): Promise<void> {
+  const { delivery, message } = attempt;
+  const { error, runtimeMs } = failure;
   await republishing(
     deps,
     () =>
-      publishFinal(message, "FAILURE", deps, {
-        error,
-        runtimeMs: durationMs,
-        queue: delivery.queue,
-      }),
+      publishFinal(message, deps, { status: "FAILURE", error, runtimeMs, queue: delivery.queue }),
   );
-  await deadLetterSafely(delivery, reason, {
-    "x-dts-error-type": error.type,
-    "x-dts-error-message": error.message,
-    "x-dts-retries": message.retries,
-    "x-dts-worker": deps.workerName,
+  await deadLetterSafely(delivery, {
+    reason: failure.reason,
+    headers: {
+      "x-dts-error-type": error.type,
+      "x-dts-error-message": error.message,
+      "x-dts-retries": message.retries,
+      "x-dts-worker": deps.workerName,
+    },
   }, deps);
   attempt.recorded();
-  deps.metrics.taskFinished(message.task, "FAILURE", seconds);
-  log.error("Task failed for good; dead-lettered", {
-    duration_ms: durationMs,
-    error: error.message,
-  });
+  deps.metrics.taskFinished(message.task, "FAILURE", runtimeMs / 1000);
 }
 
 /** A result larger than the broker takes: the sender gets a FAILURE that says so, the message a dead letter. */
 async function failTooLarge(
   attempt: FinishedAttempt,
-  tooLarge: MessageTooLargeError,
+  failure: { tooLarge: MessageTooLargeError; runtimeMs: number },
   deps: DeliveryDeps,
-  durationMs: number,
 ): Promise<void> {
-  const { delivery, message, log } = attempt;
+  const { tooLarge, runtimeMs } = failure;
   const error = {
     type: "ResultTooLargeError",
     message:
       `The task's result is ${tooLarge.bytes} bytes as a message; the broker takes at most ${tooLarge.maxBytes} (RabbitMQ max_message_size)`,
   };
-  await republishing(
+  await recordFailure(
+    attempt,
+    { error, reason: `${error.type}: ${error.message}`, runtimeMs },
     deps,
-    () =>
-      publishFinal(message, "FAILURE", deps, {
-        error,
-        runtimeMs: durationMs,
-        queue: delivery.queue,
-      }),
   );
-  await deadLetterSafely(delivery, `${error.type}: ${error.message}`, {
-    "x-dts-error-type": error.type,
-    "x-dts-error-message": error.message,
-    "x-dts-retries": message.retries,
-    "x-dts-worker": deps.workerName,
-  }, deps);
-  attempt.recorded();
-  deps.metrics.taskFinished(message.task, "FAILURE", durationMs / 1000);
-  log.error("Task result too large for the broker; dead-lettered", { bytes: tooLarge.bytes });
+  attempt.log.error("Task result too large for the broker; dead-lettered", {
+    bytes: tooLarge.bytes,
+  });
 }
 
 /**
@@ -185,11 +198,10 @@ async function republishing(deps: DeliveryDeps, publish: () => Promise<void>): P
     try {
       return await publish();
     } catch (error) {
-      const again = error instanceof BrokerError && error.recoverable && deps.transport.connected
-        ? REPUBLISH.nextDelayMs(tries)
-        : null;
-      if (again === null) throw error;
-      await deps.clock.sleep(again);
+      const again = error instanceof BrokerError && error.recoverable &&
+        deps.transport.connected && tries < REPUBLISH_TRIES;
+      if (!again) throw error;
+      await deps.clock.sleep(backoffDelayMs(tries, REPUBLISH));
     }
   }
 }

@@ -23,6 +23,12 @@ export interface Rejection {
   headers?: Record<string, unknown>;
 }
 
+/** What a dead letter says: `x-dts-reason` and more headers. */
+export interface DeadLetter {
+  reason: string;
+  headers: Record<string, unknown>;
+}
+
 /**
  * Dead-letter a delivery. When `<queue>.dead` was deleted while the worker
  * runs (the copy comes back unroutable), declare the task queue's topology
@@ -31,19 +37,18 @@ export interface Rejection {
  */
 export async function deadLetterSafely(
   delivery: Delivery,
-  reason: string,
-  headers: Record<string, unknown>,
+  letter: DeadLetter,
   deps: DeliveryDeps,
 ): Promise<void> {
   try {
-    await delivery.deadLetter(reason, headers);
+    await delivery.deadLetter(letter.reason, letter.headers);
   } catch (error) {
     if (!(error instanceof UnroutableError)) throw error;
     deps.logger.warn("The dead-letter queue is gone; declaring it again", {
       queue: delivery.queue,
     });
     await deps.transport.assertTaskQueue(delivery.queue, deps.queueOptions);
-    await delivery.deadLetter(reason, headers);
+    await delivery.deadLetter(letter.reason, letter.headers);
   }
 }
 
@@ -63,30 +68,34 @@ export async function rejectMalformed(
     reason,
     deps,
   );
-  await deadLetterSafely(delivery, reason, {
-    "x-dts-error-type": "ProtocolError",
-    "x-dts-error-message": reason,
+  await deadLetterSafely(delivery, {
+    reason,
+    headers: { "x-dts-error-type": "ProtocolError", "x-dts-error-message": reason },
   }, deps);
   deps.metrics.taskFinished(stringHeader(delivery.props.headers.task) ?? "unknown", "REJECTED", 0);
 }
 
 /** A decoded task this worker must not run: the sender gets the final state, the message goes to `<queue>.dead`. */
 export async function rejectTask(
-  delivery: Delivery,
-  message: TaskMessage,
+  task: { delivery: Delivery; message: TaskMessage },
   rejection: Rejection,
   deps: DeliveryDeps,
 ): Promise<void> {
+  const { delivery, message } = task;
   const { status, type, reason } = rejection;
-  await publishFinal(message, status, deps, {
+  await publishFinal(message, deps, {
+    status,
     error: { type, message: reason, module: CELERY_EXCEPTIONS },
     queue: delivery.queue,
   });
-  await deadLetterSafely(delivery, reason, {
-    "x-dts-error-type": type,
-    "x-dts-error-message": reason,
-    "x-dts-retries": message.retries,
-    ...rejection.headers,
+  await deadLetterSafely(delivery, {
+    reason,
+    headers: {
+      "x-dts-error-type": type,
+      "x-dts-error-message": reason,
+      "x-dts-retries": message.retries,
+      ...rejection.headers,
+    },
   }, deps);
   deps.metrics.taskFinished(message.task, "REJECTED", 0);
 }

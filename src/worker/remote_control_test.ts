@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { inspectWorkers, pingWorkers } from "../dispatch/ping_workers.ts";
+import { inspectWorkers, pingWorkers } from "../client/inspect_workers.ts";
 import { createLogger, silentLogger } from "../log/logger.ts";
 import { encodeControlRequest, PIDBOX_EXCHANGE } from "../protocol/celery_control_message.ts";
 import { fixtureBody, fixtureProps, loadFixture } from "../../tests/helpers/celery_fixtures.ts";
-import { MemoryBroker } from "../transport/memory_broker.ts";
-import { MemoryTransport } from "../transport/memory_transport.ts";
+import { MemoryBroker } from "../transport/memory/memory_broker.ts";
+import { MemoryTransport } from "../transport/memory/memory_transport.ts";
 import { pidboxQueueName, type RemoteControlState, serveRemoteControl } from "./remote_control.ts";
 
 function state(workerName: string): RemoteControlState {

@@ -35,17 +35,25 @@ export interface ResultFields {
   startedAt?: string;
 }
 
+/** A final state: a value, or an error sent in Celery's exception encoding. */
+export interface FinalFields {
+  status: "SUCCESS" | "FAILURE" | "REVOKED";
+  result?: unknown;
+  error?: ErrorInfo;
+  runtimeMs?: number;
+  queue: string;
+}
+
 /** Publish a final state (the client asked for results); an error becomes Celery's exception encoding. */
 export async function publishFinal(
   message: TaskMessage,
-  status: "SUCCESS" | "FAILURE" | "REVOKED",
   ctx: ResultContext,
-  fields: { result?: unknown; error?: ErrorInfo; runtimeMs?: number; queue: string },
+  fields: FinalFields,
 ): Promise<void> {
   if (message.replyTo === null || message.ignoreResult) return;
   const error = fields.error;
   await publishResult(message, ctx, {
-    status,
+    status: fields.status,
     result: error ? encodeException(error) : fields.result,
     traceback: error ? error.stack ?? null : null,
     runtimeMs: fields.runtimeMs,

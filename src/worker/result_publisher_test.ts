@@ -24,7 +24,7 @@ Deno.test("publishResult() warns once per task when its reply queue is gone, not
   const message = createTaskMessage("task_a", { replyTo: "gone.reply" });
   await publishResult(message, ctx, { status: "STARTED", queue: "queue_a" });
   await publishResult(message, ctx, { status: "RETRY", queue: "queue_a" });
-  await publishFinal(message, "SUCCESS", ctx, { result: 1, queue: "queue_a" });
+  await publishFinal(message, ctx, { status: "SUCCESS", result: 1, queue: "queue_a" });
   const warnings = lines.filter((l) => l.level === "warn");
   assert.deepEqual(warnings.map((l) => l.msg), ["Result not delivered: the reply queue is gone"]);
 });

@@ -41,10 +41,13 @@ export async function settleAfterError(
       });
     } else {
       const reason = `Cannot record the task's outcome: ${info.type}: ${info.message}`;
-      await deadLetterSafely(delivery, reason, {
-        "x-dts-error-type": info.type,
-        "x-dts-error-message": info.message,
-        "x-dts-worker": deps.workerName,
+      await deadLetterSafely(delivery, {
+        reason,
+        headers: {
+          "x-dts-error-type": info.type,
+          "x-dts-error-message": info.message,
+          "x-dts-worker": deps.workerName,
+        },
       }, deps);
       logger.error("Cannot record a task's outcome; dead-lettered its message", {
         queue: delivery.queue,

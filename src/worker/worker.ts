@@ -17,7 +17,7 @@ import { HeldMessages } from "./held_messages.ts";
 import { InFlightTasks, messageKey } from "./in_flight.ts";
 import { WorkerMetrics } from "./metrics.ts";
 import { serveRemoteControl } from "./remote_control.ts";
-import { Semaphore } from "./semaphore.ts";
+import { Semaphore } from "../semaphore.ts";
 
 /** How to run a worker. */
 export interface WorkerOptions {
@@ -58,6 +58,8 @@ export class Worker {
   readonly #notConsuming = new Map<string, string>();
   readonly #loops: Promise<void>[] = [];
   readonly #runner: AttemptRunner;
+  readonly #clock: Clock;
+  readonly #concurrency: number;
   #unsubscribe: (() => void) | null = null;
   #state: "new" | "running" | "draining" | "stopped" = "new";
   #startedAt = 0;
@@ -67,15 +69,14 @@ export class Worker {
     this.name = options.name;
     this.metrics = options.metrics ?? new WorkerMetrics();
     this.#runner = options.runner ?? inlineRunner();
+    this.#clock = options.clock ?? systemClock;
+    this.#concurrency = options.concurrency ?? 1;
   }
 
   /** Declare the queues and start consuming. */
   async start(): Promise<void> {
     const { transport, tasks, logger } = this.#options;
-    const clock = this.#options.clock ?? systemClock;
-    const now = () => clock.now();
-    const concurrency = this.#options.concurrency ?? 1;
-    this.#startedAt = now();
+    this.#startedAt = this.#clock.now();
     this.metrics.setBrokerConnected(transport.connected);
     this.#unsubscribe = transport.onStatus((status) => this.#onStatus(status));
 
@@ -85,17 +86,17 @@ export class Worker {
       byName.set(task.name, { task, policy: exponentialBackoff(task.retry) });
       byQueue.set(task.queue, [...(byQueue.get(task.queue) ?? []), task]);
     }
+    const queues = [...byQueue.keys()];
     const queueOptions = {
       type: this.#options.queueType,
       deliveryLimit: this.#options.deliveryLimit ?? undefined,
     };
-    for (const queue of byQueue.keys()) await transport.assertTaskQueue(queue, queueOptions);
+    for (const queue of queues) await transport.assertTaskQueue(queue, queueOptions);
 
-    const held = new HeldMessages();
     const deps: DeliveryDeps = {
       transport,
       tasks: byName,
-      queues: new Set(byQueue.keys()),
+      queues: new Set(queues),
       queueOptions,
       workerName: this.name,
       logger,
@@ -105,53 +106,60 @@ export class Worker {
       stopSignal: this.#stopping.signal,
       runner: this.#runner,
       inFlight: this.#active,
-      held,
-      clock,
-      now,
+      held: new HeldMessages(),
+      clock: this.#clock,
+      now: () => this.#clock.now(),
     };
-    const slots = new Semaphore(concurrency);
-    for (const queue of byQueue.keys()) {
-      this.#loops.push(consumeQueue({
-        transport,
-        queue,
-        queueOptions,
-        prefetch: this.#options.prefetch ?? concurrency,
-        signal: this.#consuming.signal,
-        slots,
-        handle: (delivery) => handleDelivery(delivery, deps),
-        onReturned: (delivery) => {
-          const key = keyOfHeaders(delivery.props.headers);
-          if (key !== null) held.take(key);
-        },
-        onConsuming: (consuming, why) => {
-          if (consuming) this.#notConsuming.delete(queue);
-          else this.#notConsuming.set(queue, why ?? "stopped");
-        },
-        jobs: this.#inFlight,
-        logger,
-        clock,
-      }));
-    }
-    this.#loops.push(
-      serveRemoteControl(transport, {
-        state: {
-          workerName: this.name,
-          tasks: () => tasks.map((t) => t.name),
-          queues: () => [...byQueue.keys()],
-          active: () => this.#describeActive(),
-          stats: () => this.#stats(now),
-        },
-        logger,
-        signal: this.#consuming.signal,
-      }).catch((error) => logger.warn("Remote control stopped", { error })),
-    );
+    const slots = new Semaphore(this.#concurrency);
+    for (const queue of queues) this.#loops.push(this.#consume(queue, deps, slots));
+    this.#loops.push(this.#serveControl(queues));
     this.#state = "running";
     logger.info("Worker started", {
       worker: this.name,
-      queues: [...byQueue.keys()],
+      queues,
       tasks: tasks.map((t) => t.name),
-      concurrency,
+      concurrency: this.#concurrency,
     });
+  }
+
+  /** One consume loop; runs until the worker stops consuming. */
+  #consume(queue: string, deps: DeliveryDeps, slots: Semaphore): Promise<void> {
+    return consumeQueue({
+      transport: deps.transport,
+      queue,
+      queueOptions: deps.queueOptions,
+      prefetch: this.#options.prefetch ?? this.#concurrency,
+      signal: this.#consuming.signal,
+      slots,
+      handle: (delivery) => handleDelivery(delivery, deps),
+      onReturned: (delivery) => {
+        const key = keyOfHeaders(delivery.props.headers);
+        if (key !== null) deps.held.take(key);
+      },
+      onConsuming: (consuming, why) => {
+        if (consuming) this.#notConsuming.delete(queue);
+        else this.#notConsuming.set(queue, why ?? "stopped");
+      },
+      jobs: this.#inFlight,
+      logger: deps.logger,
+      clock: this.#clock,
+    });
+  }
+
+  /** Answers `dts inspect`-style broadcasts (ping, active, stats) until the worker stops consuming. */
+  #serveControl(queues: string[]): Promise<void> {
+    const { transport, tasks, logger } = this.#options;
+    return serveRemoteControl(transport, {
+      state: {
+        workerName: this.name,
+        tasks: () => tasks.map((t) => t.name),
+        queues: () => queues,
+        active: () => this.#describeActive(),
+        stats: () => this.#stats(),
+      },
+      logger,
+      signal: this.#consuming.signal,
+    }).catch((error) => logger.warn("Remote control stopped", { error }));
   }
 
   /** Ready to take work: consuming every queue and connected (SPEC `/readyz`). */
@@ -189,10 +197,9 @@ export class Worker {
         drain_ms: drainMs,
       });
     }
-    const clock = this.#options.clock ?? systemClock;
     const cancel = new AbortController();
     const drained = Promise.allSettled([...this.#inFlight]).then(() => "drained" as const);
-    const timedOut = clock.sleep(drainMs, cancel.signal).then(
+    const timedOut = this.#clock.sleep(drainMs, cancel.signal).then(
       () => "timeout" as const,
       () => "drained" as const,
     );
@@ -242,11 +249,11 @@ export class Worker {
     }));
   }
 
-  #stats(now: () => number): Record<string, unknown> {
+  #stats(): Record<string, unknown> {
     return {
       pid: Deno.pid,
-      uptime: Math.round((now() - this.#startedAt) / 1000),
-      pool: { "max-concurrency": this.#options.concurrency ?? 1, processes: [Deno.pid] },
+      uptime: Math.round((this.#clock.now() - this.#startedAt) / 1000),
+      pool: { "max-concurrency": this.#concurrency, processes: [Deno.pid] },
       broker: { transport: this.#options.transport.url.split(":")[0] }, // the scheme only, no URL
       dts: { version: this.#options.version ?? "", tasks: this.#options.tasks.map((t) => t.name) },
     };

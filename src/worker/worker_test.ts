@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { inlineRunner } from "../attempt/inline_runner.ts";
-import { ManualClock } from "../clock.ts";
+import { ManualClock } from "../../tests/helpers/manual_clock.ts";
 import { BrokerError, MessageTooLargeError } from "../errors.ts";
 import { createLogger, type Logger, silentLogger } from "../log/logger.ts";
 import { DEFAULT_RETRY_SETTINGS, type TaskDefinition } from "../plugin/task_plugin.ts";
@@ -14,8 +14,8 @@ import {
   type CreateTaskMessageOptions,
   encodeTaskMessage,
 } from "../protocol/celery_task_message.ts";
-import { MemoryBroker } from "../transport/memory_broker.ts";
-import { MemoryTransport } from "../transport/memory_transport.ts";
+import { MemoryBroker } from "../transport/memory/memory_broker.ts";
+import { MemoryTransport } from "../transport/memory/memory_transport.ts";
 import { deadLetterQueueName, type Delivery, type PublishOptions } from "../transport/transport.ts";
 import { Worker } from "./worker.ts";
 

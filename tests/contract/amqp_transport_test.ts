@@ -1,4 +1,4 @@
-import { AmqpTransport } from "../../src/transport/amqp_transport.ts";
+import { AmqpTransport } from "../../src/transport/amqp/amqp_transport.ts";
 import type { Transport } from "../../src/transport/transport.ts";
 import { deleteQueues, testBroker, testNamespace } from "../helpers/broker.ts";
 import { testTransport } from "./transport_contract.ts";

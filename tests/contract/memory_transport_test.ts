@@ -1,5 +1,5 @@
-import { MemoryBroker } from "../../src/transport/memory_broker.ts";
-import { MemoryTransport } from "../../src/transport/memory_transport.ts";
+import { MemoryBroker } from "../../src/transport/memory/memory_broker.ts";
+import { MemoryTransport } from "../../src/transport/memory/memory_transport.ts";
 import type { Transport } from "../../src/transport/transport.ts";
 import { testNamespace } from "../helpers/broker.ts";
 import { testTransport } from "./transport_contract.ts";

@@ -6,8 +6,8 @@
  * @module
  */
 
-import { AmqpTransport } from "../../src/transport/amqp_transport.ts";
-import { delayLevels, levelName } from "../../src/transport/delay_levels.ts";
+import { AmqpTransport } from "../../src/transport/amqp/amqp_transport.ts";
+import { delayLevels, levelName } from "../../src/transport/amqp/delay_levels.ts";
 import { deadLetterQueueName, type Transport } from "../../src/transport/transport.ts";
 
 const LOCAL_URL = "amqp://guest:guest@127.0.0.1:5672/";

@@ -3,7 +3,7 @@
  * files, spawned workers, polling, reading dead letters.
  * @module
  */
-import { AmqpTransport } from "../../src/transport/amqp_transport.ts";
+import { AmqpTransport } from "../../src/transport/amqp/amqp_transport.ts";
 import type { Delivery, Transport } from "../../src/transport/transport.ts";
 import { CliProcess } from "./run_cli.ts";
 

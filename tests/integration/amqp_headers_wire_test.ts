@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { AmqpTransport } from "../../src/transport/amqp_transport.ts";
+import { AmqpTransport } from "../../src/transport/amqp/amqp_transport.ts";
 import { deleteQueues, testBroker, testNamespace } from "../helpers/broker.ts";
 
 /** Encode one field-table entry the way AMQP 0-9-1 does: name length, name, type tag, value. */

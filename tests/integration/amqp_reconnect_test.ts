@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { BrokerError, BrokerUnreachableError } from "../../src/errors.ts";
-import { AmqpTransport } from "../../src/transport/amqp_transport.ts";
+import { AmqpTransport } from "../../src/transport/amqp/amqp_transport.ts";
 import type { Delivery, TransportStatus } from "../../src/transport/transport.ts";
 import { deleteQueues, testBroker, testNamespace } from "../helpers/broker.ts";
 

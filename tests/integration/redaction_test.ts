@@ -5,7 +5,7 @@
  * and not in the `stats` remote-control reply any broker user can ask for.
  */
 import assert from "node:assert/strict";
-import { inspectWorkers } from "../../src/dispatch/ping_workers.ts";
+import { inspectWorkers } from "../../src/client/inspect_workers.ts";
 import { openTransport } from "../../src/transport/open_transport.ts";
 import { deleteQueues, testBroker, testNamespace } from "../helpers/broker.ts";
 import { temporaryBrokerUser } from "../helpers/broker_user.ts";

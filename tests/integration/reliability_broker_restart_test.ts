@@ -5,7 +5,7 @@
  * Prints the time from broker back to consumers back.
  */
 import assert from "node:assert/strict";
-import { AmqpTransport } from "../../src/transport/amqp_transport.ts";
+import { AmqpTransport } from "../../src/transport/amqp/amqp_transport.ts";
 import { deadLetterQueueName, type TransportStatus } from "../../src/transport/transport.ts";
 import { testNamespace } from "../helpers/broker.ts";
 import { runDispatch, startWorker, testTask } from "../helpers/in_process.ts";

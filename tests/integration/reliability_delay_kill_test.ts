@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { createTaskMessage, encodeTaskMessage } from "../../src/protocol/celery_task_message.ts";
-import { AmqpTransport } from "../../src/transport/amqp_transport.ts";
+import { AmqpTransport } from "../../src/transport/amqp/amqp_transport.ts";
 import { startWorker, testTask } from "../helpers/in_process.ts";
 import { startSecondBroker } from "../helpers/second_broker.ts";
 import { waitUntil } from "../helpers/test_kit.ts";

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { createTaskMessage, encodeTaskMessage } from "../../src/protocol/celery_task_message.ts";
 import { PIDBOX_EXCHANGE } from "../../src/protocol/celery_control_message.ts";
-import { pingWorkers } from "../../src/dispatch/ping_workers.ts";
+import { pingWorkers } from "../../src/client/inspect_workers.ts";
 import { openTransport } from "../../src/transport/open_transport.ts";
 import { deadLetterQueueName, type TransportStatus } from "../../src/transport/transport.ts";
 import { deleteQueues, testBroker, testNamespace } from "../helpers/broker.ts";
