@@ -10,7 +10,7 @@
  */
 
 import { ProtocolError } from "../errors.ts";
-import type { MessageProps } from "../transport/transport.ts";
+import { type MessageProps, UNDECODABLE_HEADER } from "../transport/transport.ts";
 import {
   decodeJsonBody,
   DEFAULT_MAX_BODY_BYTES,
@@ -19,7 +19,6 @@ import {
   UTF8_ENCODING,
 } from "./json_body.ts";
 import { isBrokerHeader } from "../transport/message_props.ts";
-import { UNDECODABLE_HEADER } from "./dts_headers.ts";
 import { pyRepr } from "./py_repr.ts";
 
 /** One task message, decoded. */

@@ -1,15 +1,9 @@
 /**
- * Headers dts itself adds to messages, named once for every layer that
- * writes or reads them.
+ * Headers dts itself adds to task messages, named once for every layer that
+ * writes or reads them. (`x-dts-undecodable` belongs to the transport seam:
+ * `UNDECODABLE_HEADER` in `transport/transport.ts`.)
  * @module
  */
-
-/**
- * Added by the AMQP transport when some header of a delivered message could
- * not be read (nested too deep, an unknown type); its value says which and
- * why. A task message carrying it is malformed and dead-lettered.
- */
-export const UNDECODABLE_HEADER = "x-dts-undecodable";
 
 /**
  * How many times a task message came back to a worker because the worker

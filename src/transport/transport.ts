@@ -47,6 +47,13 @@ export interface PublishOptions extends Partial<MessageProps> {
   delayMs?: number;
 }
 
+/**
+ * Added to a delivery's headers by a transport that could not read some
+ * header of the message (nested too deep, an unknown type); its value says
+ * which and why. A task message carrying it is malformed and dead-lettered.
+ */
+export const UNDECODABLE_HEADER = "x-dts-undecodable";
+
 /** One message handed to a consumer; unsettled until exactly one of the methods is called. */
 export interface Delivery {
   readonly queue: string;

@@ -43,42 +43,46 @@ export function createHealthHandler(
   return (request: Request): Response => {
     const { pathname } = new URL(request.url);
     const route = paths.has(pathname) ? ROUTES[pathname] : undefined;
-    if (route === undefined) return text(404, "not found\n", request);
+    if (route === undefined) return text(request, { status: 404, body: "not found\n" });
     if (request.method !== "GET" && request.method !== "HEAD") {
-      return text(405, "method not allowed\n", request, { headers: { allow: "GET, HEAD" } });
+      return text(request, {
+        status: 405,
+        body: "method not allowed\n",
+        headers: { allow: "GET, HEAD" },
+      });
     }
     try {
       return route(state, request);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      return text(500, `Cannot answer ${pathname}: ${message}\n`, request);
+      return text(request, { status: 500, body: `Cannot answer ${pathname}: ${message}\n` });
     }
   };
 }
 
 const ROUTES: Record<string, (state: HealthState, request: Request) => Response> = {
   // Answering at all is the proof that the event loop responds.
-  "/healthz": (_state, request) => text(200, "ok\n", request),
+  "/healthz": (_state, request) => text(request, { status: 200, body: "ok\n" }),
   "/readyz": (state, request) => {
-    if (state.ready()) return text(200, "ready\n", request);
+    if (state.ready()) return text(request, { status: 200, body: "ready\n" });
     const reason = state.reason?.() ?? "";
-    return text(503, `not ready${reason === "" ? "" : `: ${reason}`}\n`, request);
+    const body = `not ready${reason === "" ? "" : `: ${reason}`}\n`;
+    return text(request, { status: 503, body });
   },
   "/metrics": (state, request) =>
-    text(200, state.metrics(), request, { contentType: METRICS_CONTENT_TYPE }),
+    text(request, { status: 200, body: state.metrics(), contentType: METRICS_CONTENT_TYPE }),
 };
 
 /** A plain answer; HEAD gets the headers only. */
 function text(
-  status: number,
-  body: string,
   request: Request,
-  options: { contentType?: string; headers?: Record<string, string> } = {},
+  answer: { status: number; body: string; contentType?: string; headers?: Record<string, string> },
 ): Response {
+  const { status, body } = answer;
   const headers = {
-    "content-type": options.contentType ?? TEXT,
+    "content-type": answer.contentType ?? TEXT,
     "cache-control": "no-store",
-    ...options.headers,
+    ...answer.headers,
   };
   return new Response(request.method === "HEAD" ? null : body, { status, headers });
 }

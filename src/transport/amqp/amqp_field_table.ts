@@ -13,7 +13,7 @@
  */
 
 import { Buffer } from "node:buffer";
-import { UNDECODABLE_HEADER } from "../../protocol/dts_headers.ts";
+import { UNDECODABLE_HEADER } from "../transport.ts";
 
 /** Tables and arrays nested deeper than this make the header undecodable (Celery uses 2). */
 export const MAX_HEADER_DEPTH = 64;

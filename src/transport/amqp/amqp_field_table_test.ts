@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { UNDECODABLE_HEADER } from "../../protocol/dts_headers.ts";
+import { UNDECODABLE_HEADER } from "../transport.ts";
 import {
   FieldBytes,
   fieldTable,
