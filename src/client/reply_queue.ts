@@ -17,6 +17,11 @@ export interface ReplyQueueOptions {
   timeoutMs: number;
   /** Deleted by the broker after this long without a consumer. @default timeoutMs + 5 minutes */
   expiresMs?: number;
+  /**
+   * The configured queue type: on a cluster with quorum queues the replies
+   * must survive the loss of a node too. @default "classic"
+   */
+  type?: "classic" | "quorum";
 }
 
 /**
@@ -33,6 +38,7 @@ export async function openReplyQueue(
   await transport.assertQueue(name, {
     durable: true,
     expiresMs: options.expiresMs ?? options.timeoutMs + 300_000,
+    type: options.type,
   });
   return name;
 }

@@ -495,3 +495,22 @@ Deno.test("loadConfig() says why a file cannot be read", async () => {
     { path: "", message: "cannot read file: permission denied" },
   ]);
 });
+
+Deno.test("loadConfig() reads a cluster's nodes as a YAML list or one ;-separated string", async () => {
+  const listed = await loadConfig(
+    fakeFile("name: f\nbroker:\n  url:\n    - amqp://u:p@n1:5672/\n    - amqp://u:p@n2:5672/\n"),
+  );
+  assert.equal(listed.broker.url, "amqp://u:p@n1:5672/;amqp://u:p@n2:5672/");
+  const env = await loadConfig({
+    ...fakeFile("name: f\n"),
+    env: { DTS_BROKER_URL: "amqp://n1/, amqp://n2/" },
+  });
+  assert.equal(env.broker.url, "amqp://n1/, amqp://n2/");
+});
+
+Deno.test("loadConfig() refuses a failover list naming memory://, at broker.url", async () => {
+  const issues = await issuesOfText("name: f\nbroker:\n  url: [amqp://n1/, memory://]\n");
+  assert.equal(issues.length, 1);
+  assert.equal(issues[0].path, "broker.url");
+  assert.match(issues[0].message, /entry 2 is not amqp:\/\/ or amqps:\/\//);
+});

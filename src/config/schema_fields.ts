@@ -4,6 +4,7 @@
  * @module
  */
 import { z } from "zod";
+import { brokerUrlsProblem, splitBrokerUrls } from "../transport/broker_urls.ts";
 import { bareNumberHint, parseDuration } from "./duration.ts";
 
 /** A task key as used in `tasks`, `scaling`, jobs and `--task`: letters, digits, `_` and `-`. */
@@ -57,10 +58,20 @@ export function port(): z.ZodNumber {
 }
 
 /** A broker URL: `amqp://`, `amqps://` or `memory://`. */
-export function brokerUrl(): z.ZodString {
-  return z.string().regex(
-    /^(amqps?|memory):\/\//,
-    "must be a URL starting with amqp://, amqps:// or memory://",
+export function brokerUrl() {
+  return z.preprocess(
+    // A YAML list of a cluster's nodes is the same failover list as "url1;url2".
+    (value) =>
+      Array.isArray(value) && value.every((v) => typeof v === "string") ? value.join(";") : value,
+    z.string().superRefine((spec, ctx) => {
+      const urls = splitBrokerUrls(spec);
+      const wrong = urls.length === 0 ||
+        urls.some((url) => !/^(amqps?|memory):\/\//i.test(url));
+      const problem = wrong
+        ? "must be a URL starting with amqp://, amqps:// or memory://"
+        : brokerUrlsProblem(spec);
+      if (problem !== null) ctx.addIssue({ code: "custom", message: problem });
+    }),
   );
 }
 

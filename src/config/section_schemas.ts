@@ -9,7 +9,9 @@ import { brokerUrl, durationMs, port, section, taskKey, wholeNumber } from "./sc
 /** `broker`: where RabbitMQ is. `DTS_BROKER_URL` and `--broker` win over it. */
 export const brokerSchema = section(
   z.strictObject({
-    url: brokerUrl().optional().describe("amqp://, amqps:// or memory://. Default: none (null)."),
+    url: brokerUrl().optional().describe(
+      "amqp://, amqps:// or memory://; a cluster's nodes as a list (or one string, separated by ; or ,), tried in turn. Default: none (null).",
+    ),
     consumer_timeout: durationMs({ positive: true }).default(30 * 60_000).describe(
       "RabbitMQ's consumer_timeout: an unacknowledged message is taken back after it, so no task may run longer. Default: 30m (RabbitMQ's own).",
     ),

@@ -84,6 +84,7 @@ async function runDispatch(
     name: replyQueue,
     timeoutMs,
     expiresMs: options.replyQueueExpiresMs,
+    type: options.queueOptions?.type,
   });
   try {
     const sender = new TaskSender({

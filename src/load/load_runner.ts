@@ -74,7 +74,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     clock,
   });
   await sender.prepare(queue);
-  const replyQueue = await openReplyQueue(transport, { prefix: "dts.load", timeoutMs });
+  const replyQueue = await openReplyQueue(transport, {
+    prefix: "dts.load",
+    timeoutMs,
+    type: options.queueOptions?.type,
+  });
   const tally = new LoadTally();
   const inbox = new ReplyInbox({
     transport,

@@ -4,7 +4,12 @@
  * @module
  */
 
-import { MAX_DELAY_MS, type MessageProps, type PublishOptions } from "./transport.ts";
+import {
+  MAX_DELAY_MS,
+  type MessageProps,
+  type PublishOptions,
+  type QueueOptions,
+} from "./transport.ts";
 
 /** The message properties of a publish: only the fields that were given, `persistent` only when true. */
 export function toMessageProps(options: PublishOptions): MessageProps {
@@ -34,6 +39,18 @@ export function deadLetterProps(
       "x-dts-original-queue": dead.queue,
     },
   };
+}
+
+/**
+ * Check a plain queue's options, the same for every transport.
+ * @throws {RangeError} for a quorum queue that is not durable or is auto-delete
+ */
+export function checkQueueOptions(queue: string, options: QueueOptions): void {
+  if (options.type === "quorum" && (options.durable === false || options.autoDelete === true)) {
+    throw new RangeError(
+      `Cannot declare queue "${queue}": a quorum queue is durable and never auto-delete`,
+    );
+  }
 }
 
 /**

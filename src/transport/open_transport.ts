@@ -9,6 +9,7 @@ import { redactUrl } from "../log/redact.ts";
 import { AmqpTransport } from "./amqp/amqp_transport.ts";
 import type { MemoryBroker } from "./memory/memory_broker.ts";
 import { MemoryTransport } from "./memory/memory_transport.ts";
+import { brokerUrlsProblem, schemeOf, splitBrokerUrls } from "./broker_urls.ts";
 import type { Transport } from "./transport.ts";
 import type { TransportLog } from "./transport_log.ts";
 
@@ -40,7 +41,11 @@ export async function openTransport(
   url: string,
   options: OpenTransportOptions = {},
 ): Promise<Transport> {
-  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+  const problem = brokerUrlsProblem(url);
+  if (problem !== null) {
+    throw new UsageError(`Cannot open broker "${redactUrl(url)}": the setting ${problem}`);
+  }
+  const scheme = schemeOf(splitBrokerUrls(url)[0]);
   if (scheme === "amqp" || scheme === "amqps") {
     return await AmqpTransport.connect(url, {
       heartbeatS: options.heartbeatS,

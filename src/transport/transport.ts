@@ -91,6 +91,12 @@ export interface QueueOptions {
   expiresMs?: number;
   /** Drop messages older than this (AMQP `x-message-ttl`). */
   messageTtlMs?: number;
+  /**
+   * `quorum` replicates the queue over a cluster's nodes, so it survives the
+   * loss of the node it was declared on (durable only, never auto-delete).
+   * The memory broker has one node and ignores it. @default "classic"
+   */
+  type?: "classic" | "quorum";
 }
 
 /** Options for a task queue and its dead-letter queue. */

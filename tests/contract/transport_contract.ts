@@ -361,6 +361,20 @@ export function testTransport(name: string, open: () => Promise<TransportHarness
     assert.deepEqual(await t.inspectQueue(q), { messages: 1, consumers: 0 });
   });
 
+  test("assertQueue() declares a quorum queue; one that would be auto-delete is refused", async (h) => {
+    const t = h.transport;
+    const q = h.queue("quorum_plain");
+    await t.assertQueue(q, { type: "quorum", expiresMs: 60_000 });
+    await t.publish(q, bytes("kept"));
+    assert.deepEqual(await t.inspectQueue(q), { messages: 1, consumers: 0 });
+    await assert.rejects(
+      t.assertQueue(h.queue("quorum_auto"), { type: "quorum", autoDelete: true }),
+      (error: unknown) =>
+        error instanceof RangeError &&
+        /a quorum queue is durable and never auto-delete/.test(error.message),
+    );
+  });
+
   test("bindQueue() routes topic patterns from an exchange", async (h) => {
     const t = h.transport;
     const one = h.queue("one_word");

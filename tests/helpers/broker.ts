@@ -39,7 +39,7 @@ export function testNamespace(): { prefix: string; queue(name: string): string }
 /**
  * Delete test queues with their `<queue>.dead`. (The delay ladder,
  * `dts.delay.*`, is shared by every queue and stays; a delayed message for a
- * deleted queue ends in `dts.delay.unroutable`.)
+ * deleted queue ends in `dts.delay.lost`.)
  */
 export async function deleteQueues(url: string, names: readonly string[]): Promise<void> {
   const transport = await AmqpTransport.connect(url);

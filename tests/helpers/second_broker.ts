@@ -16,6 +16,10 @@ export interface SecondBroker extends AsyncDisposable {
   stopApp(): Promise<void>;
   /** Start it again; resolves once it accepts AMQP connections. */
   startApp(): Promise<void>;
+  /** Leave its own data behind and join the cluster of node `nodeName`. */
+  joinCluster(nodeName: string): Promise<void>;
+  /** Run `rabbitmqctl -n <this node> ...args`; resolves to its stdout. */
+  ctl(...args: string[]): Promise<string>;
   /** SIGKILL the node's Erlang VM: no clean shutdown, nothing flushed that was not already on disk. */
   kill(): Promise<void>;
   /** Start the node again on the same data after `kill()`; resolves once it accepts AMQP connections. */
@@ -78,10 +82,18 @@ export async function startSecondBroker(options: SecondBrokerOptions = {}): Prom
     url: `amqp://guest:guest@127.0.0.1:${port}/`,
     port,
     nodeName,
+    ctl,
     stopApp: async () => {
       await ctl("stop_app");
     },
     startApp: async () => {
+      await ctl("start_app");
+      await until(30_000, () => canConnect(port), 10);
+    },
+    joinCluster: async (nodeName: string) => {
+      await ctl("stop_app");
+      await ctl("reset");
+      await ctl("join_cluster", nodeName);
       await ctl("start_app");
       await until(30_000, () => canConnect(port), 10);
     },

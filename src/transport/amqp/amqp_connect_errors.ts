@@ -6,7 +6,15 @@
  * A pure function of the error and the URL; the URL's password never appears.
  * @module
  */
-import { redactText } from "../../log/redact.ts";
+import { redactText, redactUrl } from "../../log/redact.ts";
+
+/** Every node of a failover list failed: each one's error, in the order tried. */
+export class NoNodeReachableError extends Error {
+  constructor(readonly failures: readonly { url: string; error: unknown }[]) {
+    super(`none of ${failures.length} broker nodes could be reached`);
+    this.name = "NoNodeReachableError";
+  }
+}
 
 /** The parts of a broker URL a reason may name. */
 interface Target {
@@ -45,6 +53,11 @@ const LOOPBACK = /^(localhost|127(\.\d+){3}|::1)$/;
  * Falls back to the driver's own first line (with any URL password masked).
  */
 export function describeConnectError(error: unknown, url: string): string {
+  if (error instanceof NoNodeReachableError) {
+    return error.failures.map((failure) =>
+      `${redactUrl(failure.url)}: ${describeConnectError(failure.error, failure.url)}`
+    ).join("; ");
+  }
   const t = target(url);
   const message = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: unknown } | null)?.code;
@@ -94,6 +107,9 @@ function firstLine(text: string): string {
  * a refused login, a missing vhost or a server that is not AMQP cannot.
  */
 export function isNotReachableYet(error: unknown): boolean {
+  if (error instanceof NoNodeReachableError) {
+    return error.failures.every((failure) => isNotReachableYet(failure.error));
+  }
   const message = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: unknown } | null)?.code;
   return ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "ECONNRESET"]

@@ -9,9 +9,10 @@
 
 import type { ChannelModel } from "amqplib";
 import { type Clock, within } from "../../clock.ts";
-import { BrokerError, toError } from "../../errors.ts";
-import { redactText } from "../../log/redact.ts";
+import { BrokerError, toError, UsageError } from "../../errors.ts";
+import { redactText, redactUrl } from "../../log/redact.ts";
 import { type AmqpConnect, connectAmqp } from "./amqp_connect.ts";
+import { describeConnectError, NoNodeReachableError } from "./amqp_connect_errors.ts";
 import { ConnectionWaiters } from "./amqp_connection_waiters.ts";
 import { reconnect } from "./amqp_reconnect.ts";
 import type { TransportStatus } from "../transport.ts";
@@ -21,9 +22,12 @@ import type { TransportLog } from "../transport_log.ts";
 export interface AmqpConnectionOptions {
   /** amqplib's `connect()`. */
   connect: AmqpConnect;
-  /** The broker URL, password included. */
-  rawUrl: string;
-  /** The broker URL with its password shown as `***`. */
+  /**
+   * The broker's nodes, passwords included: one URL, or a failover list
+   * tried in turn (each attempt starts at the node after the one that dropped).
+   */
+  rawUrls: readonly string[];
+  /** The broker setting with its passwords shown as `***`, for messages. */
   url: string;
   connectionName: string;
   heartbeatS: number;
@@ -62,6 +66,10 @@ export class AmqpConnection {
   #reconnecting: Promise<void> | null = null;
   #closing = false;
   #stop = new AbortController();
+  /** Index in `rawUrls` of the node connected to, or last connected to. */
+  #node = 0;
+  /** Index of the node the next attempt starts with. */
+  #nextNode = 0;
 
   /** Not connected yet: call `open()`. */
   constructor(options: AmqpConnectionOptions) {
@@ -90,11 +98,44 @@ export class AmqpConnection {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Connect, prepare and emit `connected`; rejects with the cause when that fails. */
+  /** The node connected to (or last connected to), its password shown as `***`. */
+  get node(): string {
+    return redactUrl(this.#options.rawUrls[this.#node]);
+  }
+
+  /**
+   * Connect, prepare and emit `connected`, trying each node once, starting
+   * with `#nextNode`; rejects with the cause (`NoNodeReachableError` for a
+   * list) when every node failed.
+   * @throws {UsageError} when a URL cannot be parsed
+   */
   async open(): Promise<void> {
+    const urls = this.#options.rawUrls;
+    const failures: { url: string; error: unknown }[] = [];
+    for (let tried = 0; tried < urls.length; tried++) {
+      const index = (this.#nextNode + tried) % urls.length;
+      try {
+        await this.#openOn(urls[index]);
+        this.#node = index;
+        this.#nextNode = index;
+        this.#connected = true;
+        this.#waiters.resolveAll(this.#conn!);
+        this.#emit({ type: "connected" });
+        return;
+      } catch (error) {
+        if (error instanceof UsageError || this.#closing) throw error;
+        failures.push({ url: urls[index], error });
+      }
+    }
+    // The next round starts where this one failed first: the same order again.
+    throw failures.length === 1 ? failures[0].error : new NoNodeReachableError(failures);
+  }
+
+  /** Connect to one node and prepare the connection; leaves it as `#conn`, not yet connected. */
+  async #openOn(url: string): Promise<void> {
     const options = this.#options;
-    const conn = await connectAmqp(options.connect, options.rawUrl, {
-      redactedUrl: options.url,
+    const conn = await connectAmqp(options.connect, url, {
+      redactedUrl: redactUrl(url),
       heartbeatS: options.heartbeatS,
       timeoutMs: options.connectTimeoutMs,
       clock: options.clock,
@@ -125,9 +166,6 @@ export class AmqpConnection {
     if (this.#conn !== conn || this.#closing) {
       throw new Error("the connection closed while opening");
     }
-    this.#connected = true;
-    this.#waiters.resolveAll(conn);
-    this.#emit({ type: "connected" });
   }
 
   /** The connection, now or after the reconnect (bounded by `reconnectWaitMs`). */
@@ -194,12 +232,15 @@ export class AmqpConnection {
     if (this.#closing) return;
     const options = this.#options;
     options.log("warn", "broker connection lost", {
-      broker: options.url,
+      broker: this.node,
       error: error ? redactText(error.message) : null,
     });
     if (wasConnected) this.#emit({ type: "disconnected", error });
+    // The node that dropped is likely gone: fail over to the next one first.
+    this.#nextNode = (this.#node + 1) % options.rawUrls.length;
     this.#reconnecting ??= reconnect({
-      url: options.url,
+      node: () => this.node,
+      describe: (e) => describeConnectError(e, options.rawUrls[this.#nextNode]),
       minMs: options.reconnectMinMs,
       maxMs: options.reconnectMaxMs,
       clock: options.clock,

@@ -7,15 +7,13 @@
 
 import type { Clock } from "../../clock.ts";
 import { backoffDelayMs } from "../../retry/backoff.ts";
-import { toError } from "../../errors.ts";
-import { redactText } from "../../log/redact.ts";
 import type { TransportStatus } from "../transport.ts";
 import type { TransportLog } from "../transport_log.ts";
 
 /** What `reconnect()` needs from its transport. */
 export interface ReconnectOptions {
-  /** The broker URL without its password, for the log. */
-  url: string;
+  /** The node connected to, or last tried, without its password, for the log. */
+  node(): string;
   /** First delay, doubled per attempt. */
   minMs: number;
   /** Cap of the delay. */
@@ -27,6 +25,8 @@ export interface ReconnectOptions {
   signal: AbortSignal;
   /** Whether the transport is closing: stop trying. */
   closing(): boolean;
+  /** Why an attempt failed, in words an operator can act on (no password). */
+  describe(error: unknown): string;
   /** One connection attempt: connect, declare, resume; rejects on failure. */
   open(): Promise<void>;
   emit(status: TransportStatus): void;
@@ -35,7 +35,7 @@ export interface ReconnectOptions {
 
 /** Retry `options.open()` until it succeeds or the transport closes. */
 export async function reconnect(options: ReconnectOptions): Promise<void> {
-  const { url, clock, log } = options;
+  const { clock, log } = options;
   for (let attempt = 1; !options.closing(); attempt++) {
     // Half jitter: workers that lost the same broker do not all come back at once.
     const waitMs = backoffDelayMs(attempt - 1, {
@@ -51,13 +51,13 @@ export async function reconnect(options: ReconnectOptions): Promise<void> {
     }
     try {
       await options.open();
-      log("info", "broker connection restored", { broker: url, attempt });
+      log("info", "broker connection restored", { broker: options.node(), attempt });
       return;
     } catch (error) {
       log("warn", "cannot reconnect to broker", {
-        broker: url,
+        broker: options.node(),
         attempt,
-        error: redactText(toError(error).message),
+        error: options.describe(error),
       });
     }
   }

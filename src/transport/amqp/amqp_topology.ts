@@ -10,6 +10,7 @@ import type { Channel, Options } from "amqplib";
 import { toError } from "../../errors.ts";
 import { redactText } from "../../log/redact.ts";
 import {
+  DELAY_LOST_QUEUE,
   DELAY_OUT_EXCHANGE,
   DELAY_UNROUTABLE,
   delayLevels,
@@ -84,11 +85,11 @@ export function delayLadderDeclaration(): Declaration {
     queues: [],
     run: async (channel) => {
       await channel.assertExchange(DELAY_UNROUTABLE, "fanout", { durable: true });
-      await channel.assertQueue(DELAY_UNROUTABLE, {
+      await channel.assertQueue(DELAY_LOST_QUEUE, {
         durable: true,
-        arguments: { "x-message-ttl": UNROUTABLE_TTL_MS },
+        arguments: { "x-queue-type": "quorum", "x-message-ttl": UNROUTABLE_TTL_MS },
       });
-      await channel.bindQueue(DELAY_UNROUTABLE, DELAY_UNROUTABLE, "");
+      await channel.bindQueue(DELAY_LOST_QUEUE, DELAY_UNROUTABLE, "");
       await channel.assertExchange(DELAY_OUT_EXCHANGE, "topic", {
         durable: true,
         alternateExchange: DELAY_UNROUTABLE,
@@ -126,6 +127,7 @@ export function queueDeclaration(queue: string, options: QueueOptions): Declarat
     expires: options.expiresMs,
     messageTtl: options.messageTtlMs,
   };
+  if (options.type === "quorum") declare.arguments = { "x-queue-type": "quorum" };
   return {
     action: `declare queue "${queue}"`,
     key: `queue\0${queue}`,

@@ -31,6 +31,7 @@ import type { ChannelModel, Message } from "amqplib";
 import { type Clock, systemClock } from "../../clock.ts";
 import { BrokerUnreachableError, toError, UsageError } from "../../errors.ts";
 import { redactUrl } from "../../log/redact.ts";
+import { brokerUrlsProblem, splitBrokerUrls } from "../broker_urls.ts";
 import { AmqpAdmin } from "./amqp_admin.ts";
 import { AmqpConnection } from "./amqp_connection.ts";
 import { AmqpConsumer, type ConsumerHost } from "./amqp_consumer.ts";
@@ -50,7 +51,7 @@ import {
   taskQueueDeclaration,
 } from "./amqp_topology.ts";
 import { delayRoute } from "./delay_levels.ts";
-import { checkPrefetch, delayProblem } from "../message_props.ts";
+import { checkPrefetch, checkQueueOptions, delayProblem } from "../message_props.ts";
 import type {
   ConsumeOptions,
   Delivery,
@@ -94,6 +95,11 @@ export interface AmqpTransportOptions {
 
 const noop = (): void => {};
 
+/** The URL a single-node error is about (a failover list's errors name their nodes themselves). */
+function firstUrl(spec: string): string {
+  return splitBrokerUrls(spec)[0] ?? spec;
+}
+
 /** A RabbitMQ connection that reconnects by itself; see the module notes. */
 export class AmqpTransport implements Transport {
   /** The broker URL with its password shown as `***`. */
@@ -116,7 +122,7 @@ export class AmqpTransport implements Transport {
     this.#log = options.onLog ?? noop;
     this.#connection = new AmqpConnection({
       connect: amqp.connect,
-      rawUrl: url,
+      rawUrls: splitBrokerUrls(url),
       url: this.url,
       connectionName: this.connectionName,
       heartbeatS: options.heartbeatS ?? 10,
@@ -153,6 +159,10 @@ export class AmqpTransport implements Transport {
    * @throws {UsageError} when the URL cannot be parsed
    */
   static async connect(url: string, options: AmqpTransportOptions = {}): Promise<AmqpTransport> {
+    const problem = brokerUrlsProblem(url);
+    if (problem !== null) {
+      throw new UsageError(`Cannot connect to broker "${redactUrl(url)}": the setting ${problem}`);
+    }
     const transport = new AmqpTransport(url, options);
     try {
       await transport.#openRetrying(url, options);
@@ -161,7 +171,9 @@ export class AmqpTransport implements Transport {
       if (error instanceof UsageError) throw error;
       const cause = toError(error);
       throw new BrokerUnreachableError(
-        `Cannot connect to broker "${transport.url}": ${describeConnectError(cause, url)}`,
+        `Cannot connect to broker "${transport.url}": ${
+          describeConnectError(cause, firstUrl(url))
+        }`,
         { cause },
       );
     }
@@ -193,7 +205,7 @@ export class AmqpTransport implements Transport {
         );
         this.#log("warn", "broker not reachable yet; trying again", {
           broker: this.url,
-          error: describeConnectError(error, url),
+          error: describeConnectError(error, firstUrl(url)),
           attempt: attempt + 1,
           delay_ms: waitMs,
         });
@@ -208,12 +220,18 @@ export class AmqpTransport implements Transport {
     return this.#connection.connected;
   }
 
+  /** The node of a failover list connected to now (or last), its password shown as `***`. */
+  get node(): string {
+    return this.#connection.node;
+  }
+
   assertTaskQueue(queue: string, options: TaskQueueOptions = {}): Promise<void> {
     return this.#admin.declare(taskQueueDeclaration(queue, options));
   }
 
-  assertQueue(queue: string, options: QueueOptions = {}): Promise<void> {
-    return this.#admin.declare(queueDeclaration(queue, options));
+  async assertQueue(queue: string, options: QueueOptions = {}): Promise<void> {
+    checkQueueOptions(queue, options);
+    await this.#admin.declare(queueDeclaration(queue, options));
   }
 
   assertExchange(

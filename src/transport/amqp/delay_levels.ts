@@ -36,12 +36,20 @@ export const HIGHEST_LEVEL = 31;
 /** Where a waited-out message leaves the ladder, bound to each task queue. */
 export const DELAY_OUT_EXCHANGE = "dts.delay.out";
 /**
- * Alternate exchange (and queue) of `dts.delay.out`: a delayed message whose
- * task queue was deleted meanwhile lands here instead of being dropped, or,
- * under at-least-once dead-lettering, being retried in the last level forever.
+ * Alternate exchange of `dts.delay.out`: a delayed message whose task queue
+ * was deleted meanwhile goes here instead of being dropped, or, under
+ * at-least-once dead-lettering, being retried in the last level forever.
  */
 export const DELAY_UNROUTABLE = "dts.delay.unroutable";
-/** How long `dts.delay.unroutable` keeps a message. */
+/**
+ * The quorum queue bound to `dts.delay.unroutable` that keeps those messages.
+ * Quorum, as every queue a worker declares on its own: a classic queue lives
+ * on one node, and while that node is down a worker on another node cannot
+ * declare it, so it could not schedule retries. (dts before 0.x declared a
+ * classic queue named `dts.delay.unroutable`; it may be deleted.)
+ */
+export const DELAY_LOST_QUEUE = "dts.delay.lost";
+/** How long `dts.delay.lost` keeps a message. */
 export const UNROUTABLE_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 
 const LEVELS = HIGHEST_LEVEL - LOWEST_LEVEL + 1;

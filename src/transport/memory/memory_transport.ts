@@ -11,7 +11,12 @@ import { AsyncQueue } from "../async_queue.ts";
 import type { MemoryBroker } from "./memory_broker.ts";
 import { MemoryDelivery, type MemoryDeliveryContext } from "./memory_delivery.ts";
 import type { MemoryConsumer, MemorySession } from "./memory_session.ts";
-import { checkPrefetch, delayProblem, toMessageProps } from "../message_props.ts";
+import {
+  checkPrefetch,
+  checkQueueOptions,
+  delayProblem,
+  toMessageProps,
+} from "../message_props.ts";
 import {
   type ConsumeOptions,
   deadLetterQueueName,
@@ -62,8 +67,9 @@ export class MemoryTransport implements Transport {
     });
   }
 
-  assertQueue(queue: string, options: QueueOptions = {}): Promise<void> {
-    return this.#run(() =>
+  async assertQueue(queue: string, options: QueueOptions = {}): Promise<void> {
+    checkQueueOptions(queue, options);
+    return await this.#run(() =>
       this.#broker.assertQueue(queue, {
         ...PLAIN_QUEUE,
         durable: options.durable ?? true,
