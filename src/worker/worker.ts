@@ -1,6 +1,7 @@
 /**
  * A worker: consumes the queues of its tasks, runs at most `concurrency`
- * attempts at once, answers remote control, and drains on stop.
+ * attempts at once (or, with `autoscale`, as many as the backlog asks for
+ * within its bounds), answers remote control, and drains on stop.
  * @module
  */
 import type { AttemptRunner } from "../attempt/attempt_runner.ts";
@@ -17,7 +18,9 @@ import { HeldMessages } from "./held_messages.ts";
 import { InFlightTasks, messageKey } from "./in_flight.ts";
 import { WorkerMetrics } from "./metrics.ts";
 import { serveRemoteControl } from "./remote_control.ts";
-import { Semaphore } from "../semaphore.ts";
+import type { AutoscaleBounds } from "./autoscale_decision.ts";
+import { AUTOSCALE_COOLDOWN_MS, type AutoscalerState, runAutoscaler } from "./autoscaler.ts";
+import { PoolSize } from "./pool_size.ts";
 
 /** How to run a worker. */
 export interface WorkerOptions {
@@ -25,9 +28,15 @@ export interface WorkerOptions {
   tasks: readonly TaskDefinition[];
   /** e.g. `worker-a@host`. */
   name: string;
-  /** Attempts in flight at once. @default 1 */
+  /** Attempts in flight at once; not with `autoscale`. @default 1 */
   concurrency?: number;
-  /** Unacknowledged messages each queue's consumer may hold. @default concurrency */
+  /**
+   * Follow the backlog instead: start with `min` slots, grow up to `max`
+   * at once when messages wait, shrink one slot per tick after `cooldownMs`
+   * of lower demand (see `autoscale_decision.ts`). Not with `concurrency`.
+   */
+  autoscale?: AutoscaleOptions | null;
+  /** Unacknowledged messages each queue's consumer may hold. @default the pool size, following it */
   prefetch?: number | null;
   logger: Logger;
   metrics?: WorkerMetrics;
@@ -45,6 +54,14 @@ export interface WorkerOptions {
   runner?: AttemptRunner;
 }
 
+/** The bounds and pace of an autoscaling worker. */
+export interface AutoscaleOptions extends Omit<AutoscaleBounds, "cooldownMs"> {
+  /** @default AUTOSCALE_COOLDOWN_MS (30 s) */
+  cooldownMs?: number;
+  /** Time between two looks at the backlog. @default AUTOSCALE_INTERVAL_MS (1 s) */
+  intervalMs?: number;
+}
+
 /** A running worker's lifecycle: `start()`, then `stop()`. */
 export class Worker {
   readonly name: string;
@@ -59,7 +76,8 @@ export class Worker {
   readonly #loops: Promise<void>[] = [];
   readonly #runner: AttemptRunner;
   readonly #clock: Clock;
-  readonly #concurrency: number;
+  readonly #autoscale: AutoscaleBounds | null;
+  readonly #pool: PoolSize;
   #unsubscribe: (() => void) | null = null;
   #state: "new" | "running" | "draining" | "stopped" = "new";
   #startedAt = 0;
@@ -70,7 +88,14 @@ export class Worker {
     this.metrics = options.metrics ?? new WorkerMetrics();
     this.#runner = options.runner ?? inlineRunner();
     this.#clock = options.clock ?? systemClock;
-    this.#concurrency = options.concurrency ?? 1;
+    this.#autoscale = autoscaleBounds(options);
+    const concurrency = options.concurrency ?? 1;
+    if (this.#autoscale === null && !(Number.isInteger(concurrency) && concurrency >= 1)) {
+      throw new RangeError(
+        `Cannot create worker: concurrency must be a whole number >= 1, got ${concurrency}`,
+      );
+    }
+    this.#pool = new PoolSize(this.#autoscale?.min ?? concurrency);
   }
 
   /** Declare the queues and start consuming. */
@@ -110,27 +135,40 @@ export class Worker {
       clock: this.#clock,
       now: () => this.#clock.now(),
     };
-    const slots = new Semaphore(this.#concurrency);
-    for (const queue of queues) this.#loops.push(this.#consume(queue, deps, slots));
+    this.metrics.setConcurrency(this.#pool.size);
+    const prefetch = this.#options.prefetch ?? null;
+    if (this.#autoscale !== null && prefetch !== null && prefetch < this.#autoscale.max) {
+      logger.warn("A fixed prefetch below the autoscale max keeps the pool from filling up", {
+        prefetch,
+        max: this.#autoscale.max,
+        effect: `each queue hands this worker at most ${prefetch} messages at once`,
+      });
+    }
+    for (const queue of queues) this.#loops.push(this.#consume(queue, deps));
     this.#loops.push(this.#serveControl(queues));
+    if (this.#autoscale !== null) this.#loops.push(this.#runAutoscaler(queues));
     this.#state = "running";
     logger.info("Worker started", {
       worker: this.name,
       queues,
       tasks: tasks.map((t) => t.name),
-      concurrency: this.#concurrency,
+      concurrency: this.#pool.size,
+      ...(this.#autoscale === null ? {} : {
+        autoscale: { min: this.#autoscale.min, max: this.#autoscale.max },
+        cooldown_ms: this.#autoscale.cooldownMs,
+      }),
     });
   }
 
   /** One consume loop; runs until the worker stops consuming. */
-  #consume(queue: string, deps: DeliveryDeps, slots: Semaphore): Promise<void> {
+  #consume(queue: string, deps: DeliveryDeps): Promise<void> {
     return consumeQueue({
       transport: deps.transport,
       queue,
       queueOptions: deps.queueOptions,
-      prefetch: this.#options.prefetch ?? this.#concurrency,
+      prefetch: this.#options.prefetch ?? null,
       signal: this.#consuming.signal,
-      slots,
+      pool: this.#pool,
       handle: (delivery) => handleDelivery(delivery, deps),
       onReturned: (delivery) => {
         const key = keyOfHeaders(delivery.props.headers);
@@ -143,6 +181,25 @@ export class Worker {
       jobs: this.#inFlight,
       logger: deps.logger,
       clock: this.#clock,
+    });
+  }
+
+  /** Follows the backlog of `queues` until the worker stops consuming. */
+  #runAutoscaler(queues: string[]): Promise<void> {
+    const { transport, logger } = this.#options;
+    return runAutoscaler({
+      pool: this.#pool,
+      bounds: this.#autoscale!,
+      intervalMs: this.#options.autoscale?.intervalMs,
+      readyMessages: async () => {
+        let ready = 0;
+        for (const queue of queues) ready += (await transport.inspectQueue(queue))?.messages ?? 0;
+        return ready;
+      },
+      signal: this.#consuming.signal,
+      clock: this.#clock,
+      logger,
+      onResize: (size) => this.metrics.setConcurrency(size),
     });
   }
 
@@ -179,6 +236,19 @@ export class Worker {
   /** How many attempts run right now. */
   get inFlight(): number {
     return this.#inFlight.size;
+  }
+
+  /** How many attempts may run at once now (moves with `autoscale`). */
+  get concurrency(): number {
+    return this.#pool.size;
+  }
+
+  /** The autoscaler's bounds and what it sees, or null for a fixed pool. */
+  autoscaler(): AutoscalerState | null {
+    if (this.#autoscale === null) return null;
+    const { min, max } = this.#autoscale;
+    const pool = this.#pool;
+    return { min, max, current: pool.size, qty: pool.running + pool.waiting };
   }
 
   /**
@@ -250,14 +320,36 @@ export class Worker {
   }
 
   #stats(): Record<string, unknown> {
+    const autoscaler = this.autoscaler();
     return {
       pid: Deno.pid,
       uptime: Math.round((this.#clock.now() - this.#startedAt) / 1000),
-      pool: { "max-concurrency": this.#concurrency, processes: [Deno.pid] },
+      pool: { "max-concurrency": this.#pool.size, processes: [Deno.pid] },
+      ...(autoscaler === null ? {} : { autoscaler }),
       broker: { transport: this.#options.transport.url.split(":")[0] }, // the scheme only, no URL
       dts: { version: this.#options.version ?? "", tasks: this.#options.tasks.map((t) => t.name) },
     };
   }
+}
+
+/**
+ * The autoscale bounds of a worker, or null for a fixed pool.
+ * @throws {TypeError} when both `concurrency` and `autoscale` are given
+ * @throws {RangeError} when the bounds are not 0 <= min <= max, max >= 1
+ */
+function autoscaleBounds(options: WorkerOptions): AutoscaleBounds | null {
+  const autoscale = options.autoscale ?? null;
+  if (autoscale === null) return null;
+  if (options.concurrency !== undefined) {
+    throw new TypeError("Cannot create worker: give either concurrency or autoscale, not both");
+  }
+  const { min, max } = autoscale;
+  if (!Number.isInteger(min) || !Number.isInteger(max) || min < 0 || max < 1 || min > max) {
+    throw new RangeError(
+      `Cannot create worker: autoscale needs whole numbers 0 <= min <= max, max >= 1; got min ${min}, max ${max}`,
+    );
+  }
+  return { min, max, cooldownMs: autoscale.cooldownMs ?? AUTOSCALE_COOLDOWN_MS };
 }
 
 /** The message key of a task message from its headers alone, or null when they do not say. */
