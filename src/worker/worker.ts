@@ -19,8 +19,11 @@ import { InFlightTasks, messageKey } from "./in_flight.ts";
 import { WorkerMetrics } from "./metrics.ts";
 import { serveRemoteControl } from "./remote_control.ts";
 import type { AutoscaleBounds } from "./autoscale_decision.ts";
-import { AUTOSCALE_COOLDOWN_MS, type AutoscalerState, runAutoscaler } from "./autoscaler.ts";
+import { type AutoscalerState, runAutoscaler } from "./autoscaler.ts";
+import { type AutoscaleOptions, choosePool } from "./pool_options.ts";
 import { PoolSize } from "./pool_size.ts";
+
+export type { AutoscaleOptions } from "./pool_options.ts";
 
 /** How to run a worker. */
 export interface WorkerOptions {
@@ -54,14 +57,6 @@ export interface WorkerOptions {
   runner?: AttemptRunner;
 }
 
-/** The bounds and pace of an autoscaling worker. */
-export interface AutoscaleOptions extends Omit<AutoscaleBounds, "cooldownMs"> {
-  /** @default AUTOSCALE_COOLDOWN_MS (30 s) */
-  cooldownMs?: number;
-  /** Time between two looks at the backlog. @default AUTOSCALE_INTERVAL_MS (1 s) */
-  intervalMs?: number;
-}
-
 /** A running worker's lifecycle: `start()`, then `stop()`. */
 export class Worker {
   readonly name: string;
@@ -88,14 +83,9 @@ export class Worker {
     this.metrics = options.metrics ?? new WorkerMetrics();
     this.#runner = options.runner ?? inlineRunner();
     this.#clock = options.clock ?? systemClock;
-    this.#autoscale = autoscaleBounds(options);
-    const concurrency = options.concurrency ?? 1;
-    if (this.#autoscale === null && !(Number.isInteger(concurrency) && concurrency >= 1)) {
-      throw new RangeError(
-        `Cannot create worker: concurrency must be a whole number >= 1, got ${concurrency}`,
-      );
-    }
-    this.#pool = new PoolSize(this.#autoscale?.min ?? concurrency);
+    const pool = choosePool(options);
+    this.#autoscale = pool.autoscale;
+    this.#pool = new PoolSize(pool.size);
   }
 
   /** Declare the queues and start consuming. */
@@ -136,14 +126,6 @@ export class Worker {
       now: () => this.#clock.now(),
     };
     this.metrics.setConcurrency(this.#pool.size);
-    const prefetch = this.#options.prefetch ?? null;
-    if (this.#autoscale !== null && prefetch !== null && prefetch < this.#autoscale.max) {
-      logger.warn("A fixed prefetch below the autoscale max keeps the pool from filling up", {
-        prefetch,
-        max: this.#autoscale.max,
-        effect: `each queue hands this worker at most ${prefetch} messages at once`,
-      });
-    }
     for (const queue of queues) this.#loops.push(this.#consume(queue, deps));
     this.#loops.push(this.#serveControl(queues));
     if (this.#autoscale !== null) this.#loops.push(this.#runAutoscaler(queues));
@@ -187,9 +169,18 @@ export class Worker {
   /** Follows the backlog of `queues` until the worker stops consuming. */
   #runAutoscaler(queues: string[]): Promise<void> {
     const { transport, logger } = this.#options;
+    const bounds = this.#autoscale!;
+    const prefetch = this.#options.prefetch ?? null;
+    if (prefetch !== null && prefetch < bounds.max) {
+      logger.warn("A fixed prefetch below the autoscale max keeps the pool from filling up", {
+        prefetch,
+        max: bounds.max,
+        effect: `each queue hands this worker at most ${prefetch} messages at once`,
+      });
+    }
     return runAutoscaler({
       pool: this.#pool,
-      bounds: this.#autoscale!,
+      bounds,
       intervalMs: this.#options.autoscale?.intervalMs,
       readyMessages: async () => {
         let ready = 0;
@@ -330,26 +321,6 @@ export class Worker {
       dts: { version: this.#options.version ?? "", tasks: this.#options.tasks.map((t) => t.name) },
     };
   }
-}
-
-/**
- * The autoscale bounds of a worker, or null for a fixed pool.
- * @throws {TypeError} when both `concurrency` and `autoscale` are given
- * @throws {RangeError} when the bounds are not 0 <= min <= max, max >= 1
- */
-function autoscaleBounds(options: WorkerOptions): AutoscaleBounds | null {
-  const autoscale = options.autoscale ?? null;
-  if (autoscale === null) return null;
-  if (options.concurrency !== undefined) {
-    throw new TypeError("Cannot create worker: give either concurrency or autoscale, not both");
-  }
-  const { min, max } = autoscale;
-  if (!Number.isInteger(min) || !Number.isInteger(max) || min < 0 || max < 1 || min > max) {
-    throw new RangeError(
-      `Cannot create worker: autoscale needs whole numbers 0 <= min <= max, max >= 1; got min ${min}, max ${max}`,
-    );
-  }
-  return { min, max, cooldownMs: autoscale.cooldownMs ?? AUTOSCALE_COOLDOWN_MS };
 }
 
 /** The message key of a task message from its headers alone, or null when they do not say. */

@@ -64,7 +64,10 @@ interface Harness extends AsyncDisposable {
   depth(queue?: string): Promise<number>;
 }
 
-async function harness(autoscale: AutoscaleOptions): Promise<Harness> {
+async function harness(
+  autoscale: AutoscaleOptions,
+  options: { prefetch?: number } = {},
+): Promise<Harness> {
   const clock = new ManualClock(Date.parse("2026-12-01T00:00:00Z"));
   const broker = new MemoryBroker({ clock });
   const transport = new MemoryTransport(broker, { clock });
@@ -82,6 +85,7 @@ async function harness(autoscale: AutoscaleOptions): Promise<Harness> {
     tasks: [gate.task],
     name: "w@test",
     autoscale: { intervalMs: 1000, ...autoscale },
+    prefetch: options.prefetch,
     logger,
     clock,
     runner: inlineRunner({ clock }),
@@ -230,6 +234,21 @@ Deno.test("Worker with autoscale stops at once with a message waiting for a slot
   assert.equal(h.gate.running, 0);
   await h.worker.stop({ drainTimeoutMs: 0 });
   assert.equal(await h.depth(), 1, "the waiting message went back");
+});
+
+Deno.test("Worker with autoscale keeps a fixed prefetch fixed, and warns when it is below max", async () => {
+  await using h = await harness({ min: 1, max: 4 }, { prefetch: 2 });
+  const warning = h.logs.find((l) => l.level === "warn");
+  assert.equal(
+    warning?.msg,
+    "A fixed prefetch below the autoscale max keeps the pool from filling up",
+  );
+  await h.send(6);
+  await h.tick();
+  await until("two run", () => h.gate.running === 2);
+  await h.tick(2);
+  assert.equal(h.worker.concurrency, 4, "the pool grew");
+  assert.equal(h.gate.running, 2, "but the queue hands out only 2 at once");
 });
 
 Deno.test("Worker refuses autoscale together with concurrency, and bounds that make no pool", () => {
