@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { inlineRunner } from "../attempt/inline_runner.ts";
+import { inspectWorkers } from "../client/inspect_workers.ts";
 import { ManualClock } from "../../tests/helpers/manual_clock.ts";
 import { createLogger, silentLogger } from "../log/logger.ts";
 import { DEFAULT_RETRY_SETTINGS, type TaskDefinition } from "../plugin/task_plugin.ts";
@@ -154,7 +155,10 @@ Deno.test("Worker with autoscale grows to max at the first tick after a backlog 
   assert.equal(await h.depth(), 2, "prefetch followed the pool: 4 taken, 2 still queued");
   assert.deepEqual(resizes(h.logs), [[1, 4, 5]]);
   assert.match(h.worker.metrics.render(), /^dts_worker_concurrency 4$/m);
-  assert.deepEqual(h.worker.autoscaler(), { min: 1, max: 4, current: 4, qty: 4 });
+  const stats = await inspectWorkers(h.transport, { method: "stats", expected: 1, clock: h.clock });
+  const mine = stats.get("w@test") as Record<string, Record<string, unknown>>;
+  assert.equal(mine.pool["max-concurrency"], 4);
+  assert.deepEqual(mine.autoscaler, { min: 1, max: 4, current: 4, qty: 4 });
   await h.tick(5);
   assert.equal(h.worker.concurrency, 4, "never past max");
   assert.equal(h.gate.running, 4);
