@@ -4,6 +4,7 @@
  * @module
  */
 import { InvalidArgumentError } from "commander";
+import { autoscaleProblem } from "../config/autoscale_setting.ts";
 import { bareNumberHint, parseDuration } from "../config/duration.ts";
 
 /** A whole number >= 1. */
@@ -52,4 +53,14 @@ export function parsePositiveDurationArg(value: string): number {
   const ms = parseDurationArg(value);
   if (ms <= 0) throw new InvalidArgumentError(`"${value}" is not a duration > 0.`);
   return ms;
+}
+
+/**
+ * Autoscale bounds `MAX,MIN` (either order; `MAX` alone is `MAX,0`), kept as
+ * text: the config reads it, so a flag and the file's value mean the same.
+ */
+export function parseAutoscaleArg(value: string): string {
+  const problem = autoscaleProblem(value);
+  if (problem !== null) throw new InvalidArgumentError(`"${value}" ${problem}.`);
+  return value.trim();
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { InvalidArgumentError } from "commander";
-import { parseDurationArg, parsePositiveDurationArg } from "./option_parsers.ts";
+import { parseAutoscaleArg, parseDurationArg, parsePositiveDurationArg } from "./option_parsers.ts";
 
 Deno.test("parseDurationArg() reads durations with a unit", () => {
   assert.equal(parseDurationArg("1.5s"), 1_500);
@@ -23,5 +23,16 @@ Deno.test("parseDurationArg() names a value that is no duration at all", () => {
     (error: unknown) =>
       error instanceof InvalidArgumentError &&
       error.message === '"soon" is not a duration such as 500ms, 30s or 2m.',
+  );
+});
+
+Deno.test("parseAutoscaleArg() keeps MAX,MIN as text for the config, and names a bad value", () => {
+  assert.equal(parseAutoscaleArg(" 4,1 "), "4,1");
+  assert.equal(parseAutoscaleArg("1,4"), "1,4");
+  assert.throws(
+    () => parseAutoscaleArg("four"),
+    (error: unknown) =>
+      error instanceof InvalidArgumentError &&
+      error.message === '"four" must be MAX,MIN like 4,1 (two whole numbers, in either order).',
   );
 });

@@ -21,7 +21,12 @@ import {
   openBroker,
 } from "./common_options.ts";
 import { startHealthServers } from "./health_endpoints.ts";
-import { parsePort, parsePositiveDurationArg, parsePositiveInt } from "./option_parsers.ts";
+import {
+  parseAutoscaleArg,
+  parsePort,
+  parsePositiveDurationArg,
+  parsePositiveInt,
+} from "./option_parsers.ts";
 import { VERSION } from "./version_command.ts";
 import { defaultWorkerName } from "./worker_name.ts";
 
@@ -29,6 +34,7 @@ interface WorkerFlags extends CommonFlags {
   connectTimeout?: number;
   task: string[];
   concurrency?: number;
+  autoscale?: string;
   name?: string;
   healthPort?: number;
   healthHost?: string;
@@ -54,6 +60,11 @@ export function registerWorkerCommand(
       "-n, --concurrency <n>",
       "tasks in flight at once (env DTS_CONCURRENCY)",
       parsePositiveInt,
+    )
+    .option(
+      "--autoscale <max,min>",
+      "follow the backlog between min and max tasks in flight, e.g. 4,1; either order (env DTS_AUTOSCALE)",
+      parseAutoscaleArg,
     )
     .option(
       "--name <name>",
@@ -95,6 +106,7 @@ export function registerWorkerCommand(
 Examples:
   dts worker --task a
   dts worker --task a --task b --concurrency 8
+  dts worker --task a --autoscale 8,1          # 1 to 8 tasks at once, by the backlog (Celery's order)
   dts worker --task a --queue-type quorum
   dts worker --task b --plugins ./my-plugins --broker amqp://user:pass@rabbit:5672/
   DTS_HEALTH_PORT=0 dts worker --task a --log-format pretty
@@ -107,6 +119,13 @@ one (the log says which); a port you chose that is busy stops the start (exit 2)
 Start-up: a broker that is not reachable yet (not started, restarting) is tried again with backoff,
 /readyz answering 503 meanwhile, until --connect-timeout (exit 3); a refused login or a missing
 vhost stops the start at once (exit 3).
+
+Autoscale: --autoscale MAX,MIN (or MIN,MAX: the smaller number is min; MAX alone means MAX,0)
+starts with min slots, grows to the backlog (running + waiting + queued, at most max) within a
+second, and shrinks one slot a second once the demand stayed lower for worker.autoscale_cooldown
+(default 30s); running tasks are never cut. Each queue's prefetch follows the pool. It replaces
+--concurrency (both in one place is an error; a flag's choice wins over the env's or the file's).
+dts scale starts and stops worker processes instead; the two can be combined.
 
 Time limits: a task runs at most its plugin's timeoutMs, tasks.<key>.timeout, or worker.task_timeout
 (default 10m); it must end before RabbitMQ's consumer_timeout (broker.consumer_timeout, default 30m),
@@ -123,6 +142,7 @@ export async function workerCommand(
 ): Promise<number> {
   const config = await loadCommandConfig(flags, ctx, {
     concurrency: flags.concurrency,
+    autoscale: flags.autoscale,
     healthPort: flags.healthPort,
     healthHost: flags.healthHost,
     metricsHost: flags.metricsHost,
@@ -180,11 +200,14 @@ export async function workerCommand(
     await Promise.all(servers.map((server) => server.shutdown()));
     throw error;
   }
-  const concurrency = config.worker.concurrency;
-  const hostsPerPlugin = Math.min(config.worker.pluginHosts ?? concurrency, concurrency);
+  const { autoscale } = config.worker;
+  // Hosts are sized for the largest pool; they start on demand and retire after a minute idle,
+  // so an autoscaling pool that shrinks lets its extra hosts go too.
+  const poolMax = autoscale?.max ?? config.worker.concurrency;
+  const hostsPerPlugin = Math.min(config.worker.pluginHosts ?? poolMax, poolMax);
   const runner = new HostedRunner({
     hostsPerPlugin,
-    attemptsPerHost: Math.ceil(concurrency / hostsPerPlugin),
+    attemptsPerHost: Math.ceil(poolMax / hostsPerPlugin),
     killGraceMs: config.worker.killGraceMs,
     maxAttemptsPerHost: config.worker.maxTasksPerHost,
     logger,
@@ -193,7 +216,9 @@ export async function workerCommand(
     transport,
     tasks,
     name,
-    concurrency: config.worker.concurrency,
+    ...(autoscale === null
+      ? { concurrency: config.worker.concurrency }
+      : { autoscale: { ...autoscale, cooldownMs: config.worker.autoscaleCooldownMs } }),
     prefetch: config.worker.prefetch,
     logger,
     maxMessageBytes: config.worker.maxMessageBytes,

@@ -5,9 +5,10 @@
  * @module
  */
 import { ConfigError, type ConfigIssue } from "../errors.ts";
+import { keepHighestAlternative, POOL_SETTINGS } from "./alternative_settings.ts";
 import { deepMerge, isPlainObject } from "./deep_merge.ts";
 import { configErrorMap, formatPath, toPathIssues } from "./issue_messages.ts";
-import { type ConfigOverrides, envLayer, flagLayer } from "./overrides.ts";
+import { type ConfigOverrides, envLayer, flagLayer, type OverrideLayer } from "./overrides.ts";
 import { type Config, ConfigSchema, DEFAULT_CONFIG_NAME } from "./schema.ts";
 import { parseYaml } from "./yaml_lines.ts";
 
@@ -112,7 +113,15 @@ function compileConfig(
     }
   }
   const base = yaml === undefined ? { name: DEFAULT_CONFIG_NAME } : {};
-  const merged = deepMerge(base, fileRaw, env.raw, flags.raw);
+  const pool = keepHighestAlternative([fileRaw, env.raw, flags.raw], POOL_SETTINGS);
+  if (pool.clash !== null) {
+    const given = [null, { layer: env, source: "env" as const }, {
+      layer: flags,
+      source: "flag" as const,
+    }][pool.clash.source] ?? null;
+    issues.push(poolClashIssue(pool.clash.paths, given, lineOf));
+  }
+  const merged = deepMerge(base, ...pool.sources);
   const parsed = ConfigSchema.safeParse(merged, { error: configErrorMap });
   if (!parsed.success) {
     for (const issue of toPathIssues(parsed.error.issues)) {
@@ -135,6 +144,38 @@ function compileConfig(
     return { config: null, issues: sortByLine(issues), lineOf };
   }
   return { config: parsed.data, issues, lineOf };
+}
+
+/**
+ * One source sets both pool settings: named by flag or variable with its
+ * value, or by path and line in the file.
+ */
+function poolClashIssue(
+  paths: readonly (readonly string[])[],
+  given: { layer: OverrideLayer; source: "env" | "flag" } | null,
+  lineOf: (path: readonly (string | number)[]) => number | undefined,
+): ConfigIssue {
+  const [first, ...others] = paths.map(formatPath);
+  const why = "the pool is either fixed (concurrency) or follows the backlog (autoscale); give one";
+  if (given === null) {
+    const line = lineOf(paths[0]);
+    return {
+      path: first,
+      message: `cannot be set together with ${others.join(", ")}: ${why}`,
+      ...(line === undefined ? {} : { line }),
+    };
+  }
+  const { layer, source } = given;
+  const separator = source === "env" ? "=" : " ";
+  const rest = others.map((where) =>
+    `${layer.labels.get(where)}${separator}${layer.values.get(where)}`
+  );
+  return {
+    path: layer.labels.get(first)!,
+    message: `cannot be combined with ${rest.join(", ")}: ${why}`,
+    source,
+    value: layer.values.get(first)!,
+  };
 }
 
 /** File issues in line order, then those without a line (env, flags); stable otherwise. */

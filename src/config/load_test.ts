@@ -202,6 +202,8 @@ Deno.test("loadConfig() compiles every field of the valid fixture", async () => 
     load: { task: "a", rate: 50.5, durationMs: 10_000, count: 1000, concurrency: 16 },
     worker: {
       concurrency: 4,
+      autoscale: null,
+      autoscaleCooldownMs: 30_000,
       healthPort: 9090,
       healthPortGiven: true,
       healthHost: "127.0.0.1",

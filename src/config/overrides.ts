@@ -20,6 +20,8 @@ export interface ConfigOverrides {
   logFormat?: string;
   /** `dts worker --concurrency` → `worker.concurrency` */
   concurrency?: number;
+  /** `dts worker --autoscale` (`MAX,MIN`) → `worker.autoscale` */
+  autoscale?: string;
   /** `--health-port` → `worker.health_port` */
   healthPort?: number;
   /** `--health-host` → `worker.health_host` */
@@ -59,6 +61,7 @@ const FLAGS: Readonly<Record<keyof ConfigOverrides, FlagTarget>> = {
   logLevel: { path: ["log", "level"], flag: "--log-level" },
   logFormat: { path: ["log", "format"], flag: "--log-format" },
   concurrency: { path: ["worker", "concurrency"], flag: "--concurrency" },
+  autoscale: { path: ["worker", "autoscale"], flag: "--autoscale" },
   healthPort: { path: ["worker", "health_port"], flag: "--health-port" },
   healthHost: { path: ["worker", "health_host"], flag: "--health-host" },
   metricsHost: { path: ["worker", "metrics_host"], flag: "--metrics-host" },
@@ -111,6 +114,11 @@ export const ENV_VARS: readonly EnvVar[] = [
     description: "attempts a worker runs at once (as dts worker --concurrency)",
     path: ["worker", "concurrency"],
     whole: { min: 1 },
+  },
+  {
+    name: "DTS_AUTOSCALE",
+    description: "worker pool bounds MAX,MIN that follow the backlog (as dts worker --autoscale)",
+    path: ["worker", "autoscale"],
   },
   {
     name: "DTS_HEALTH_PORT",

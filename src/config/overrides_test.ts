@@ -8,6 +8,7 @@ Deno.test("ENV_VARS lists every DTS_* config variable with a description", () =>
     "DTS_LOG_LEVEL",
     "DTS_LOG_FORMAT",
     "DTS_CONCURRENCY",
+    "DTS_AUTOSCALE",
     "DTS_HEALTH_PORT",
     "DTS_HEALTH_HOST",
     "DTS_METRICS_HOST",

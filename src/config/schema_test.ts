@@ -23,6 +23,8 @@ Deno.test("defaultConfig() fills every documented default", () => {
     load: { task: null, rate: null, durationMs: null, count: null, concurrency: 100 },
     worker: {
       concurrency: 1,
+      autoscale: null,
+      autoscaleCooldownMs: 30_000,
       healthPort: 8080,
       healthPortGiven: false,
       healthHost: "0.0.0.0",

@@ -4,6 +4,7 @@
  * @module
  */
 import { z } from "zod";
+import { autoscaleSchema } from "./autoscale_setting.ts";
 import { brokerUrl, durationMs, port, section, taskKey, wholeNumber } from "./schema_fields.ts";
 
 /** `broker`: where RabbitMQ is. `DTS_BROKER_URL` and `--broker` win over it. */
@@ -91,7 +92,15 @@ export const DEFAULT_HEALTH_PORT = 8080;
 /** `worker`: how `dts worker` runs. */
 export const workerSchema = section(
   z.strictObject({
-    concurrency: wholeNumber(1).default(1).describe("Attempts run at once. Default: 1."),
+    concurrency: wholeNumber(1).default(1).describe(
+      "Attempts run at once; not with autoscale. Default: 1.",
+    ),
+    autoscale: autoscaleSchema().optional().describe(
+      "Follow the backlog between min and max attempts at once: MAX,MIN (either order) or { min, max }; not with concurrency. Default: none (null), a fixed concurrency.",
+    ),
+    autoscale_cooldown: durationMs({ positive: true }).default(30_000).describe(
+      "How long the demand must stay below an autoscaling pool before it shrinks, one slot a second. Default: 30s.",
+    ),
     health_port: port().optional().describe(
       "Health/metrics HTTP port; 0 turns it off. Default: 8080, or the next free port when busy.",
     ),
@@ -113,7 +122,9 @@ export const workerSchema = section(
     drain_timeout: durationMs().default(30_000)
       .describe("On SIGTERM, wait this long for running attempts. Default: 30s."),
     prefetch: wholeNumber(1).optional()
-      .describe("Unacknowledged messages per consumer. Default: from concurrency (null)."),
+      .describe(
+        "Unacknowledged messages per consumer. Default: the pool size, following autoscale (null).",
+      ),
     plugin_hosts: wholeNumber(1).optional().describe(
       "Isolated plugin hosts (Web Workers) per plugin; attempts share them evenly. Default: concurrency (one attempt per host) (null).",
     ),
@@ -134,6 +145,8 @@ export const workerSchema = section(
     ),
   }).transform((worker) => ({
     concurrency: worker.concurrency,
+    autoscale: worker.autoscale ?? null,
+    autoscaleCooldownMs: worker.autoscale_cooldown,
     healthPort: worker.health_port ?? DEFAULT_HEALTH_PORT,
     /** False when no flag, variable or file chose the port: a busy default may move. */
     healthPortGiven: worker.health_port !== undefined,

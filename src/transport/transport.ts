@@ -135,6 +135,26 @@ export interface ConsumeOptions {
 }
 
 /**
+ * One `consume()`: an iterable of deliveries whose prefetch can change while
+ * it runs (a worker's autoscaler moves it with the pool).
+ */
+export interface Consumer extends AsyncIterable<Delivery> {
+  /**
+   * Hold at most `prefetch` unsettled deliveries from now on, across
+   * reconnects and restarts too; deliveries held already stay held. A larger
+   * prefetch lets more in at once. Lowered, no new delivery comes until fewer
+   * than `prefetch` are unsettled, except on RabbitMQ: it applies `basic.qos`
+   * only to consumers started after it, so the AMQP wing re-subscribes on
+   * the same channel, and until the deliveries taken before the change are
+   * settled the consumer may hold those plus `prefetch`.
+   * Resolves once the broker has it (at once while disconnected: the
+   * reconnect uses it).
+   * Rejects with a `RangeError` when `prefetch` is not an integer 0..65535.
+   */
+  setPrefetch(prefetch: number): Promise<void>;
+}
+
+/**
  * The AMQP-shaped part of the seam: exchanges and bindings, one-off gets,
  * inspecting, purging and deleting queues.
  */
@@ -176,7 +196,7 @@ export interface Transport extends BrokerAdmin, AsyncDisposable {
    */
   publish(routingKey: string, body: Uint8Array, options?: PublishOptions): Promise<void>;
   /** Consume a queue. The iteration continues across reconnects and ends when the signal aborts or the transport closes. */
-  consume(queue: string, options: ConsumeOptions): AsyncIterable<Delivery>;
+  consume(queue: string, options: ConsumeOptions): Consumer;
   /** Subscribe to connection state changes; returns the unsubscribe function. */
   onStatus(listener: (status: TransportStatus) => void): () => void;
   /** Close the connection; unsettled deliveries go back to their queues. */

@@ -3,26 +3,27 @@
  * cancels the consumer (the queue was deleted; in a cluster, the queue's
  * node went down) the loop declares the queue again and resumes with
  * backoff, instead of ending the worker; readiness says it is not consuming
- * meanwhile.
+ * meanwhile. Its prefetch follows the pool's size unless it is fixed.
  * @module
  */
 import type { Clock } from "../clock.ts";
 import { toErrorInfo } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { type Backoff, backoffDelayMs } from "../retry/backoff.ts";
-import type { Delivery, TaskQueueOptions, Transport } from "../transport/transport.ts";
-import type { Semaphore } from "../semaphore.ts";
+import type { Consumer, Delivery, TaskQueueOptions, Transport } from "../transport/transport.ts";
+import { type PoolSize, prefetchForPool } from "./pool_size.ts";
 
 /** How to consume one queue. */
 export interface ConsumeQueueOptions {
   transport: Transport;
   queue: string;
   queueOptions: TaskQueueOptions;
-  prefetch: number;
+  /** A fixed prefetch; null: one message per slot of the pool, following its size. */
+  prefetch: number | null;
   /** Aborts when the worker stops consuming. */
   signal: AbortSignal;
   /** Shared by every queue of the worker: attempts in flight. */
-  slots: Semaphore;
+  pool: PoolSize;
   /** Handle one delivery; never rejects. */
   handle(delivery: Delivery): Promise<void>;
   /** A delivery the consumer had buffered when its channel died. */
@@ -43,12 +44,14 @@ export async function consumeQueue(options: ConsumeQueueOptions): Promise<void> 
   const { transport, queue, signal, logger } = options;
   for (let failures = 0; !signal.aborted;) {
     options.onConsuming(true);
+    let unfollow = noop;
     try {
       const deliveries = transport.consume(queue, {
-        prefetch: options.prefetch,
+        prefetch: options.prefetch ?? prefetchForPool(options.pool.size),
         signal,
         onReturned: options.onReturned,
       });
+      unfollow = followPool(deliveries, options);
       for await (const delivery of deliveries) {
         failures = 0;
         await take(delivery, options);
@@ -74,20 +77,46 @@ export async function consumeQueue(options: ConsumeQueueOptions): Promise<void> 
           error: toErrorInfo(declareError).message,
         })
       );
+    } finally {
+      unfollow();
     }
   }
 }
 
+const noop = (): void => {};
+
+/** Keep the consumer's prefetch at one message per slot while the pool changes; the unsubscribe. */
+function followPool(consumer: Consumer, options: ConsumeQueueOptions): () => void {
+  if (options.prefetch !== null) return noop;
+  return options.pool.onResize((size) => {
+    const prefetch = prefetchForPool(size);
+    consumer.setPrefetch(prefetch).catch((error) =>
+      options.logger.warn("Cannot change the prefetch of a queue's consumer", {
+        queue: options.queue,
+        prefetch,
+        error: toErrorInfo(error).message,
+      })
+    );
+  });
+}
+
 async function take(delivery: Delivery, options: ConsumeQueueOptions): Promise<void> {
-  await options.slots.acquire();
+  const slots = options.pool.slots;
+  try {
+    await slots.acquire(options.signal);
+  } catch {
+    // Stopping: a prefetched message that never started goes straight back, uncounted
+    // (at once: a pool shrunk to 0 slots would never hand this one a slot).
+    await delivery.release().catch(noop);
+    return;
+  }
   if (options.signal.aborted) {
-    // Stopping: a prefetched message that never started goes straight back, uncounted.
-    options.slots.release();
-    await delivery.release().catch(() => {});
+    slots.release();
+    await delivery.release().catch(noop);
     return;
   }
   const job = options.handle(delivery).finally(() => {
-    options.slots.release();
+    slots.release();
     options.jobs.delete(job);
   });
   options.jobs.add(job);

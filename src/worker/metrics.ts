@@ -37,6 +37,7 @@ export class WorkerMetrics {
   #durations = new Map<string, Histogram>();
   #retries = new Map<string, number>();
   #inFlight = 0;
+  #concurrency = 0;
   #brokerConnected = false;
   #reconnects = 0;
 
@@ -69,6 +70,11 @@ export class WorkerMetrics {
   /** An attempt ended: the in-flight gauge goes down (never below 0). */
   taskEnded(): void {
     this.#inFlight = Math.max(0, this.#inFlight - 1);
+  }
+
+  /** Record how many attempts the worker may run at once now (moves with `--autoscale`). */
+  setConcurrency(size: number): void {
+    this.#concurrency = size;
   }
 
   /** Record whether the broker connection is up. */
@@ -117,6 +123,15 @@ export class WorkerMetrics {
 
     lines.push(...header("dts_tasks_in_flight", "gauge", "Task attempts running now."));
     lines.push(`dts_tasks_in_flight ${this.#inFlight}`);
+
+    lines.push(
+      ...header(
+        "dts_worker_concurrency",
+        "gauge",
+        "Task attempts the worker may run at once now; moves with --autoscale.",
+      ),
+    );
+    lines.push(`dts_worker_concurrency ${this.#concurrency}`);
 
     lines.push(
       ...header("dts_broker_connected", "gauge", "1 while connected to the broker, else 0."),

@@ -82,6 +82,7 @@ Deno.test("WorkerMetrics.render() declares HELP and TYPE for every metric", () =
     dts_task_duration_seconds: "histogram",
     dts_task_retries_total: "counter",
     dts_tasks_in_flight: "gauge",
+    dts_worker_concurrency: "gauge",
     dts_broker_connected: "gauge",
     dts_broker_reconnects_total: "counter",
   };
@@ -164,6 +165,15 @@ Deno.test("WorkerMetrics.render() counts retries, in-flight, connection and reco
   parsed = parseExposition(metrics.render());
   assert.equal(find(parsed, "dts_broker_connected"), 0);
   assert.equal(find(parsed, "dts_tasks_in_flight"), 0);
+});
+
+Deno.test("WorkerMetrics.render() shows the pool size as dts_worker_concurrency, as it moves", () => {
+  const metrics = new WorkerMetrics();
+  assert.equal(find(parseExposition(metrics.render()), "dts_worker_concurrency"), 0);
+  metrics.setConcurrency(4);
+  assert.equal(find(parseExposition(metrics.render()), "dts_worker_concurrency"), 4);
+  metrics.setConcurrency(1);
+  assert.equal(find(parseExposition(metrics.render()), "dts_worker_concurrency"), 1);
 });
 
 Deno.test("WorkerMetrics.render() escapes label values", () => {

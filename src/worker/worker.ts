@@ -1,6 +1,7 @@
 /**
  * A worker: consumes the queues of its tasks, runs at most `concurrency`
- * attempts at once, answers remote control, and drains on stop.
+ * attempts at once (or, with `autoscale`, as many as the backlog asks for
+ * within its bounds), answers remote control, and drains on stop.
  * @module
  */
 import type { AttemptRunner } from "../attempt/attempt_runner.ts";
@@ -17,7 +18,12 @@ import { HeldMessages } from "./held_messages.ts";
 import { InFlightTasks, messageKey } from "./in_flight.ts";
 import { WorkerMetrics } from "./metrics.ts";
 import { serveRemoteControl } from "./remote_control.ts";
-import { Semaphore } from "../semaphore.ts";
+import type { AutoscaleBounds } from "./autoscale_decision.ts";
+import { type AutoscalerState, runAutoscaler } from "./autoscaler.ts";
+import { type AutoscaleOptions, choosePool } from "./pool_options.ts";
+import { PoolSize } from "./pool_size.ts";
+
+export type { AutoscaleOptions } from "./pool_options.ts";
 
 /** How to run a worker. */
 export interface WorkerOptions {
@@ -25,9 +31,15 @@ export interface WorkerOptions {
   tasks: readonly TaskDefinition[];
   /** e.g. `worker-a@host`. */
   name: string;
-  /** Attempts in flight at once. @default 1 */
+  /** Attempts in flight at once; not with `autoscale`. @default 1 */
   concurrency?: number;
-  /** Unacknowledged messages each queue's consumer may hold. @default concurrency */
+  /**
+   * Follow the backlog instead: start with `min` slots, grow up to `max`
+   * at once when messages wait, shrink one slot per tick after `cooldownMs`
+   * of lower demand (see `autoscale_decision.ts`). Not with `concurrency`.
+   */
+  autoscale?: AutoscaleOptions | null;
+  /** Unacknowledged messages each queue's consumer may hold. @default the pool size, following it */
   prefetch?: number | null;
   logger: Logger;
   metrics?: WorkerMetrics;
@@ -59,7 +71,8 @@ export class Worker {
   readonly #loops: Promise<void>[] = [];
   readonly #runner: AttemptRunner;
   readonly #clock: Clock;
-  readonly #concurrency: number;
+  readonly #autoscale: AutoscaleBounds | null;
+  readonly #pool: PoolSize;
   #unsubscribe: (() => void) | null = null;
   #state: "new" | "running" | "draining" | "stopped" = "new";
   #startedAt = 0;
@@ -70,7 +83,9 @@ export class Worker {
     this.metrics = options.metrics ?? new WorkerMetrics();
     this.#runner = options.runner ?? inlineRunner();
     this.#clock = options.clock ?? systemClock;
-    this.#concurrency = options.concurrency ?? 1;
+    const pool = choosePool(options);
+    this.#autoscale = pool.autoscale;
+    this.#pool = new PoolSize(pool.size);
   }
 
   /** Declare the queues and start consuming. */
@@ -110,27 +125,32 @@ export class Worker {
       clock: this.#clock,
       now: () => this.#clock.now(),
     };
-    const slots = new Semaphore(this.#concurrency);
-    for (const queue of queues) this.#loops.push(this.#consume(queue, deps, slots));
+    this.metrics.setConcurrency(this.#pool.size);
+    for (const queue of queues) this.#loops.push(this.#consume(queue, deps));
     this.#loops.push(this.#serveControl(queues));
+    if (this.#autoscale !== null) this.#loops.push(this.#runAutoscaler(queues));
     this.#state = "running";
     logger.info("Worker started", {
       worker: this.name,
       queues,
       tasks: tasks.map((t) => t.name),
-      concurrency: this.#concurrency,
+      concurrency: this.#pool.size,
+      ...(this.#autoscale === null ? {} : {
+        autoscale: { min: this.#autoscale.min, max: this.#autoscale.max },
+        cooldown_ms: this.#autoscale.cooldownMs,
+      }),
     });
   }
 
   /** One consume loop; runs until the worker stops consuming. */
-  #consume(queue: string, deps: DeliveryDeps, slots: Semaphore): Promise<void> {
+  #consume(queue: string, deps: DeliveryDeps): Promise<void> {
     return consumeQueue({
       transport: deps.transport,
       queue,
       queueOptions: deps.queueOptions,
-      prefetch: this.#options.prefetch ?? this.#concurrency,
+      prefetch: this.#options.prefetch ?? null,
       signal: this.#consuming.signal,
-      slots,
+      pool: this.#pool,
       handle: (delivery) => handleDelivery(delivery, deps),
       onReturned: (delivery) => {
         const key = keyOfHeaders(delivery.props.headers);
@@ -143,6 +163,34 @@ export class Worker {
       jobs: this.#inFlight,
       logger: deps.logger,
       clock: this.#clock,
+    });
+  }
+
+  /** Follows the backlog of `queues` until the worker stops consuming. */
+  #runAutoscaler(queues: string[]): Promise<void> {
+    const { transport, logger } = this.#options;
+    const bounds = this.#autoscale!;
+    const prefetch = this.#options.prefetch ?? null;
+    if (prefetch !== null && prefetch < bounds.max) {
+      logger.warn("A fixed prefetch below the autoscale max keeps the pool from filling up", {
+        prefetch,
+        max: bounds.max,
+        effect: `each queue hands this worker at most ${prefetch} messages at once`,
+      });
+    }
+    return runAutoscaler({
+      pool: this.#pool,
+      bounds,
+      intervalMs: this.#options.autoscale?.intervalMs,
+      readyMessages: async () => {
+        let ready = 0;
+        for (const queue of queues) ready += (await transport.inspectQueue(queue))?.messages ?? 0;
+        return ready;
+      },
+      signal: this.#consuming.signal,
+      clock: this.#clock,
+      logger,
+      onResize: (size) => this.metrics.setConcurrency(size),
     });
   }
 
@@ -179,6 +227,19 @@ export class Worker {
   /** How many attempts run right now. */
   get inFlight(): number {
     return this.#inFlight.size;
+  }
+
+  /** How many attempts may run at once now (moves with `autoscale`). */
+  get concurrency(): number {
+    return this.#pool.size;
+  }
+
+  /** The autoscaler's bounds and what it sees, or null for a fixed pool. */
+  autoscaler(): AutoscalerState | null {
+    if (this.#autoscale === null) return null;
+    const { min, max } = this.#autoscale;
+    const pool = this.#pool;
+    return { min, max, current: pool.size, qty: pool.running + pool.waiting };
   }
 
   /**
@@ -250,10 +311,12 @@ export class Worker {
   }
 
   #stats(): Record<string, unknown> {
+    const autoscaler = this.autoscaler();
     return {
       pid: Deno.pid,
       uptime: Math.round((this.#clock.now() - this.#startedAt) / 1000),
-      pool: { "max-concurrency": this.#concurrency, processes: [Deno.pid] },
+      pool: { "max-concurrency": this.#pool.size, processes: [Deno.pid] },
+      ...(autoscaler === null ? {} : { autoscaler }),
       broker: { transport: this.#options.transport.url.split(":")[0] }, // the scheme only, no URL
       dts: { version: this.#options.version ?? "", tasks: this.#options.tasks.map((t) => t.name) },
     };

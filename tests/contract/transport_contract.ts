@@ -130,6 +130,63 @@ export function testTransport(name: string, open: () => Promise<TransportHarness
     stop.abort();
   });
 
+  test("setPrefetch() raised on a running consumer lets more deliveries in without settling any", async (h) => {
+    const t = h.transport;
+    const q = h.queue("a");
+    await t.assertTaskQueue(q);
+    for (let i = 1; i <= 6; i++) await t.publish(q, bytes(`m${i}`));
+    const stop = new AbortController();
+    const consumer = t.consume(q, { prefetch: 1, signal: stop.signal });
+    const reader = new Reader(consumer);
+    const held = [await reader.take()];
+    assert.equal(await reader.next(200), null, "prefetch 1 holds one");
+    await consumer.setPrefetch(3);
+    held.push(await reader.take(), await reader.take());
+    assert.deepEqual(held.map((d) => text(d.body)), ["m1", "m2", "m3"]);
+    // Taken before the change, m1 is still settled as any other delivery.
+    for (const delivery of held) await delivery.ack();
+    stop.abort();
+    await assert.rejects(consumer.setPrefetch(-1), RangeError);
+  });
+
+  test("setPrefetch() lowered holds at most the new prefetch once the earlier deliveries are settled", async (h) => {
+    const t = h.transport;
+    const q = h.queue("a");
+    await t.assertTaskQueue(q);
+    for (let i = 1; i <= 8; i++) await t.publish(q, bytes(`m${i}`));
+    const stop = new AbortController();
+    const consumer = t.consume(q, { prefetch: 3, signal: stop.signal });
+    const reader = new Reader(consumer);
+    const before = [await reader.take(), await reader.take(), await reader.take()];
+    await consumer.setPrefetch(1);
+    for (const delivery of before) await delivery.ack();
+    // RabbitMQ may have handed the re-subscribed consumer its one already; memory:// hands it now.
+    const first = await reader.take();
+    assert.equal(await reader.next(300), null, "one at a time now");
+    await first.ack();
+    const second = await reader.take();
+    assert.equal(await reader.next(300), null, "still one at a time");
+    await second.ack();
+    assert.deepEqual([text(first.body), text(second.body)], ["m4", "m5"]);
+    stop.abort();
+  });
+
+  test("setPrefetch() before the iteration starts is the prefetch it starts with", async (h) => {
+    const t = h.transport;
+    const q = h.queue("a");
+    await t.assertTaskQueue(q);
+    for (let i = 1; i <= 3; i++) await t.publish(q, bytes(`m${i}`));
+    const stop = new AbortController();
+    const consumer = t.consume(q, { prefetch: 1, signal: stop.signal });
+    await consumer.setPrefetch(2);
+    const reader = new Reader(consumer);
+    const held = [await reader.take(), await reader.take()];
+    assert.equal(await reader.next(200), null);
+    for (const delivery of held) await delivery.ack();
+    assert.equal(text((await reader.take()).body), "m3");
+    stop.abort();
+  });
+
   test("requeue() gives the message back, marked redelivered", async (h) => {
     const t = h.transport;
     const q = h.queue("a");

@@ -107,6 +107,44 @@ Deno.test("AmqpTransport reconnects after the broker drops it; consumers resume 
   assert.equal(statuses.at(-1)?.type, "closed");
 });
 
+Deno.test("AmqpTransport resumes a consumer with the prefetch set while it was disconnected", async () => {
+  await using broker = await testBroker();
+  const q = testNamespace().queue("a");
+  // A slow first reconnect: the prefetch changes while nothing is connected.
+  const transport = await AmqpTransport.connect(broker.url, { reconnectMinMs: 1500 });
+  const statuses: TransportStatus[] = [];
+  transport.onStatus((status) => statuses.push(status));
+  try {
+    await transport.assertTaskQueue(q);
+    for (let i = 0; i < 6; i++) await transport.publish(q, bytes(`m${i}`), { persistent: true });
+    const stop = new AbortController();
+    const consumer = transport.consume(q, { prefetch: 1, signal: stop.signal });
+    const iterator = consumer[Symbol.asyncIterator]();
+    assert.equal(text(((await iterator.next()).value as Delivery).body), "m0");
+
+    await closeConnectionNamed(transport.connectionName);
+    await waitFor("the drop", () => statuses.some((s) => s.type === "disconnected"));
+    await consumer.setPrefetch(3);
+    assert.equal(transport.connected, false, "changed while disconnected");
+    await waitFor("reconnect", () => statuses.some((s) => s.type === "connected"));
+
+    const after: Delivery[] = [];
+    for (let i = 0; i < 3; i++) after.push((await iterator.next()).value as Delivery);
+    assert.deepEqual(after.map((d) => text(d.body)), ["m0", "m1", "m2"]);
+    assert.equal(after[0].redelivered, true);
+    const fourth = await Promise.race([
+      iterator.next().then(() => "delivered"),
+      new Promise((resolve) => setTimeout(() => resolve("none"), 500)),
+    ]);
+    assert.equal(fourth, "none", "prefetch 3 on the new connection");
+    for (const delivery of after) await delivery.ack();
+    stop.abort();
+  } finally {
+    await transport.close();
+    await deleteQueues(broker.url, [q]);
+  }
+});
+
 Deno.test("AmqpTransport.connect() fails fast with BrokerUnreachableError and a masked password", async () => {
   const started = performance.now();
   await assert.rejects(

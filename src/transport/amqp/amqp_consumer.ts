@@ -43,6 +43,10 @@ export class AmqpConsumer {
   #slot: ChannelSlot | null = null;
   #startedOn: ChannelModel | null = null;
   #consumerTag: string | null = null;
+  /** The prefetch the broker applies to the current subscription. */
+  #subscribedWith: number | null = null;
+  /** Prefetch changes, one after another. */
+  #applying: Promise<void> = RESOLVED;
   #stopped = false;
   #onAbort = (): void => this.stop(true);
 
@@ -71,15 +75,12 @@ export class AmqpConsumer {
       slot = new ChannelSlot(await conn.createChannel(), this.#host.slots);
       const current = slot;
       current.channel.on("close", () => this.#onChannelClosed(current));
-      await current.channel.prefetch(this.#prefetch);
-      const reply = await current.channel.consume(
-        this.#queue,
-        (message) => this.#onMessage(current, message),
-        { noAck: false },
-      );
+      const prefetch = this.#prefetch;
+      this.#consumerTag = await this.#subscribe(current, prefetch);
       this.#slot = current;
-      this.#consumerTag = reply.consumerTag;
+      this.#subscribedWith = prefetch;
       if (this.#stopped) this.#retire(current);
+      else if (this.#prefetch !== prefetch) void this.setPrefetch(this.#prefetch);
     } catch (error) {
       void slot?.close();
       if (this.#startedOn === conn) this.#startedOn = null;
@@ -89,6 +90,55 @@ export class AmqpConsumer {
         this.#fail(brokerError(`consume queue "${this.#queue}"`, error));
       }
     }
+  }
+
+  /**
+   * Hold at most `prefetch` unsettled deliveries from now on. RabbitMQ applies
+   * `basic.qos` only to consumers started after it (an existing consumer
+   * keeps its limit), so the consumer re-subscribes on its channel: deliveries
+   * taken before stay on the channel and are settled there as usual. While
+   * disconnected the next `start()` uses it.
+   */
+  setPrefetch(prefetch: number): Promise<void> {
+    this.#prefetch = prefetch;
+    this.#applying = this.#applying.then(() => this.#resubscribe());
+    return this.#applying;
+  }
+
+  /** Cancel the subscription and subscribe again with the current prefetch; never rejects. */
+  async #resubscribe(): Promise<void> {
+    const slot = this.#slot;
+    const tag = this.#consumerTag;
+    const prefetch = this.#prefetch;
+    if (this.#stopped || slot === null || !slot.open || tag === null) return;
+    if (this.#subscribedWith === prefetch) return;
+    try {
+      this.#consumerTag = null;
+      await slot.channel.cancel(tag);
+      const next = await this.#subscribe(slot, prefetch);
+      if (slot !== this.#slot || !slot.open) return; // the channel died meanwhile: start() takes over
+      this.#consumerTag = next;
+      this.#subscribedWith = prefetch;
+      if (this.#stopped) this.#retire(slot);
+    } catch (error) {
+      // A failure closes the channel; its close handler restarts the consumer with this prefetch.
+      this.#host.log("warn", "cannot change a consumer's prefetch; the channel restarts", {
+        queue: this.#queue,
+        prefetch,
+        error: redactText(error instanceof Error ? error.message : String(error)),
+      });
+    }
+  }
+
+  /** `basic.qos` then `basic.consume` on `slot`; the consumer tag. */
+  async #subscribe(slot: ChannelSlot, prefetch: number): Promise<string> {
+    await slot.channel.prefetch(prefetch);
+    const reply = await slot.channel.consume(
+      this.#queue,
+      (message) => this.#onMessage(slot, message),
+      { noAck: false },
+    );
+    return reply.consumerTag;
   }
 
   /** Stop consuming; with `requeueBuffered`, deliveries not yet read go back now. */
@@ -145,6 +195,7 @@ export class AmqpConsumer {
     if (slot !== this.#slot) return;
     this.#slot = null;
     this.#consumerTag = null;
+    this.#subscribedWith = null;
     // Deliveries of a dead channel are back in the queue already: never hand them out.
     for (const delivery of this.stream.takeBuffered()) {
       try {

@@ -54,6 +54,7 @@ import { delayRoute } from "./delay_levels.ts";
 import { checkPrefetch, checkQueueOptions, delayProblem } from "../message_props.ts";
 import type {
   ConsumeOptions,
+  Consumer,
   Delivery,
   PublishOptions,
   QueueInfo,
@@ -271,20 +272,36 @@ export class AmqpTransport implements Transport {
     return this.#publisher.publishSlow(exchange, routingKey, body, options);
   }
 
-  consume(queue: string, options: ConsumeOptions): AsyncIterable<Delivery> {
+  consume(queue: string, options: ConsumeOptions): Consumer {
     checkPrefetch(options.prefetch);
+    let prefetch = options.prefetch;
+    // Each iteration is one broker consumer; a new prefetch applies to every live one.
+    const live = new Set<AmqpConsumer>();
     return {
       [Symbol.asyncIterator]: (): AsyncIterator<Delivery> => {
-        const consumer = new AmqpConsumer(this.#host, queue, options);
+        const consumer = new AmqpConsumer(this.#host, queue, { ...options, prefetch });
         if (consumer.stream.ended) return consumer.stream;
         if (this.#connection.closing) {
           consumer.stream.end();
           return consumer.stream;
         }
         this.#consumers.add(consumer);
+        live.add(consumer);
         const conn = this.#connection.current;
         if (conn !== null && this.#connection.connected) void consumer.start(conn);
         return consumer.stream;
+      },
+      setPrefetch: (next: number): Promise<void> => {
+        try {
+          checkPrefetch(next);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        prefetch = next;
+        for (const consumer of live) {
+          if (!this.#consumers.has(consumer)) live.delete(consumer); // stopped for good
+        }
+        return Promise.all([...live].map((consumer) => consumer.setPrefetch(next))).then(noop);
       },
     };
   }

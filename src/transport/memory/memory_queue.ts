@@ -32,7 +32,8 @@ export interface MemoryQueueOptions {
 /** One consumer of a memory queue and how many of its messages are unsettled. */
 export interface MemoryConsumerState {
   readonly queue: MemoryQueue;
-  readonly prefetch: number;
+  /** 0: unlimited. Changed by `MemoryConsumer.setPrefetch()`. */
+  prefetch: number;
   readonly session: MemorySession;
   readonly handlers: MemoryConsumerHandlers;
   inFlight: number;

@@ -26,6 +26,8 @@ export interface MemoryConsumerHandlers {
 /** A running consumer; `cancel()` stops deliveries, held messages stay held. */
 export interface MemoryConsumer {
   cancel(): void;
+  /** Change the prefetch at once; held messages count against the new one. */
+  setPrefetch(prefetch: number): void;
 }
 
 /** What a session needs from its broker beyond the public API. */
@@ -82,7 +84,13 @@ export class MemorySession {
     this.#consumers.add(consumer);
     this.#internals.touch(queue);
     queueMicrotask(() => queue.dispatch());
-    return { cancel: () => this.#cancel(consumer) };
+    return {
+      cancel: () => this.#cancel(consumer),
+      setPrefetch: (next) => {
+        consumer.prefetch = next;
+        if (this.#consumers.has(consumer)) queue.dispatch();
+      },
+    };
   }
 
   /**

@@ -19,6 +19,7 @@ import {
 } from "../message_props.ts";
 import {
   type ConsumeOptions,
+  type Consumer,
   deadLetterQueueName,
   type Delivery,
   type PublishOptions,
@@ -114,8 +115,24 @@ export class MemoryTransport implements Transport {
     );
   }
 
-  consume(queue: string, options: ConsumeOptions): AsyncIterable<Delivery> {
-    return { [Symbol.asyncIterator]: () => this.#consume(queue, options) };
+  consume(queue: string, options: ConsumeOptions): Consumer {
+    checkPrefetch(options.prefetch);
+    let prefetch = options.prefetch;
+    // Each iteration is one broker consumer; a new prefetch applies to every live one.
+    const live = new Set<MemoryConsumer>();
+    return {
+      [Symbol.asyncIterator]: () => this.#consume(queue, { ...options, prefetch }, live),
+      setPrefetch: (next) => {
+        try {
+          checkPrefetch(next);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        prefetch = next;
+        for (const consumer of live) consumer.setPrefetch(next);
+        return Promise.resolve();
+      },
+    };
   }
 
   get(queue: string): Promise<Delivery | null> {
@@ -156,13 +173,17 @@ export class MemoryTransport implements Transport {
     }
   }
 
-  #consume(queue: string, options: ConsumeOptions): AsyncIterableIterator<Delivery> {
-    checkPrefetch(options.prefetch);
+  #consume(
+    queue: string,
+    options: ConsumeOptions,
+    live: Set<MemoryConsumer>,
+  ): AsyncIterableIterator<Delivery> {
     const signal = options.signal;
     let consumer: MemoryConsumer | null = null;
     const stop = (): void => {
       this.#stops.delete(stop);
       signal?.removeEventListener("abort", onAbort);
+      if (consumer !== null) live.delete(consumer);
       consumer?.cancel();
       consumer = null;
       // Read by nobody yet: give them back now rather than on close.
@@ -184,11 +205,13 @@ export class MemoryTransport implements Transport {
           if (!stream.push(delivery)) void delivery.release().catch(() => {});
         },
         cancelled: (error) => {
+          if (consumer !== null) live.delete(consumer);
           consumer = null;
           stop();
           stream.fail(error);
         },
       });
+      live.add(consumer);
     } catch (error) {
       stream.fail(error as Error);
       return stream;
