@@ -3,7 +3,7 @@
 # Deno and a filled DENO_DIR are there already): make the program as DTS_BUILD
 # says and lay out the runtime image's whole filesystem under DEST. The runtime
 # stage is FROM scratch and copies DEST to /, so what is not put here is not in
-# the image: no shell tools, no package manager, nothing to patch.
+# the image: no package manager, no tools but bash, little to keep patched.
 #   compile  dist/dts from `deno task compile` (needs denort, see Containerfile)
 #   run      deno + the sources + the npm packages, behind a generated wrapper
 # Usage: build_program.sh compile|run DEST
@@ -17,7 +17,7 @@ compile)
   target=$(deno eval --quiet 'console.log(Deno.build.target)')
   version=$(deno eval --quiet 'console.log(Deno.version.deno)')
   if [ -n "${DENORT_BIN:-}" ]; then
-    echo "build: DENORT_BIN=$DENORT_BIN stands in for denort (a smoke check: the binary will not run dts)" >&2
+    echo "build: DENORT_BIN=$DENORT_BIN stands in for denort (a smoke check: dts will not run)" >&2
   else
     unset DENORT_BIN # an empty DENORT_BIN would be taken as a path
     zip="$DENO_DIR/dl/release/v$version/denort-$target.zip"
@@ -70,6 +70,6 @@ install -d -o 10001 -g 10001 -m 755 "$dest/home/dts" "$dest/home/dts/results"
 printf 'root:x:0:0:root:/root:/usr/sbin/nologin\ndts:x:10001:10001:dts:/home/dts:/usr/sbin/nologin\n' \
   >"$dest/etc/passwd"
 printf 'root:x:0:\ndts:x:10001:\n' >"$dest/etc/group"
-# Names: /etc/hosts first (compose and podman write service names there), then DNS.
+# Names: /etc/hosts first (the container's own name), then DNS (compose's service names).
 printf 'hosts: files dns\n' >"$dest/etc/nsswitch.conf"
 
