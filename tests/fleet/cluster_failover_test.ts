@@ -41,6 +41,8 @@ interface Outcome {
   lateWorkerStarted: boolean;
   /** Worker log lines saying a declaration or an outcome failed: a failover that did not hold. */
   troubles: string[];
+  /** How often each warning or error message came in the workers' logs, for a failure's story. */
+  warnings: Record<string, number>;
   left: { queue: number; dead: number };
 }
 
@@ -134,6 +136,19 @@ async function killMidRun(
       }
     }
     const lateWorkerStarted = await outage!;
+    const listing = await cluster.nodes[2].ctl(
+      "list_queues",
+      "-q",
+      "--no-table-headers",
+      "name",
+      "type",
+      "leader",
+      "messages",
+      "consumers",
+    );
+    const busy = listing.split("\n").filter((l) =>
+      /\t[1-9]\d*\t\d+$/.test(l) || l.includes(retryQ)
+    );
     const depths = await Promise.all(
       [q, retryQ, deadLetterQueueName(q), deadLetterQueueName(retryQ)].map(async (name) =>
         (await transport.inspectQueue(name))?.messages ?? -1
@@ -144,6 +159,7 @@ async function killMidRun(
       ranTwice: ranTwice(workers),
       troubles: workers.flatMap((w) => w.stderr.split("\n").filter((line) => TROUBLE.test(line))),
       longestPauseMs,
+      warnings: { ...warningsOf(workers), [`queues: ${busy.join(" | ")}`]: 0 },
       lateWorkerStarted,
       left: { queue: depths[0] + depths[1], dead: depths[2] + depths[3] },
     };
@@ -158,6 +174,22 @@ async function killMidRun(
  * a result in flight when the node dies is redelivered, by design.)
  */
 const TROUBLE = /cannot re-declare|dead-lettered/i;
+
+function warningsOf(workers: readonly CliProcess[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const worker of workers) {
+    for (const line of worker.stderr.split("\n")) {
+      if (!line.startsWith("{")) continue;
+      const entry = JSON.parse(line) as { level: string; msg: string; error?: string };
+      if (entry.level !== "warn" && entry.level !== "error") continue;
+      const key = `${entry.level} ${entry.msg}${
+        entry.error ? `: ${entry.error.slice(0, 160)}` : ""
+      }`;
+      counts[key] = (counts[key] ?? 0) + 1;
+    }
+  }
+  return counts;
+}
 
 /** Tasks the workers ran to success more than once, from their JSON logs. */
 function ranTwice(workers: readonly CliProcess[]): number {
@@ -182,6 +214,11 @@ function assertNothingLost(outcome: Outcome, label: string): void {
         Math.round(outcome.longestPauseMs)
       } ms`,
   );
+  const notSucceeded = [...finals.values()].flat().filter((e) => e.type !== "SUCCESS");
+  if (notSucceeded.length > 0) {
+    console.log("not succeeded:", JSON.stringify(notSucceeded.slice(0, 3)));
+    console.log("worker warnings:", JSON.stringify(outcome.warnings));
+  }
   assert.equal(finals.size, TASKS, "every task has a final result");
   assert.equal(succeeded.length, TASKS, "every task succeeded");
   assert.equal(duplicates, 0, "the dispatcher saw no task twice");

@@ -32,6 +32,8 @@ export interface SecondBrokerOptions {
   port?: number;
   /** More `rabbitmq.conf` lines, e.g. `max_message_size = 1048576`. */
   conf?: readonly string[];
+  /** An `advanced.config` (Erlang terms), for settings rabbitmq.conf has no key for. */
+  advancedConfig?: string;
 }
 
 /** Start a private node; resolves once it accepts AMQP connections (a few seconds). */
@@ -46,6 +48,7 @@ export async function startSecondBroker(options: SecondBrokerOptions = {}): Prom
     [`listeners.tcp.local = 127.0.0.1:${port}`, ...(options.conf ?? [])].join("\n") + "\n",
   );
   await Deno.writeTextFile(`${dir}/enabled_plugins`, "[].\n");
+  await Deno.writeTextFile(`${dir}/advanced.config`, options.advancedConfig ?? "[].\n");
   const env = {
     RABBITMQ_NODENAME: nodeName,
     RABBITMQ_NODE_PORT: String(port),
@@ -54,6 +57,7 @@ export async function startSecondBroker(options: SecondBrokerOptions = {}): Prom
     RABBITMQ_LOG_BASE: `${dir}/log`,
     RABBITMQ_CONFIG_FILE: `${dir}/rabbitmq.conf`,
     RABBITMQ_ENABLED_PLUGINS_FILE: `${dir}/enabled_plugins`,
+    RABBITMQ_ADVANCED_CONFIG_FILE: `${dir}/advanced.config`,
     RABBITMQ_PID_FILE: `${dir}/node.pid`,
   };
   const ctl = (...args: string[]) => run("rabbitmqctl", ["-n", nodeName, ...args]);
