@@ -15,9 +15,15 @@
  */
 import { parseArgs } from "node:util";
 import { dispatch } from "../src/dispatch/dispatcher.ts";
-import { currentProgram, dtsCommandLine } from "../src/program_location.ts";
 import { openTransport } from "../src/transport/open_transport.ts";
-import { deadLetterQueueName } from "../src/transport/transport.ts";
+import {
+  benchConfig,
+  deleteQueue,
+  dts,
+  loadAgainstWorkers,
+  untilConsumers,
+} from "./bench/dts_process.ts";
+import { median } from "./bench/measure.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -31,70 +37,12 @@ const { values } = parseArgs({
 });
 const broker = values.broker ?? Deno.env.get("DTS_BROKER_URL") ??
   "amqp://guest:guest@127.0.0.1:5672/";
-const root = new URL("../", import.meta.url).pathname;
 const tag = crypto.randomUUID().slice(0, 8);
 
-/** A dts process, its output discarded unless asked for (an unread pipe would stall it). */
-function dts(args: string[], output: "piped" | "null" = "null"): Deno.Command {
-  const line = dtsCommandLine(currentProgram(), args);
-  return new Deno.Command(line.command, {
-    args: line.args,
-    env: { DTS_BROKER_URL: broker, DTS_HEALTH_PORT: "0", NO_COLOR: "1", DTS_LOG_FORMAT: "json" },
-    cwd: root,
-    stdout: output,
-    stderr: output,
-  });
-}
-
-/** A config naming task a on its own queue, so nothing else consumes it. */
-async function benchConfig(queue: string, extra = ""): Promise<string> {
-  const path = await Deno.makeTempFile({ suffix: ".yml" });
-  await Deno.writeTextFile(path, `name: bench\ntasks:\n  a: { queue: ${queue} }\n${extra}`);
-  return path;
-}
-
-async function deleteQueue(queue: string): Promise<void> {
-  const transport = await openTransport(broker);
-  await transport.deleteQueue(queue).catch(() => {});
-  await transport.deleteQueue(deadLetterQueueName(queue)).catch(() => {});
-  await transport.close();
-}
-
-async function untilConsumers(queue: string, consumers: number): Promise<void> {
-  const transport = await openTransport(broker);
-  try {
-    for (let i = 0; i < 600; i++) {
-      if (((await transport.inspectQueue(queue))?.consumers ?? 0) >= consumers) return;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    throw new Error(`${consumers} consumers of ${queue} never showed up`);
-  } finally {
-    await transport.close();
-  }
-}
-
-/** `dts load` throughput (tasks/s) against `workers` worker processes. */
+/** `dts load` throughput (tasks/s) against `workers` worker processes of concurrency 1. */
 async function loadAgainst(workers: number, count: number): Promise<number> {
-  const queue = `bench_${tag}_w${workers}`;
-  const config = await benchConfig(queue);
-  const children = Array.from(
-    { length: workers },
-    () => dts(["worker", "--task", "a", "--config", config, "--concurrency", "1"]).spawn(),
-  );
-  try {
-    await untilConsumers(queue, workers);
-    const run = await dts([
-      ...["load", "--task", "a", "--count", String(count), "--args", "[0]"],
-      ...["--concurrency", "100", "--json", "--config", config],
-    ], "piped").output();
-    if (run.code !== 0) throw new Error(new TextDecoder().decode(run.stderr));
-    return JSON.parse(new TextDecoder().decode(run.stdout)).throughput_per_s;
-  } finally {
-    for (const child of children) child.kill("SIGTERM");
-    await Promise.all(children.map((child) => child.status));
-    await deleteQueue(queue);
-    await Deno.remove(config);
-  }
+  const run = await loadAgainstWorkers(broker, { workers, concurrency: 1, count, window: 100 });
+  return run.perSecond;
 }
 
 /** Send `backlog` tasks of 10 ms at once; resolves to the seconds until the last result. */
@@ -124,26 +72,34 @@ async function clearBacklog(queue: string, backlog: number): Promise<number> {
 
 async function fixedWorker(backlog: number): Promise<number> {
   const queue = `bench_${tag}_fixed`;
-  const config = await benchConfig(queue);
-  const worker = dts(["worker", "--task", "a", "--config", config, "--concurrency", "1"]).spawn();
+  await using config = await benchConfig(queue);
+  const worker = dts(broker, [
+    "worker",
+    "--task",
+    "a",
+    "--config",
+    config.path,
+    "--concurrency",
+    "1",
+  ])
+    .spawn();
   try {
-    await untilConsumers(queue, 1);
+    await untilConsumers(broker, queue, 1);
     return await clearBacklog(queue, backlog);
   } finally {
     worker.kill("SIGTERM");
     await worker.status;
-    await deleteQueue(queue);
-    await Deno.remove(config);
+    await deleteQueue(broker, queue);
   }
 }
 
 async function scaledWorkers(backlog: number): Promise<{ seconds: number; peak: number }> {
   const queue = `bench_${tag}_scaled`;
-  const config = await benchConfig(
+  await using config = await benchConfig(
     queue,
     "scaling:\n  a: { min: 1, max: 8, backlog_per_worker: 20 }\nworker: { concurrency: 1 }\n",
   );
-  const scaler = dts(["scale", "--config", config, "--interval", "1s"]).spawn();
+  const scaler = dts(broker, ["scale", "--config", config.path, "--interval", "1s"]).spawn();
   let peak = 0;
   const stop = new AbortController();
   const watching = (async () => {
@@ -155,21 +111,15 @@ async function scaledWorkers(backlog: number): Promise<{ seconds: number; peak: 
     await transport.close();
   })();
   try {
-    await untilConsumers(queue, 1);
+    await untilConsumers(broker, queue, 1);
     return { seconds: await clearBacklog(queue, backlog), peak };
   } finally {
     stop.abort();
     await watching;
     scaler.kill("SIGTERM");
     await scaler.status;
-    await deleteQueue(queue);
-    await Deno.remove(config);
+    await deleteQueue(broker, queue);
   }
-}
-
-function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
 }
 
 const rounds = Number(values.rounds);

@@ -59,6 +59,10 @@ interface Slot {
   readonly logs: Map<number, TaskLog>;
   /** Set when the runner terminated the host on purpose: why. */
   stoppedBecause: string | null;
+  /** When the slot last went idle (clock ms). */
+  idleSince: number;
+  /** Its idle timer is pending: one per slot, not one per attempt. */
+  idleTimer: boolean;
 }
 
 const noop = (): void => {};
@@ -251,6 +255,8 @@ export class HostedRunner implements AttemptRunner {
       retiring: false,
       logs,
       stoppedBecause: null,
+      idleSince: 0,
+      idleTimer: false,
       ready: PluginHost.start({
         moduleUrl: task.module!,
         source: task.source,
@@ -287,9 +293,24 @@ export class HostedRunner implements AttemptRunner {
       this.#terminate(slot, "recycled");
       return;
     }
-    // Idle: retire it unless it gets work within idleMs.
-    this.#clock.sleep(this.#options.idleMs, this.#closing.signal).then(() => {
-      if (slot.reserved === 0 && !slot.retiring) this.#terminate(slot, "idle");
+    slot.idleSince = this.#clock.now();
+    this.#retireWhenIdle(slot);
+  }
+
+  /** Retire the slot once it has had no work for `idleMs` since it last went idle. */
+  #retireWhenIdle(slot: Slot): void {
+    if (slot.idleTimer) return;
+    slot.idleTimer = true;
+    const dueMs = slot.idleSince + this.#options.idleMs - this.#clock.now();
+    this.#clock.sleep(Math.max(0, dueMs), this.#closing.signal).then(() => {
+      slot.idleTimer = false;
+      // Busy again: its next idle moment sets the timer again.
+      if (slot.retiring || slot.reserved > 0) return;
+      if (this.#clock.now() - slot.idleSince >= this.#options.idleMs) {
+        this.#terminate(slot, "idle");
+      } else {
+        this.#retireWhenIdle(slot);
+      }
     }, noop);
   }
 

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createLogger, silentLogger } from "../../log/logger.ts";
 import { DEFAULT_RETRY_SETTINGS, type TaskDefinition } from "../../plugin/task_plugin.ts";
 import type { AttemptInput } from "../attempt_runner.ts";
+import { ManualClock } from "../../../tests/helpers/manual_clock.ts";
 import { HostedRunner, type HostedRunnerOptions } from "./hosted_runner.ts";
 
 const FIXTURES = new URL("../../../tests/fixtures/plugins/hostile/", import.meta.url);
@@ -168,5 +169,22 @@ Deno.test("HostedRunner: a module that cannot be imported fails the attempt with
     const outcome = await runner.run(plugin("missing.ts", "task_missing"), input([]));
     assert.ok(!outcome.ok);
     assert.match(outcome.error.message, /Cannot load plugin "hostile\/missing.ts"/);
+  });
+});
+
+Deno.test("HostedRunner: a host is retired after idleMs without work, counted from its last attempt", async () => {
+  const clock = new ManualClock(0);
+  await withRunner({ clock, idleMs: 60_000 }, async (runner) => {
+    await runner.run(hostile(), input(["echo", 1]));
+    clock.tick(50_000);
+    await runner.run(hostile(), input(["echo", 2]));
+    assert.equal(runner.hosts, 1);
+    // 60 s after the first attempt, but only 10 s after the second: kept.
+    clock.tick(10_000);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(runner.hosts, 1, "retired while it had just worked");
+    clock.tick(50_000);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(runner.hosts, 0, "not retired after 60 s idle");
   });
 });
