@@ -33,6 +33,14 @@ export function describeImportError(error: unknown, context: ImportErrorContext)
     const what = added.length === 0 ? "an npm package" : added.join(", ");
     return `imports ${what}, which dts does not ship (dts never rewrites its own deno.lock); ${BUNDLE_HINT}`;
   }
+  // Where the package's registry data is not cached, Deno asks the registry
+  // before it checks the lockfile, and says only that the fetch failed.
+  const unfetched = /^Failed loading \S+ for package "([^"]+)"/.exec(first);
+  if (unfetched) {
+    return `imports the npm package "${unfetched[1]}"${
+      at === null ? "" : ` (at ${at})`
+    }, which dts does not ship (dts never rewrites its own deno.lock); ${BUNDLE_HINT}`;
+  }
   const bare = /^Import "([^"]+)" not a dependency and not in import map/.exec(first);
   if (bare) {
     const own = context.packages.join(", ");

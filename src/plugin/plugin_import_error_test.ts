@@ -55,6 +55,16 @@ Deno.test("describeImportError() says an npm package outside dts's lockfile must
   assert.doesNotMatch(reason, /frozen=false/, "no advice to unfreeze dts's own lockfile");
 });
 
+Deno.test("describeImportError() says the same when the package's registry data was never fetched", () => {
+  const error = importError(
+    'Failed loading https://registry.npmjs.org/ms for package "ms"\n    at file:///work/my-plugins/task_x.ts:1:16',
+  );
+  assert.equal(
+    describeImportError(error, context),
+    'imports the npm package "ms" (at my-plugins/task_x.ts:1:16), which dts does not ship (dts never rewrites its own deno.lock); bundle the plugin with it (deno bundle; README "Plugins that use npm packages")',
+  );
+});
+
 Deno.test("describeImportError() says a bare import is not one of dts's packages", () => {
   const error = importError(
     'Import "ms" not a dependency and not in import map from "file:///work/my-plugins/task_x.ts"\n  hint: If you want to use the npm package, try running `deno add npm:ms`\n    at file:///work/my-plugins/task_x.ts:1:16',
