@@ -31,6 +31,14 @@ export const systemClock: Clock = {
 };
 
 /**
+ * The reason to abort a controller with when the abort only cancels a timer
+ * or a listener, and nobody reads why. Made once: `abort()` without a reason
+ * builds a DOMException with a stack trace each time, about 9 µs, which on a
+ * per-task path was 2% of a worker's CPU.
+ */
+export const CANCELLED = "cancelled";
+
+/**
  * Wait for `work`, but at most `ms` on `clock`; the work itself goes on
  * (it cannot be cancelled). It must not reject.
  */
@@ -41,5 +49,5 @@ export async function within(
 ): Promise<void> {
   const cancel = new AbortController();
   await Promise.race([work, clock.sleep(ms, cancel.signal).catch(() => {})]);
-  cancel.abort();
+  cancel.abort(CANCELLED);
 }

@@ -4,10 +4,24 @@
  * @module
  */
 import { dropPermissions } from "./cli/drop_permissions.ts";
+import { BatchedOutput } from "./cli/batched_output.ts";
 import { runCli } from "./cli/program.ts";
 import { ENV_VARS } from "./config/overrides.ts";
 import { DtsError } from "./errors.ts";
 import { redactText } from "./log/redact.ts";
+
+/**
+ * stderr carries the logs, a line or two per task: written once per turn.
+ * Flushed before anything that ends the process, and by the listeners below
+ * when something nobody caught is about to.
+ */
+const stderr = new BatchedOutput((bytes) => writeAll(Deno.stderr, bytes));
+
+/** Flush stderr, then exit. */
+function exit(code: number): never {
+  stderr.flush();
+  Deno.exit(code);
+}
 
 async function main(): Promise<number> {
   const shutdown = new AbortController();
@@ -15,7 +29,7 @@ async function main(): Promise<number> {
   const onSignal = (signal: "SIGINT" | "SIGTERM") => () => {
     interrupts++;
     // A second Ctrl-C means "now": no drain.
-    if (interrupts > 1) Deno.exit(signal === "SIGINT" ? 130 : 143);
+    if (interrupts > 1) exit(signal === "SIGINT" ? 130 : 143);
     shutdown.abort(signal);
   };
   const onInt = onSignal("SIGINT");
@@ -27,7 +41,7 @@ async function main(): Promise<number> {
     return await runCli(Deno.args, {
       env: readEnv(),
       stdout: (text) => writeStdout(encoder.encode(text)),
-      stderr: (text) => writeAll(Deno.stderr, encoder.encode(text)),
+      stderr: (text) => stderr.write(text),
       stdoutIsTerminal: Deno.stdout.isTerminal(),
       stderrIsTerminal: Deno.stderr.isTerminal(),
       stdoutColumns: columnsOf(Deno.stdout),
@@ -38,6 +52,7 @@ async function main(): Promise<number> {
       pid: Deno.pid,
     });
   } catch (error) {
+    stderr.flush();
     if (error instanceof DtsError) {
       console.error(redactText(`dts: ${error.message}`));
       return error.exitCode;
@@ -48,6 +63,7 @@ async function main(): Promise<number> {
     );
     return 1;
   } finally {
+    stderr.flush();
     Deno.removeSignalListener("SIGINT", onInt);
     Deno.removeSignalListener("SIGTERM", onTerm);
   }
@@ -84,7 +100,7 @@ function writeStdout(bytes: Uint8Array): void {
   try {
     writeAll(Deno.stdout, bytes);
   } catch (error) {
-    if (error instanceof Deno.errors.BrokenPipe) Deno.exit(0);
+    if (error instanceof Deno.errors.BrokenPipe) exit(0);
     throw error;
   }
 }
@@ -95,5 +111,9 @@ function writeAll(file: { writeSync(p: Uint8Array): number }, bytes: Uint8Array)
 }
 
 if (import.meta.main) {
-  Deno.exit(await main());
+  // Neither handles the event: Deno still reports and exits as it would.
+  globalThis.addEventListener("error", () => stderr.flush());
+  globalThis.addEventListener("unhandledrejection", () => stderr.flush());
+  globalThis.addEventListener("unload", () => stderr.flush());
+  exit(await main());
 }

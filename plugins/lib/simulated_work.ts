@@ -18,6 +18,9 @@ export function workTime(
 export function simulateWork(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason);
+    // No work: no timer. Even a 0 ms timer costs about 2 ms in a plugin host
+    // (a Web Worker), which would be most of a no-op task's round trip.
+    if (ms <= 0) return resolve();
     const timer = setTimeout(() => {
       signal.removeEventListener("abort", onAbort);
       resolve();

@@ -73,10 +73,17 @@ export interface ProcessRun extends Throughput {
 /** `dts load --count N --concurrency W` against `workers` worker processes of concurrency C. */
 export async function loadAgainstWorkers(
   broker: string,
-  options: { workers: number; concurrency: number; count: number; window: number },
+  options: {
+    workers: number;
+    concurrency: number;
+    count: number;
+    window: number;
+    /** More config lines, e.g. a `worker:` section. */
+    config?: string;
+  },
 ): Promise<ProcessRun> {
   const queue = `bench_${crypto.randomUUID().slice(0, 8)}_proc`;
-  await using config = await benchConfig(queue);
+  await using config = await benchConfig(queue, options.config);
   const children = Array.from({ length: options.workers }, () =>
     dts(broker, [
       ...["worker", "--task", "a", "--config", config.path],

@@ -5,7 +5,7 @@
  * plugin that blocks or misbehaves cannot stall the worker.
  * @module
  */
-import { type Clock, systemClock } from "../clock.ts";
+import { CANCELLED, type Clock, systemClock } from "../clock.ts";
 import { describeThrown } from "../errors.ts";
 import type { TaskDefinition } from "../plugin/task_plugin.ts";
 import {
@@ -86,11 +86,14 @@ export async function runInline(
       stopped: input.stopSignal.aborted,
     };
   } finally {
-    deadline.abort();
+    deadline.abort(CANCELLED);
     input.stopSignal.removeEventListener("abort", onStop);
-    if (!controller.signal.aborted) controller.abort();
+    if (!controller.signal.aborted) controller.abort(ATTEMPT_OVER);
   }
 }
+
+/** What a finished attempt's `ctx.signal` says; one object for all, built once (see CANCELLED). */
+const ATTEMPT_OVER = new DOMException("The attempt is over", "AbortError");
 
 /** A runner that runs every attempt inline. */
 export function inlineRunner(options: InlineOptions = {}): AttemptRunner {

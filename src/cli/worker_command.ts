@@ -10,6 +10,7 @@ import { resolveTask } from "../plugin/resolve_tasks.ts";
 import type { MemoryBroker } from "../transport/memory/memory_broker.ts";
 import type { Transport } from "../transport/transport.ts";
 import { WorkerMetrics } from "../worker/metrics.ts";
+import { pluginHostsForPool } from "../worker/pool_size.ts";
 import { Worker } from "../worker/worker.ts";
 import { type CliContext, waitForShutdown } from "./cli_context.ts";
 import {
@@ -202,12 +203,11 @@ export async function workerCommand(
   }
   const { autoscale } = config.worker;
   // Hosts are sized for the largest pool; they start on demand and retire after a minute idle,
-  // so an autoscaling pool that shrinks lets its extra hosts go too.
+  // so an autoscaling pool that shrinks lets its extra hosts go too. Attempts spread over them
+  // and share them once every host is busy.
   const poolMax = autoscale?.max ?? config.worker.concurrency;
-  const hostsPerPlugin = Math.min(config.worker.pluginHosts ?? poolMax, poolMax);
   const runner = new HostedRunner({
-    hostsPerPlugin,
-    attemptsPerHost: Math.ceil(poolMax / hostsPerPlugin),
+    hostsPerPlugin: pluginHostsForPool(poolMax, config.worker.pluginHosts),
     killGraceMs: config.worker.killGraceMs,
     maxAttemptsPerHost: config.worker.maxTasksPerHost,
     logger,

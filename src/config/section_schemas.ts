@@ -126,7 +126,7 @@ export const workerSchema = section(
         "Unacknowledged messages per consumer. Default: the pool size, following autoscale (null).",
       ),
     plugin_hosts: wholeNumber(1).optional().describe(
-      "Isolated plugin hosts (Web Workers) per plugin; attempts share them evenly. Default: concurrency (one attempt per host) (null).",
+      "Isolated plugin hosts (Web Workers, a thread each) per plugin; attempts spread over them, then share them. Default: the CPU cores, at least 2, at most the concurrency (null).",
     ),
     kill_grace: durationMs().default(5000).describe(
       "After a time limit or a stop, how long a task may ignore its signal before its host is terminated. Default: 5s.",

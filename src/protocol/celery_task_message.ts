@@ -144,30 +144,49 @@ export function retryTaskMessage(
 }
 
 /**
+ * Headers a Celery worker reads with a default of None (`headers.get(...)`,
+ * or `'shadow' in headers`): sent only when they hold a value. Every dts
+ * message sent them all as null, as a Celery client does; leaving them out
+ * is 8 of 17 header fields fewer to encode, route and decode per message.
+ * A Celery 5.2 worker (tests/interop) reads such a message as it reads one
+ * with the nulls. `timelimit` is left out when both of its limits are null.
+ */
+export const OMITTED_WHEN_NULL: ReadonlySet<string> = new Set([
+  "shadow",
+  "group_index",
+  "eta",
+  "expires",
+  "group",
+  "parent_id",
+  "origin",
+]);
+
+/**
  * Encode a task message as Celery 5.2 does: persistent, priority 0,
- * `correlation_id` = id, JSON body `[args, kwargs, embed]`.
+ * `correlation_id` = id, JSON body `[args, kwargs, embed]`, minus the
+ * null headers of OMITTED_WHEN_NULL.
  * Header numbers are plain JS numbers; the transport writes them as int32/double.
  */
 export function encodeTaskMessage(message: TaskMessage): { body: Uint8Array; props: MessageProps } {
-  const headers: Record<string, unknown> = {
-    lang: LANG,
-    shadow: null,
-    group_index: null,
-    ...message.extraHeaders,
-    task: message.task,
-    id: message.id,
-    eta: message.eta,
-    expires: message.expires,
-    group: message.group,
-    retries: message.retries,
-    timelimit: [message.timeLimit[0], message.timeLimit[1]],
-    root_id: message.rootId,
-    parent_id: message.parentId,
-    argsrepr: pyRepr(message.args),
-    kwargsrepr: pyRepr(message.kwargs),
-    origin: message.origin,
-    ignore_result: message.ignoreResult,
-  };
+  const headers: Record<string, unknown> = { lang: LANG };
+  for (const key in message.extraHeaders) {
+    const value = message.extraHeaders[key];
+    if (value !== null || !OMITTED_WHEN_NULL.has(key)) headers[key] = value;
+  }
+  headers.task = message.task;
+  headers.id = message.id;
+  if (message.eta !== null) headers.eta = message.eta;
+  if (message.expires !== null) headers.expires = message.expires;
+  if (message.group !== null) headers.group = message.group;
+  headers.retries = message.retries;
+  const [hard, soft] = message.timeLimit;
+  if (hard !== null || soft !== null) headers.timelimit = [hard, soft];
+  headers.root_id = message.rootId;
+  if (message.parentId !== null) headers.parent_id = message.parentId;
+  headers.argsrepr = pyRepr(message.args);
+  headers.kwargsrepr = pyRepr(message.kwargs);
+  if (message.origin !== null) headers.origin = message.origin;
+  headers.ignore_result = message.ignoreResult;
   const props: MessageProps = {
     headers,
     contentType: JSON_CONTENT_TYPE,

@@ -5,6 +5,7 @@ import {
   createTaskMessage,
   decodeTaskMessage,
   encodeTaskMessage,
+  OMITTED_WHEN_NULL,
   retryTaskMessage,
   type TaskMessage,
 } from "./celery_task_message.ts";
@@ -25,9 +26,30 @@ function decodeFixture(fixture: CeleryFixture): TaskMessage {
   return decodeTaskMessage(fixtureBody(fixture), fixtureProps(fixture));
 }
 
+/** Celery's message as dts sends it: the null headers Celery reads as absent left out. */
+function lessCeleryNulls(props: MessageProps): MessageProps {
+  const headers: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(props.headers ?? {})) {
+    if (value === null && OMITTED_WHEN_NULL.has(key)) continue;
+    if (key === "timelimit" && Array.isArray(value) && value.every((v) => v === null)) continue;
+    headers[key] = value;
+  }
+  return { ...props, headers };
+}
+
 /** The JS value of each header has the type Celery put on the wire (I int, d float, S, V, t). */
 function assertHeaderTypes(headers: Record<string, unknown>, types: Record<string, unknown>): void {
-  assert.deepEqual(Object.keys(headers).sort(), Object.keys(types).sort());
+  const sent = (key: string) => Object.hasOwn(headers, key);
+  // Only the headers Celery reads as absent when null may be missing.
+  for (const key of Object.keys(types)) {
+    if (!sent(key)) {
+      assert.ok(
+        OMITTED_WHEN_NULL.has(key) || key === "timelimit",
+        `header "${key}" is missing and Celery needs it`,
+      );
+    }
+  }
+  assert.deepEqual(Object.keys(headers).sort(), Object.keys(types).filter(sent).sort());
   const check = (value: unknown, type: unknown, name: string): void => {
     if (Array.isArray(type)) {
       assert.ok(Array.isArray(value) && value.length === type.length, name);
@@ -39,7 +61,7 @@ function assertHeaderTypes(headers: Record<string, unknown>, types: Record<strin
     else if (type === "d") assert.ok(typeof value === "number" && !Number.isInteger(value), name);
     else assert.fail(`unknown header type ${String(type)} for ${name}`);
   };
-  for (const name in types) check(headers[name], types[name], name);
+  for (const name in types) if (sent(name)) check(headers[name], types[name], name);
 }
 
 for (const name of SEND_FIXTURES) {
@@ -67,11 +89,11 @@ for (const name of SEND_FIXTURES) {
     });
   });
 
-  Deno.test(`encodeTaskMessage() re-encodes ${name} with Celery's body, headers and properties`, () => {
+  Deno.test(`encodeTaskMessage() re-encodes ${name} with Celery's body, headers (less nulls) and properties`, () => {
     const fixture = loadFixture(name);
     const { body, props } = encodeTaskMessage(decodeFixture(fixture));
     assert.deepEqual(parseBody(body), fixture.body);
-    assert.deepEqual(props, fixtureProps(fixture));
+    assert.deepEqual(props, lessCeleryNulls(fixtureProps(fixture)));
     assertHeaderTypes(props.headers, fixture.header_types);
   });
 }
@@ -100,8 +122,8 @@ Deno.test("retryTaskMessage() gives the message Celery's worker re-publishes on 
   const { body, props } = encodeTaskMessage(retried);
   assert.deepEqual(parseBody(body), expected.body);
   // Celery writes the retried args as a Python tuple, "(1,)"; dts always writes the list repr.
-  const expectedProps = fixtureProps(expected);
-  expectedProps.headers.argsrepr = "[1]";
+  const expectedProps = lessCeleryNulls(fixtureProps(expected));
+  expectedProps.headers!.argsrepr = "[1]";
   assert.deepEqual(props, expectedProps);
   assertHeaderTypes(props.headers, expected.header_types);
 });
@@ -117,7 +139,7 @@ Deno.test("retryTaskMessage() keeps the origin when none is given", () => {
   assert.equal(retried.eta, "2026-01-01T00:00:00Z");
 });
 
-Deno.test("createTaskMessage() builds a message with Celery's header set and wire types", () => {
+Deno.test("createTaskMessage() builds a message with Celery's header set (less nulls) and wire types", () => {
   const message = createTaskMessage("task_a", {
     id: CAPTURE.task_ids.task_a,
     args: [1],
@@ -128,8 +150,8 @@ Deno.test("createTaskMessage() builds a message with Celery's header set and wir
   const fixture = loadFixture("task_a.send_task");
   const { body, props } = encodeTaskMessage(message);
   assert.deepEqual(parseBody(body), fixture.body);
-  const expected = fixtureProps(fixture);
-  expected.headers.lang = "js";
+  const expected = lessCeleryNulls(fixtureProps(fixture));
+  expected.headers!.lang = "js";
   assert.deepEqual(props, expected);
   assertHeaderTypes(props.headers, fixture.header_types);
 });
@@ -162,8 +184,6 @@ Deno.test("encodeTaskMessage() keeps extra headers and lets interpreted fields w
   assert.equal(decoded.eta, "2026-11-28T10:00:00+00:00");
   assert.deepEqual(decoded.extraHeaders, {
     lang: "js",
-    shadow: null,
-    group_index: null,
     "x-custom": "kept",
     stamps: { a: 1 },
   });
@@ -338,7 +358,7 @@ Deno.test("decodeTaskMessage() drops the headers the broker added on the way, so
   props.headers["x-last-death-reason"] = "expired";
   props.headers["x-delivery-count"] = 2;
   const decoded = decodeTaskMessage(body, props);
-  assert.deepEqual(decoded.extraHeaders, { lang: "js", keep: 1, shadow: null, group_index: null });
+  assert.deepEqual(decoded.extraHeaders, { lang: "js", keep: 1 });
 });
 
 Deno.test("decodeTaskMessage() refuses an eta or expires that is not a date", () => {
@@ -356,4 +376,57 @@ Deno.test("decodeTaskMessage() refuses an eta or expires that is not a date", ()
   const { body, props } = encodeTaskMessage(createTaskMessage("task_a"));
   props.headers.eta = "2026-12-01T10:00:00.123456+00:00";
   assert.equal(decodeTaskMessage(body, props).eta, "2026-12-01T10:00:00.123456+00:00");
+});
+
+Deno.test("encodeTaskMessage() leaves out only null headers Celery reads as absent, and keeps them when set", () => {
+  const bare = encodeTaskMessage(createTaskMessage("task_a")).props.headers!;
+  assert.deepEqual(Object.keys(bare).sort(), [
+    "argsrepr",
+    "id",
+    "ignore_result",
+    "kwargsrepr",
+    "lang",
+    "retries",
+    "root_id",
+    "task",
+  ]);
+  const full = createTaskMessage("task_a", {
+    eta: "2026-11-28T10:00:00+00:00",
+    expires: "2026-11-29T10:00:00+00:00",
+    group: "g1",
+    parentId: "p1",
+    origin: "gen1@host",
+    timeLimit: [null, 5],
+    headers: { shadow: "alias", group_index: 2 },
+  });
+  const headers = encodeTaskMessage(full).props.headers!;
+  assert.deepEqual(
+    [
+      headers.eta,
+      headers.expires,
+      headers.group,
+      headers.parent_id,
+      headers.origin,
+      headers.timelimit,
+      headers.shadow,
+      headers.group_index,
+    ],
+    [
+      "2026-11-28T10:00:00+00:00",
+      "2026-11-29T10:00:00+00:00",
+      "g1",
+      "p1",
+      "gen1@host",
+      [
+        null,
+        5,
+      ],
+      "alias",
+      2,
+    ],
+  );
+  // A null that is not Celery's to default travels as it came.
+  const custom = encodeTaskMessage(createTaskMessage("task_a", { headers: { "x-note": null } }));
+  assert.equal(custom.props.headers!["x-note"], null);
+  assert.ok(Object.hasOwn(custom.props.headers!, "x-note"));
 });

@@ -58,3 +58,19 @@ export class PoolSize {
 export function prefetchForPool(size: number): number {
   return Math.max(1, size);
 }
+
+/**
+ * Plugin hosts (threads) per plugin for a pool of at most `poolMax` slots:
+ * `configured` (`worker.plugin_hosts`) when given, else one per CPU core,
+ * at least 2 so that one plugin blocking its thread never holds up every
+ * attempt. Never more than the pool: a host per slot is full isolation.
+ * Each host costs a V8 isolate (about 10 MB and a start-up); one per slot
+ * at `--concurrency 100` cost 1 GB and most of a worker's CPU.
+ */
+export function pluginHostsForPool(
+  poolMax: number,
+  configured: number | null,
+  cores = navigator.hardwareConcurrency,
+): number {
+  return Math.max(1, Math.min(poolMax, configured ?? Math.max(2, cores)));
+}

@@ -42,12 +42,29 @@ const currentAttempt = new AsyncLocalStorage<number>();
 const running = new Map<number, Running>();
 let run: ((ctx: unknown) => unknown) | null = null;
 
+let outbox: HostReply[] = [];
+
+/** Replies go out in batches, one `postMessage` per microtask turn (see PluginHost's `#send`). */
 function post(reply: HostReply): void {
+  outbox.push(reply);
+  if (outbox.length === 1) queueMicrotask(flush);
+}
+
+function flush(): void {
+  const batch = outbox;
+  outbox = [];
   try {
-    scope.postMessage(reply);
+    scope.postMessage(batch);
   } catch {
-    // A value the structured clone cannot copy (a URL in a log field, say): send it as JSON.
-    scope.postMessage(JSON.parse(JSON.stringify(reply)));
+    // A value the structured clone cannot copy (a URL in a log field, say):
+    // send each reply on its own, as JSON where it must be.
+    for (const reply of batch) {
+      try {
+        scope.postMessage([reply]);
+      } catch {
+        scope.postMessage([JSON.parse(JSON.stringify(reply))]);
+      }
+    }
   }
 }
 
@@ -210,8 +227,9 @@ scope.addEventListener("error", (event) => {
   chargeStray((event as ErrorEvent).error ?? (event as ErrorEvent).message);
 });
 scope.onmessage = (event: MessageEvent) => {
-  const request = event.data as HostRequest;
-  if (request.type === "load") void load(request.moduleUrl);
-  else if (request.type === "run") startAttempt(request.attempt, request.ctx);
-  else if (request.type === "abort") abortAttempt(request.attempt, request.reason);
+  for (const request of event.data as HostRequest[]) {
+    if (request.type === "load") void load(request.moduleUrl);
+    else if (request.type === "run") startAttempt(request.attempt, request.ctx);
+    else if (request.type === "abort") abortAttempt(request.attempt, request.reason);
+  }
 };

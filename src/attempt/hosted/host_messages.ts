@@ -1,7 +1,7 @@
 /**
  * The messages between a worker (main thread) and a plugin host (a Web
  * Worker that imports one plugin module and runs its attempts). Everything
- * here crosses `postMessage`, so it is plain data: no functions, no classes.
+ * here crosses `postMessage` (in arrays, one per microtask turn), so it is plain data: no functions, no classes.
  * @module
  */
 

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { type Clock, systemClock } from "../../clock.ts";
+import { CANCELLED, type Clock, systemClock } from "../../clock.ts";
 import { type ErrorInfo, PluginError, toErrorInfo } from "../../errors.ts";
 import type { Logger } from "../../log/logger.ts";
 import type { TaskDefinition, TaskLog } from "../../plugin/task_plugin.ts";
@@ -30,8 +30,6 @@ import { PluginHost } from "./plugin_host.ts";
 export interface HostedRunnerOptions {
   /** Most hosts per plugin module. @default 1 */
   hostsPerPlugin?: number;
-  /** Attempts one host runs at once. @default 1 */
-  attemptsPerHost?: number;
   /** How long an aborted attempt may go on before its host is terminated. @default 5000 */
   killGraceMs?: number;
   /** A host idle this long is retired. @default 60_000 */
@@ -82,7 +80,6 @@ export class HostedRunner implements AttemptRunner {
   constructor(options: HostedRunnerOptions) {
     this.#options = {
       hostsPerPlugin: options.hostsPerPlugin ?? 1,
-      attemptsPerHost: options.attemptsPerHost ?? 1,
       killGraceMs: options.killGraceMs ?? 5000,
       idleMs: options.idleMs ?? 60_000,
       maxAttemptsPerHost: options.maxAttemptsPerHost ?? 0,
@@ -208,15 +205,17 @@ export class HostedRunner implements AttemptRunner {
         stopped: first === "stop",
       });
     } finally {
-      cancel.abort();
+      cancel.abort(CANCELLED);
     }
   }
 
   /** Terminate the host if the aborted attempt is still running after the grace period. */
   #killUnlessDone(slot: Slot, done: Promise<HostOutcome>, why: string): void {
     const grace = new AbortController();
-    done.then(() => grace.abort(), noop);
-    this.#closing.signal.addEventListener("abort", () => grace.abort(), { signal: grace.signal });
+    done.then(() => grace.abort(CANCELLED), noop);
+    this.#closing.signal.addEventListener("abort", () => grace.abort(CANCELLED), {
+      signal: grace.signal,
+    });
     this.#clock.sleep(this.#options.killGraceMs, grace.signal).then(() => {
       this.#logger.warn("Terminating a plugin host: a task kept running after its signal", {
         plugin: slot.host?.source,
@@ -226,20 +225,27 @@ export class HostedRunner implements AttemptRunner {
     }, noop);
   }
 
+  /**
+   * The host for the next attempt: an idle one if any; else a new one while
+   * under `hostsPerPlugin`, so that attempts spread over threads before any
+   * two share one (CPU-bound plugins use every host's core); else the least
+   * busy host with room.
+   */
   #slotFor(task: TaskDefinition): Slot {
     const module = task.module!;
     const slots = this.#slots.get(module) ?? [];
     this.#slots.set(module, slots);
     let best: Slot | null = null;
+    let open = 0;
     for (const slot of slots) {
-      if (slot.retiring || slot.reserved >= this.#options.attemptsPerHost) continue;
+      if (slot.retiring) continue;
+      open++;
       if (best === null || slot.reserved < best.reserved) best = slot;
     }
-    if (best !== null) return best;
-    const open = slots.filter((s) => !s.retiring);
-    if (open.length >= this.#options.hostsPerPlugin) {
-      // Over capacity (the worker's own limit should prevent it): share the least busy host.
-      return open.reduce((a, b) => (b.reserved < a.reserved ? b : a));
+    const full = open >= this.#options.hostsPerPlugin;
+    if (best !== null && (best.reserved === 0 || full)) {
+      // Over capacity (the worker's own limit should prevent it), it is shared all the same.
+      return best;
     }
     const slot = this.#startSlot(task);
     slots.push(slot);

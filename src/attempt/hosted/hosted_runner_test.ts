@@ -96,7 +96,7 @@ Deno.test("HostedRunner: Deno.exit() in a plugin fails its attempt and leaves th
 });
 
 Deno.test("HostedRunner: an unhandled rejection fails only the attempt that caused it", async () => {
-  await withRunner({ attemptsPerHost: 2, hostsPerPlugin: 1 }, async (runner) => {
+  await withRunner({ hostsPerPlugin: 1 }, async (runner) => {
     const [stray, neighbour] = await Promise.all([
       runner.run(hostile(), input(["stray", 200])),
       runner.run(hostile(), input(["busy", 50])),
@@ -139,7 +139,7 @@ Deno.test("HostedRunner: a plugin may do only what it declares", async () => {
 });
 
 Deno.test("HostedRunner: the worker's stop ends attempts as stopped; one that ignores it is terminated", async () => {
-  await withRunner({ attemptsPerHost: 2 }, async (runner) => {
+  await withRunner({}, async (runner) => {
     const stop = new AbortController();
     const honour = runner.run(hostile(), input(["honour"], stop.signal));
     const ignore = runner.run(hostile(), input(["never"], stop.signal));
@@ -154,7 +154,7 @@ Deno.test("HostedRunner: the worker's stop ends attempts as stopped; one that ig
 });
 
 Deno.test("HostedRunner: attempts sharing a host that had to be terminated are cut short, not failed", async () => {
-  await withRunner({ attemptsPerHost: 2 }, async (runner) => {
+  await withRunner({}, async (runner) => {
     const spinner = runner.run(hostile({ timeoutMs: 100 }), input(["busy", 3000]));
     const neighbour = runner.run(hostile(), input(["stray", 2000]));
     const [s, n] = await Promise.all([spinner, neighbour]);
@@ -186,5 +186,23 @@ Deno.test("HostedRunner: a host is retired after idleMs without work, counted fr
     clock.tick(50_000);
     await new Promise((resolve) => setTimeout(resolve, 10));
     assert.equal(runner.hosts, 0, "not retired after 60 s idle");
+  });
+});
+
+Deno.test("HostedRunner spreads attempts over hostsPerPlugin hosts before two share one", async () => {
+  await withRunner({ hostsPerPlugin: 2 }, async (runner) => {
+    const stop = new AbortController();
+    const first = runner.run(hostile(), input(["honour"], stop.signal));
+    assert.equal(runner.hosts, 1);
+    const second = runner.run(hostile(), input(["honour"], stop.signal));
+    assert.equal(runner.hosts, 2, "the second attempt waited behind the first's host");
+    const third = runner.run(hostile(), input(["honour"], stop.signal));
+    assert.equal(runner.hosts, 2, "more hosts than hostsPerPlugin");
+    stop.abort();
+    const outcomes = await Promise.all([first, second, third]);
+    assert.ok(outcomes.every((o) => !o.ok && o.stopped));
+    // Idle again: the next attempt goes to an existing host, not a new one.
+    assert.equal((await runner.run(hostile(), input(["echo", 1]))).ok, true);
+    assert.equal(runner.hosts, 2);
   });
 });

@@ -44,6 +44,7 @@ export class PluginHost {
   #pending = new Map<number, (outcome: HostOutcome) => void>();
   #loaded: PromiseWithResolvers<PluginManifest> | null = Promise.withResolvers();
   #nextAttempt = 1;
+  #outbox: HostRequest[] = [];
   #dead: ErrorInfo | null = null;
   /** Attempts started here, ever (for recycling). */
   started = 0;
@@ -56,7 +57,9 @@ export class PluginHost {
       name: `dts plugin host ${options.source}`,
       deno: { permissions: options.permissions },
     } as WorkerOptions);
-    this.#worker.onmessage = (event) => this.#onReply(event.data as HostReply);
+    this.#worker.onmessage = (event) => {
+      for (const reply of event.data as HostReply[]) this.#onReply(reply);
+    };
     this.#worker.onerror = (event) => {
       event.preventDefault();
       this.terminate({
@@ -121,6 +124,7 @@ export class PluginHost {
   terminate(reason: ErrorInfo): void {
     if (this.#dead !== null) return;
     this.#dead = reason;
+    this.#outbox = [];
     this.#worker.terminate();
     this.#loaded?.reject(new PluginError(`Cannot load plugin "${this.source}": ${reason.message}`));
     this.#loaded = null;
@@ -130,8 +134,21 @@ export class PluginHost {
     this.#pending.clear();
   }
 
+  /**
+   * Requests go out in batches, one `postMessage` per microtask turn: a post
+   * costs about 30 µs whatever it carries, and the deliveries of one socket
+   * read reach here in the same turn. Order is kept.
+   */
   #send(request: HostRequest): void {
-    if (this.#dead === null) this.#worker.postMessage(request);
+    if (this.#dead !== null) return;
+    this.#outbox.push(request);
+    if (this.#outbox.length === 1) queueMicrotask(() => this.#flush());
+  }
+
+  #flush(): void {
+    const batch = this.#outbox;
+    this.#outbox = [];
+    if (this.#dead === null && batch.length > 0) this.#worker.postMessage(batch);
   }
 
   #onReply(reply: HostReply): void {

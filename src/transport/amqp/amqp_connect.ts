@@ -8,6 +8,7 @@ import type { ChannelModel } from "amqplib";
 import type { Clock } from "../../clock.ts";
 import { UsageError } from "../../errors.ts";
 import { guardHeaderFrames } from "./amqp_header_frames.ts";
+import { batchSocketWrites } from "./amqp_write_batching.ts";
 
 /** amqplib's `connect()`, as far as dts calls it. */
 export type AmqpConnect = (
@@ -71,6 +72,7 @@ export async function connectAmqp(
     const conn = await Promise.race([connecting, timeout]);
     try {
       guardHeaderFrames(conn);
+      batchSocketWrites(conn);
     } catch (error) {
       await conn.close().catch(noop);
       throw error;
