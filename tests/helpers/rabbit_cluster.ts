@@ -4,7 +4,11 @@
  * The shared broker on 5672 is never touched.
  * @module
  */
-import { type SecondBroker, startSecondBroker } from "./second_broker.ts";
+import {
+  RECOMMENDED_ADVANCED_CONFIG,
+  type SecondBroker,
+  startSecondBroker,
+} from "./second_broker.ts";
 
 /** The nodes of a private cluster; dispose it to stop them all and delete their data. */
 export interface RabbitCluster extends AsyncDisposable {
@@ -17,21 +21,12 @@ export interface RabbitCluster extends AsyncDisposable {
   nodeOfConnection(connectionName: string): Promise<number>;
 }
 
-/**
- * What docs/SCALING.md tells cluster operators to set: a dead-letter hop
- * (the delay ladder's, at-least-once) sent to a queue whose leader just died
- * is sent again after this long without a confirm. RabbitMQ's default,
- * 180 s, holds up every retry waiting in that delay level for 3 minutes.
- */
-export const CLUSTER_ADVANCED_CONFIG =
-  "[{rabbit, [{dead_letter_worker_publisher_confirm_timeout, 5000}]}].\n";
-
 /** Start `size` nodes and join them into one cluster; a few seconds per node. */
 export async function startCluster(
   size = 3,
   options: { advancedConfig?: string } = {},
 ): Promise<RabbitCluster> {
-  const advancedConfig = options.advancedConfig ?? CLUSTER_ADVANCED_CONFIG;
+  const advancedConfig = options.advancedConfig ?? RECOMMENDED_ADVANCED_CONFIG;
   // Booting is the slow part and runs in parallel; joins go one at a time.
   const started = await Promise.allSettled(
     Array.from({ length: size }, () => startSecondBroker({ advancedConfig })),

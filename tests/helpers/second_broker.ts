@@ -12,6 +12,8 @@ export interface SecondBroker extends AsyncDisposable {
   readonly url: string;
   readonly port: number;
   readonly nodeName: string;
+  /** The node's main log, for a test to quote when something went missing. */
+  readonly logFile: string;
   /** Stop the RabbitMQ application: every connection drops, the node stays up. */
   stopApp(): Promise<void>;
   /** Start it again; resolves once it accepts AMQP connections. */
@@ -32,9 +34,23 @@ export interface SecondBrokerOptions {
   port?: number;
   /** More `rabbitmq.conf` lines, e.g. `max_message_size = 1048576`. */
   conf?: readonly string[];
-  /** An `advanced.config` (Erlang terms), for settings rabbitmq.conf has no key for. */
+  /**
+   * An `advanced.config` (Erlang terms), for settings rabbitmq.conf has no key for.
+   * @default RECOMMENDED_ADVANCED_CONFIG
+   */
   advancedConfig?: string;
 }
+
+/**
+ * What README and docs/SCALING.md tell operators to set on every node: a
+ * dead-letter hop of the delay ladder (at-least-once) that found no route or
+ * no confirm is sent again after this long. RabbitMQ's default, 180 s, holds
+ * every retry waiting in that level for 3 minutes: after a cluster node dies,
+ * and after a single node restarts (its quorum queues can start handing
+ * messages on before the exchanges they hand them to are recovered).
+ */
+export const RECOMMENDED_ADVANCED_CONFIG =
+  "[{rabbit, [{dead_letter_worker_publisher_confirm_timeout, 5000}]}].\n";
 
 /** Start a private node; resolves once it accepts AMQP connections (a few seconds). */
 export async function startSecondBroker(options: SecondBrokerOptions = {}): Promise<SecondBroker> {
@@ -48,7 +64,10 @@ export async function startSecondBroker(options: SecondBrokerOptions = {}): Prom
     [`listeners.tcp.local = 127.0.0.1:${port}`, ...(options.conf ?? [])].join("\n") + "\n",
   );
   await Deno.writeTextFile(`${dir}/enabled_plugins`, "[].\n");
-  await Deno.writeTextFile(`${dir}/advanced.config`, options.advancedConfig ?? "[].\n");
+  await Deno.writeTextFile(
+    `${dir}/advanced.config`,
+    options.advancedConfig ?? RECOMMENDED_ADVANCED_CONFIG,
+  );
   const env = {
     RABBITMQ_NODENAME: nodeName,
     RABBITMQ_NODE_PORT: String(port),
@@ -86,6 +105,7 @@ export async function startSecondBroker(options: SecondBrokerOptions = {}): Prom
     url: `amqp://guest:guest@127.0.0.1:${port}/`,
     port,
     nodeName,
+    logFile: `${dir}/log/${nodeName}.log`,
     ctl,
     stopApp: async () => {
       await ctl("stop_app");

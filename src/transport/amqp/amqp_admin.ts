@@ -17,6 +17,12 @@ import type { TransportLog } from "../transport_log.ts";
 
 const noop = (): void => {};
 
+/** A declaration on its way to the broker, shared by everyone who asks for it meanwhile. */
+interface Declaring {
+  readonly conn: ChannelModel;
+  readonly done: Promise<void>;
+}
+
 interface AdminEntry {
   readonly conn: ChannelModel;
   open: boolean;
@@ -29,6 +35,7 @@ export class AmqpAdmin {
   #log: TransportLog;
   #topology = new AmqpTopology();
   #admin: AdminEntry | null = null;
+  #declaring = new Map<string, Declaring>();
 
   /** Operations wait for `connection` (see `whenConnected`). */
   constructor(connection: AmqpConnection, log: TransportLog) {
@@ -36,11 +43,31 @@ export class AmqpAdmin {
     this.#log = log;
   }
 
-  /** Declare and remember for replays; repeating it on the same connection costs no round trip. */
+  /**
+   * Declare and remember for replays; repeating it on the same connection
+   * costs no round trip, and callers who ask while it is on its way share it.
+   * (A retry storm asks for the delay ladder once per failing task: 2,000
+   * concurrent ladders of 28 quorum queues each kept a broker busy for
+   * minutes.)
+   */
   async declare(declaration: Declaration): Promise<void> {
     this.#topology.remember(declaration);
     const conn = await this.#connection.whenConnected(declaration.action);
     if (this.#topology.isDeclared(declaration)) return;
+    const declaring = this.#declaring.get(declaration.id);
+    if (declaring !== undefined && declaring.conn === conn) return declaring.done;
+    const done = this.#run(conn, declaration);
+    this.#declaring.set(declaration.id, { conn, done });
+    try {
+      await done;
+    } finally {
+      if (this.#declaring.get(declaration.id)?.done === done) {
+        this.#declaring.delete(declaration.id);
+      }
+    }
+  }
+
+  async #run(conn: ChannelModel, declaration: Declaration): Promise<void> {
     try {
       await declaration.run(await this.#channel(conn));
     } catch (error) {
@@ -116,6 +143,7 @@ export class AmqpAdmin {
   /** The connection is gone: its channel, and what it had declared. */
   reset(): void {
     this.#admin = null;
+    this.#declaring.clear();
     this.#topology.resetDeclared();
   }
 
