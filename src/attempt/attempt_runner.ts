@@ -21,12 +21,16 @@ export type AttemptOutcome =
     timedOut: boolean;
     /** It was cut short from outside (the worker stopping); its message goes back, uncharged. */
     stopped: boolean;
+    /** It was revoked with terminate while it ran: its outcome is REVOKED, never a retry. */
+    revoked?: boolean;
   };
 
 /** What the worker passes besides the task: the message's fields and its own stop signal. */
 export interface AttemptInput extends Omit<TaskContext, "signal"> {
   /** Aborts when the worker stops for good; the attempt then counts as `stopped`. */
   stopSignal: AbortSignal;
+  /** Aborts, with a `TaskRevokedError`, when the task is revoked with terminate. */
+  revokeSignal?: AbortSignal;
 }
 
 /** Runs attempts; never rejects (every failure is an outcome). */
@@ -51,5 +55,13 @@ export class WorkerStoppedError extends Error {
   constructor() {
     super("The worker stopped before the task finished");
     this.name = "WorkerStoppedError";
+  }
+}
+
+/** Raised into `ctx.signal` when the running task is revoked with terminate (Celery's name). */
+export class TaskRevokedError extends Error {
+  constructor(reason: string) {
+    super(`Task was revoked: ${reason}`);
+    this.name = "TaskRevokedError";
   }
 }

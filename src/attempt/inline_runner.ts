@@ -12,6 +12,7 @@ import {
   type AttemptInput,
   type AttemptOutcome,
   type AttemptRunner,
+  TaskRevokedError,
   TaskTimeoutError,
 } from "./attempt_runner.ts";
 import { jsonResultProblem } from "./json_result.ts";
@@ -38,6 +39,10 @@ export async function runInline(
   const controller = new AbortController();
   const onStop = () => controller.abort(input.stopSignal.reason);
   input.stopSignal.addEventListener("abort", onStop, { once: true });
+  const revokeSignal = input.revokeSignal;
+  const onRevoke = () => controller.abort(revokeSignal?.reason);
+  if (revokeSignal?.aborted) onRevoke();
+  else revokeSignal?.addEventListener("abort", onRevoke, { once: true });
   const deadline = new AbortController();
   if (task.timeoutMs !== null) {
     const ms = task.timeoutMs;
@@ -51,7 +56,7 @@ export async function runInline(
   // The plugin may ignore its signal; racing against it means the deadline holds anyway.
   aborted.catch(noop);
 
-  const { stopSignal: _stop, ...ctx } = input;
+  const { stopSignal: _stop, revokeSignal: _revoke, ...ctx } = input;
   const started = now();
   try {
     if (run === undefined) {
@@ -84,10 +89,12 @@ export async function runInline(
       runtimeMs: now() - started,
       timedOut: reason instanceof TaskTimeoutError,
       stopped: input.stopSignal.aborted,
+      revoked: reason instanceof TaskRevokedError,
     };
   } finally {
     deadline.abort(CANCELLED);
     input.stopSignal.removeEventListener("abort", onStop);
+    revokeSignal?.removeEventListener("abort", onRevoke);
     if (!controller.signal.aborted) controller.abort(ATTEMPT_OVER);
   }
 }

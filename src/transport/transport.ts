@@ -154,6 +154,33 @@ export interface Consumer extends AsyncIterable<Delivery> {
   setPrefetch(prefetch: number): Promise<void>;
 }
 
+/** How long a stream keeps its entries. */
+export interface StreamOptions {
+  /**
+   * Entries older than this may be dropped. RabbitMQ trims whole segments,
+   * so some live longer: a reader that cares checks each entry's age.
+   */
+  maxAgeMs: number;
+  /** Keep about this many bytes at most. @default 50 MB */
+  maxBytes?: number;
+}
+
+/** One entry of a stream, as read. */
+export interface StreamEntry {
+  readonly body: Uint8Array;
+  readonly props: MessageProps;
+  /** Its place in the stream: one more than the entry before it. */
+  readonly offset: number;
+}
+
+/** Where a `readStream()` starts. */
+export interface ReadStreamOptions {
+  /** `first`: the oldest entry kept; `next`: the entries appended once the reader is attached. */
+  from: "first" | "next";
+  /** Aborting ends the iteration. */
+  signal?: AbortSignal;
+}
+
 /**
  * The AMQP-shaped part of the seam: exchanges and bindings, one-off gets,
  * inspecting, purging and deleting queues.
@@ -197,6 +224,18 @@ export interface Transport extends BrokerAdmin, AsyncDisposable {
   publish(routingKey: string, body: Uint8Array, options?: PublishOptions): Promise<void>;
   /** Consume a queue. The iteration continues across reconnects and ends when the signal aborts or the transport closes. */
   consume(queue: string, options: ConsumeOptions): Consumer;
+  /**
+   * Declare a stream (a RabbitMQ stream queue): an append-only log that every
+   * reader reads whole, trimmed by age; idempotent. Entries are appended with
+   * `publish(name, ...)`, like messages to a queue.
+   */
+  assertStream(name: string, options: StreamOptions): Promise<void>;
+  /**
+   * Read a stream in order, every entry once (no acknowledgements: reading
+   * takes nothing away). Across reconnects it goes on after the last entry
+   * read; it ends when the signal aborts or the transport closes.
+   */
+  readStream(name: string, options: ReadStreamOptions): AsyncIterable<StreamEntry>;
   /** Subscribe to connection state changes; returns the unsubscribe function. */
   onStatus(listener: (status: TransportStatus) => void): () => void;
   /** Close the connection; unsettled deliveries go back to their queues. */

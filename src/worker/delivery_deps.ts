@@ -3,6 +3,7 @@
  * @module
  */
 import type { AttemptRunner } from "../attempt/attempt_runner.ts";
+import type { Revocation } from "../control/revoked_set.ts";
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../log/logger.ts";
 import type { TaskDefinition } from "../plugin/task_plugin.ts";
@@ -38,6 +39,8 @@ export interface DeliveryDeps {
   /** Runs the plugins: in hosts for `dts worker`, inline in tests. */
   runner: AttemptRunner;
   inFlight: InFlightTasks;
+  /** The tasks revoked fleet-wide: not run when they arrive. */
+  revoked: { get(taskId: string): Revocation | undefined };
   held: HeldMessages;
   clock: Clock;
   /** `clock.now()`, for the result messages. */

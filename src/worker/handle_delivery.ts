@@ -18,7 +18,7 @@ import type { DeliveryDeps, RunnableTask } from "./delivery_deps.ts";
 import { messageKey } from "./in_flight.ts";
 import { recordOutcome } from "./record_outcome.ts";
 import { judgeRedelivery } from "./redelivery_guard.ts";
-import { type Rejection, rejectMalformed, rejectTask } from "./reject_message.ts";
+import { refuseRevoked, type Rejection, rejectMalformed, rejectTask } from "./reject_message.ts";
 import { publishResult } from "./result_publisher.ts";
 import { settleAfterError } from "./settle_after_error.ts";
 import { withTimeLimit } from "./time_limit.ts";
@@ -89,6 +89,8 @@ async function process(task: TaskDelivery, deps: DeliveryDeps): Promise<void> {
     task.log.info("A copy of a running task arrived; waiting for the running one");
     if (await running) return await task.delivery.ack();
   }
+  const revocation = deps.revoked.get(task.message.id);
+  if (revocation !== undefined) return await refuseRevoked(task, revocation, deps);
   if (await guardedAgainstPoison(task, ours || running !== null, deps)) return;
   const entry = deps.tasks.get(task.message.task);
   const refusal = whyNotRun(task, entry, deps);
@@ -242,6 +244,7 @@ async function runAndRecord(
       retries: message.retries,
       log,
       stopSignal: deps.stopSignal,
+      revokeSignal: running.revokeSignal,
     });
     deps.metrics.taskEnded();
     const finished = { delivery, message, policy: entry.policy, outcome, log };

@@ -109,6 +109,7 @@ async function setup(run: TaskDefinition["run"] = () => 42) {
     stopSignal: new AbortController().signal,
     runner: inlineRunner({ clock }),
     inFlight: new InFlightTasks(),
+    revoked: { get: () => undefined },
     held: new HeldMessages(),
     clock,
     now: () => clock.now(),

@@ -5,7 +5,7 @@
  */
 
 /** How an attempt of a task ended, as counted in `dts_tasks_total`. */
-export type TaskMetricStatus = "SUCCESS" | "FAILURE" | "RETRY" | "REJECTED";
+export type TaskMetricStatus = "SUCCESS" | "FAILURE" | "RETRY" | "REJECTED" | "REVOKED";
 
 /** Upper bounds (seconds) of the task duration histogram: 5 ms to 60 s. */
 export const DURATION_BUCKETS_S: readonly number[] = Object.freeze([

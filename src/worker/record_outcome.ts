@@ -56,6 +56,7 @@ export async function recordOutcome(attempt: FinishedAttempt, deps: DeliveryDeps
     attempt.log.warn("Task interrupted by shutdown; requeued", { duration_ms: runtimeMs });
     return;
   }
+  if (outcome.revoked === true) return await recordRevoked(attempt, outcome.error, runtimeMs, deps);
   const failure = { error: outcome.error, retryable: outcome.retryable, runtimeMs };
   const delayMs = attempt.policy.nextDelayMs(attempt.message.retries, failure);
   if (delayMs !== null) return await recordRetry(attempt, { ...failure, delayMs }, deps);
@@ -68,6 +69,27 @@ export async function recordOutcome(attempt: FinishedAttempt, deps: DeliveryDeps
     duration_ms: runtimeMs,
     error: error.message,
   });
+}
+
+/** Revoked with terminate while it ran: REVOKED, acknowledged, never retried. */
+async function recordRevoked(
+  attempt: FinishedAttempt,
+  error: ErrorInfo,
+  runtimeMs: number,
+  deps: DeliveryDeps,
+): Promise<void> {
+  const { delivery, message } = attempt;
+  await republishing(deps, () =>
+    publishFinal(message, deps, {
+      status: "REVOKED",
+      error: { ...error, module: "celery.exceptions" },
+      runtimeMs,
+      queue: delivery.queue,
+    }));
+  attempt.recorded();
+  await delivery.ack();
+  deps.metrics.taskFinished(message.task, "REVOKED", runtimeMs / 1000);
+  attempt.log.warn("Task terminated: revoked", { duration_ms: runtimeMs, reason: error.message });
 }
 
 /** A failed attempt and how long it ran. */

@@ -5,6 +5,8 @@
  * @module
  */
 import { UnroutableError } from "../errors.ts";
+import type { Revocation } from "../control/revoked_set.ts";
+import type { Logger } from "../log/logger.ts";
 import type { TaskMessage } from "../protocol/celery_task_message.ts";
 import type { Delivery } from "../transport/transport.ts";
 import type { DeliveryDeps } from "./delivery_deps.ts";
@@ -98,6 +100,30 @@ export async function rejectTask(
     },
   }, deps);
   deps.metrics.taskFinished(message.task, "REJECTED", 0);
+}
+
+/**
+ * A task revoked before it ran: its sender learns REVOKED (Celery's
+ * `TaskRevokedError`), and the message is acknowledged, not dead-lettered:
+ * it was cancelled on purpose, there is nothing to replay.
+ */
+export async function refuseRevoked(
+  task: { delivery: Delivery; message: TaskMessage; log: Logger },
+  revocation: Revocation,
+  deps: DeliveryDeps,
+): Promise<void> {
+  const { delivery, message } = task;
+  task.log.info("Not running a revoked task", {
+    reason: revocation.reason,
+    revoked_at: new Date(revocation.revokedAt).toISOString(),
+  });
+  await publishFinal(message, deps, {
+    status: "REVOKED",
+    error: { type: "TaskRevokedError", message: revocation.reason, module: CELERY_EXCEPTIONS },
+    queue: delivery.queue,
+  });
+  await delivery.ack();
+  deps.metrics.taskFinished(message.task, "REVOKED", 0);
 }
 
 function stringHeader(value: unknown): string | undefined {

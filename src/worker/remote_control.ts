@@ -12,6 +12,7 @@ import {
   PIDBOX_REPLY_EXCHANGE,
 } from "../protocol/celery_control_message.ts";
 import type { Transport } from "../transport/transport.ts";
+import type { RevokeCommand } from "./fleet_revocations.ts";
 
 /** What a worker exposes to remote control. */
 export interface RemoteControlState {
@@ -22,6 +23,10 @@ export interface RemoteControlState {
   queues(): string[];
   active(): unknown[];
   stats(): Record<string, unknown>;
+  /** Carry out a broadcast `revoke`. */
+  revoke(command: RevokeCommand): Promise<void>;
+  /** Revoked task ids, for `inspect revoked` and Celery's start-up `hello`. */
+  revoked(): string[];
 }
 
 /** Pidbox queue of one worker, named the way Celery names its own. */
@@ -59,6 +64,9 @@ export async function serveRemoteControl(
           arguments: request.arguments,
         });
       }
+      if (forUs && request.method === "revoke") {
+        await state.revoke(revokeCommand(request.arguments));
+      }
       if (forUs && request.replyTo !== null) {
         const value = answer(request.method, state);
         const { body, props } = encodeControlReply(state.workerName, value, request.ticket);
@@ -76,8 +84,6 @@ export async function serveRemoteControl(
 
 /** Celery commands a dts worker receives but does not carry out yet, and what that means. */
 const NOT_YET: Readonly<Record<string, string>> = {
-  revoke: "the tasks named still run: revoke is not supported yet",
-  terminate: "the tasks named still run: terminate is not supported yet",
   rate_limit: "the rate limit is not changed",
   time_limit: "the time limit is not changed",
   add_consumer: "no queue is added",
@@ -101,9 +107,31 @@ function answer(method: string, state: RemoteControlState): unknown {
     case "active_queues":
       return state.queues().map((name) => ({ name, exchange: { name: "" }, routing_key: name }));
     case "hello":
-      // Celery's start-up "mingle": nothing revoked to share.
-      return { revoked: {}, clock: 0 };
+      // Celery's start-up "mingle": share what is revoked (Celery's LimitedSet as a dict).
+      return { revoked: Object.fromEntries(state.revoked().map((id) => [id, 0])), clock: 0 };
+    case "revoked":
+      return state.revoked();
+    case "revoke":
+      return { ok: "tasks revoked" };
     default:
       return { error: `No such command: ${method}` };
   }
+}
+
+/**
+ * Celery's `revoke` arguments: `task_id` (one id or a list), `terminate`,
+ * `signal` (ignored: dts aborts `ctx.signal`); dts adds `reason` and
+ * `dts_logged` (its sender wrote the revocation to the stream already).
+ */
+function revokeCommand(args: Record<string, unknown>): RevokeCommand {
+  const raw = args.task_id;
+  const ids = (Array.isArray(raw) ? raw : [raw]).filter((id): id is string =>
+    typeof id === "string" && id !== ""
+  );
+  return {
+    taskIds: ids.slice(0, 10_000),
+    terminate: args.terminate === true,
+    reason: typeof args.reason === "string" ? args.reason.slice(0, 1000) : undefined,
+    logged: args.dts_logged === true,
+  };
 }

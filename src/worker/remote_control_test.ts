@@ -5,6 +5,7 @@ import { encodeControlRequest, PIDBOX_EXCHANGE } from "../protocol/celery_contro
 import { fixtureBody, fixtureProps, loadFixture } from "../../tests/helpers/celery_fixtures.ts";
 import { MemoryBroker } from "../transport/memory/memory_broker.ts";
 import { MemoryTransport } from "../transport/memory/memory_transport.ts";
+import type { RevokeCommand } from "./fleet_revocations.ts";
 import { pidboxQueueName, type RemoteControlState, serveRemoteControl } from "./remote_control.ts";
 
 function state(workerName: string): RemoteControlState {
@@ -14,6 +15,8 @@ function state(workerName: string): RemoteControlState {
     queues: () => ["queue_a"],
     active: () => [{ id: "t1", name: "task_a" }],
     stats: () => ({ pid: 42, uptime: 7 }),
+    revoke: () => Promise.resolve(),
+    revoked: () => [],
   };
 }
 
@@ -85,19 +88,21 @@ Deno.test("serveRemoteControl() names an unknown command and survives a Celery w
   });
 });
 
-Deno.test("serveRemoteControl() warns, naming it, about a revoke it cannot carry out yet", async () => {
+Deno.test("serveRemoteControl() carries out Celery's broadcast revoke (one id or a list), and answers inspect revoked", async () => {
   using broker = new MemoryBroker();
   const transport = new MemoryTransport(broker);
   const stop = new AbortController();
-  const lines: Record<string, unknown>[] = [];
-  const logger = createLogger({
-    format: "json",
-    level: "debug",
-    write: (l) => lines.push(JSON.parse(l)),
-  });
+  const commands: RevokeCommand[] = [];
   const served = serveRemoteControl(transport, {
-    state: state("w1@h"),
-    logger,
+    state: {
+      ...state("w1@h"),
+      revoke: (command) => {
+        commands.push(command);
+        return Promise.resolve();
+      },
+      revoked: () => commands.flatMap((c) => c.taskIds),
+    },
+    logger: silentLogger,
     signal: stop.signal,
   });
   try {
@@ -105,23 +110,30 @@ Deno.test("serveRemoteControl() warns, naming it, about a revoke it cannot carry
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
     // Celery's app.control.revoke(id, terminate=True): a broadcast with no reply wanted.
-    const { body, props } = encodeControlRequest({
-      method: "revoke",
-      arguments: { task_id: "t-42", terminate: true, signal: "SIGTERM" },
-      destination: null,
-      pattern: null,
-      matcher: null,
-      ticket: "",
-      replyTo: null,
-    });
-    await transport.publish("", body, { ...props, exchange: PIDBOX_EXCHANGE });
-    for (let i = 0; i < 200 && !lines.some((l) => l.command === "revoke"); i++) {
+    for (
+      const args of [
+        { task_id: "t-42", terminate: true, signal: "SIGTERM" },
+        { task_id: ["t-1", "t-2", 7], reason: "cancelled", dts_logged: true },
+      ]
+    ) {
+      const { body, props } = encodeControlRequest({
+        method: "revoke",
+        arguments: args,
+        destination: null,
+        ticket: "",
+        replyTo: null,
+      });
+      await transport.publish("", body, { ...props, exchange: PIDBOX_EXCHANGE });
+    }
+    for (let i = 0; i < 200 && commands.length < 2; i++) {
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
-    const warning = lines.find((l) => l.command === "revoke");
-    assert.equal(warning?.level, "warn");
-    assert.match(String(warning?.effect), /still run: revoke is not supported yet/);
-    assert.deepEqual((warning?.arguments as Record<string, unknown>)?.task_id, "t-42");
+    assert.deepEqual(commands, [
+      { taskIds: ["t-42"], terminate: true, reason: undefined, logged: false },
+      { taskIds: ["t-1", "t-2"], terminate: false, reason: "cancelled", logged: true },
+    ]);
+    const replies = await inspectWorkers(transport, { method: "revoked", timeoutMs: 300 });
+    assert.deepEqual([...replies.values()], [["t-42", "t-1", "t-2"]]);
   } finally {
     stop.abort();
     await served;

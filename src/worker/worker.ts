@@ -17,6 +17,7 @@ import { handleDelivery } from "./handle_delivery.ts";
 import { HeldMessages } from "./held_messages.ts";
 import { InFlightTasks, messageKey } from "./in_flight.ts";
 import { WorkerMetrics } from "./metrics.ts";
+import { FleetRevocations } from "./fleet_revocations.ts";
 import { serveRemoteControl } from "./remote_control.ts";
 import type { AutoscaleBounds } from "./autoscale_decision.ts";
 import { type AutoscalerState, runAutoscaler } from "./autoscaler.ts";
@@ -66,6 +67,7 @@ export class Worker {
   readonly #stopping = new AbortController();
   readonly #inFlight = new Set<Promise<void>>();
   readonly #active = new InFlightTasks();
+  #revocations: FleetRevocations | null = null;
   /** Queues whose consumer is down, and why. */
   readonly #notConsuming = new Map<string, string>();
   readonly #loops: Promise<void>[] = [];
@@ -107,6 +109,16 @@ export class Worker {
       deliveryLimit: this.#options.deliveryLimit ?? undefined,
     };
     for (const queue of queues) await transport.assertTaskQueue(queue, queueOptions);
+    // Before any task: what the fleet revoked while this worker was not running.
+    const revocations = new FleetRevocations({
+      transport,
+      active: this.#active,
+      logger,
+      clock: this.#clock,
+    });
+    this.#revocations = revocations;
+    const following = await revocations.follow(this.#consuming.signal);
+    this.#loops.push(following.done);
 
     const deps: DeliveryDeps = {
       transport,
@@ -121,6 +133,7 @@ export class Worker {
       stopSignal: this.#stopping.signal,
       runner: this.#runner,
       inFlight: this.#active,
+      revoked: revocations,
       held: new HeldMessages(),
       clock: this.#clock,
       now: () => this.#clock.now(),
@@ -204,6 +217,8 @@ export class Worker {
         queues: () => queues,
         active: () => this.#describeActive(),
         stats: () => this.#stats(),
+        revoke: (command) => this.#revocations?.command(command) ?? Promise.resolve(),
+        revoked: () => this.#revocations?.ids() ?? [],
       },
       logger,
       signal: this.#consuming.signal,

@@ -10,6 +10,7 @@ import {
   deadLetterQueueName,
   type Delivery,
   MAX_DELAY_MS,
+  type StreamEntry,
   type Transport,
 } from "../../src/transport/transport.ts";
 
@@ -31,17 +32,25 @@ const bytes = (text: string): Uint8Array => encoder.encode(text);
 const text = (body: Uint8Array): string => decoder.decode(body);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Reads a consume iteration with timeouts, keeping an unanswered `next()` for the next read. */
-class Reader {
-  #iterator: AsyncIterator<Delivery>;
-  #pending: Promise<IteratorResult<Delivery>> | null = null;
+/**
+ * Reads a consume (or stream) iteration with timeouts, keeping an unanswered
+ * `next()` for the next read.
+ */
+class Reader<T = Delivery> {
+  #iterator: AsyncIterator<T>;
+  #pending: Promise<IteratorResult<T>> | null = null;
 
-  constructor(iterable: AsyncIterable<Delivery>) {
+  constructor(iterable: AsyncIterable<T>) {
     this.#iterator = iterable[Symbol.asyncIterator]();
   }
 
-  /** The next delivery, null when none comes within `ms`, "done" when the iteration ended. */
-  async next(ms = 3000): Promise<Delivery | null | "done"> {
+  /** Start the iteration (a stream reader attaches on its first `next()`) without waiting. */
+  start(): void {
+    this.#pending ??= this.#iterator.next();
+  }
+
+  /** The next item, null when none comes within `ms`, "done" when the iteration ended. */
+  async next(ms = 3000): Promise<T | null | "done"> {
     this.#pending ??= this.#iterator.next();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<null>((resolve) => {
@@ -57,13 +66,39 @@ class Reader {
     }
   }
 
-  /** The next delivery, failing the test when none comes. */
-  async take(ms = 3000): Promise<Delivery> {
-    const delivery = await this.next(ms);
-    assert.ok(delivery !== null && delivery !== "done", `expected a delivery, got ${delivery}`);
-    return delivery;
+  /** The next item, failing the test when none comes. */
+  async take(ms = 3000): Promise<T> {
+    const item = await this.next(ms);
+    assert.ok(item !== null && item !== "done", `expected an item, got ${item}`);
+    return item;
   }
 }
+
+/** The next `count` entries of a stream reader as `[offset, body]` pairs. */
+async function takeEntries(
+  reader: Reader<StreamEntry>,
+  count: number,
+): Promise<[number, string][]> {
+  const entries: [number, string][] = [];
+  for (let i = 0; i < count; i++) {
+    const entry = await reader.take();
+    entries.push([entry.offset, text(entry.body)]);
+  }
+  return entries;
+}
+
+/** A stream reader of `transport`, from `from`, ended by `signal`. */
+function streamReader(
+  transport: Transport,
+  stream: string,
+  from: "first" | "next",
+  signal: AbortSignal,
+): Reader<StreamEntry> {
+  return new Reader(transport.readStream(stream, { from, signal }));
+}
+
+/** Long enough that no stream test sees an entry trimmed by age. */
+const STREAM = { maxAgeMs: 10 * 60_000 };
 
 async function waitForDepth(
   transport: Transport,
@@ -499,6 +534,134 @@ export function testTransport(name: string, open: () => Promise<TransportHarness
     });
     await t.publish(q, bytes("still usable"));
     assert.deepEqual(await t.inspectQueue(q), { messages: 1, consumers: 0 });
+  });
+
+  test("readStream() from first reads every entry appended before it, in order, and so does every other reader", async (h) => {
+    const t = h.transport;
+    const s = h.queue("stream");
+    await t.assertStream(s, STREAM);
+    for (const body of ["e0", "e1", "e2"]) await t.publish(s, bytes(body));
+    const stop = new AbortController();
+    const one = streamReader(t, s, "first", stop.signal);
+    const two = streamReader(await h.other(), s, "first", stop.signal);
+    const all: [number, string][] = [[0, "e0"], [1, "e1"], [2, "e2"]];
+    assert.deepEqual(await takeEntries(one, 3), all);
+    assert.deepEqual(await takeEntries(two, 3), all);
+    assert.equal(await one.next(200), null, "nothing more was appended");
+    await t.publish(s, bytes("e3"));
+    assert.deepEqual(await takeEntries(one, 1), [[3, "e3"]]);
+    assert.deepEqual(await takeEntries(two, 1), [[3, "e3"]]);
+    stop.abort();
+  });
+
+  test("readStream() from next reads only the entries appended once it is attached", async (h) => {
+    const t = h.transport;
+    const s = h.queue("stream");
+    await t.assertStream(s, STREAM);
+    for (const body of ["old0", "old1"]) await t.publish(s, bytes(body));
+    const stop = new AbortController();
+    const reader = streamReader(t, s, "next", stop.signal);
+    reader.start();
+    // RabbitMQ attaches a reader some time after its first next(): append
+    // probes until one arrives; the memory broker attaches at once and reads probe0.
+    let probes = 0;
+    let first: StreamEntry | null | "done" = null;
+    while (first === null) {
+      assert.ok(probes < 30, "the reader never attached");
+      await t.publish(s, bytes(`probe${probes++}`));
+      first = await reader.next(100);
+    }
+    assert.ok(first !== "done", "the iteration ended");
+    assert.match(text(first.body), /^probe\d+$/, "an entry from before it attached");
+    const seen = Number(text(first.body).slice("probe".length));
+    assert.equal(first.offset, 2 + seen);
+    for (const body of ["new0", "new1"]) await t.publish(s, bytes(body));
+    const rest: [number, string][] = [];
+    for (let i = seen + 1; i < probes; i++) rest.push([2 + i, `probe${i}`]);
+    rest.push([2 + probes, "new0"], [3 + probes, "new1"]);
+    assert.deepEqual(await takeEntries(reader, rest.length), rest);
+    assert.equal(await reader.next(200), null);
+    stop.abort();
+  });
+
+  test("readStream() takes nothing away: a later reader from first reads every entry again", async (h) => {
+    const t = h.transport;
+    const s = h.queue("stream");
+    await t.assertStream(s, STREAM);
+    for (const body of ["a", "b", "c"]) await t.publish(s, bytes(body));
+    const all: [number, string][] = [[0, "a"], [1, "b"], [2, "c"]];
+    const stopFirst = new AbortController();
+    const first = streamReader(t, s, "first", stopFirst.signal);
+    assert.deepEqual(await takeEntries(first, 3), all);
+    stopFirst.abort();
+    assert.equal(await first.next(), "done");
+    const stopAgain = new AbortController();
+    const again = streamReader(t, s, "first", stopAgain.signal);
+    assert.deepEqual(await takeEntries(again, 3), all);
+    assert.equal(await again.next(200), null);
+    stopAgain.abort();
+  });
+
+  test("readStream() ends when its signal aborts or its transport closes", async (h) => {
+    const t = h.transport;
+    const s = h.queue("stream");
+    await t.assertStream(s, STREAM);
+    await t.publish(s, bytes("only"));
+    const stop = new AbortController();
+    const reader = streamReader(t, s, "first", stop.signal);
+    assert.deepEqual(await takeEntries(reader, 1), [[0, "only"]]);
+    assert.equal(await reader.next(200), null, "waiting for a next entry");
+    stop.abort();
+    assert.equal(await reader.next(), "done");
+    const aborted = streamReader(t, s, "first", AbortSignal.abort());
+    assert.equal(await aborted.next(), "done", "a signal aborted before the start");
+    const other = await h.other();
+    const never = new AbortController();
+    const closing = streamReader(other, s, "first", never.signal);
+    assert.deepEqual(await takeEntries(closing, 1), [[0, "only"]]);
+    await other.close();
+    assert.equal(await closing.next(), "done");
+    // The stream outlives its readers.
+    await t.publish(s, bytes("after"));
+    const later = new AbortController();
+    const last = streamReader(t, s, "first", later.signal);
+    assert.deepEqual(await takeEntries(last, 2), [[0, "only"], [1, "after"]]);
+    later.abort();
+  });
+
+  test("stream entries keep their headers and content type", async (h) => {
+    const t = h.transport;
+    const s = h.queue("stream");
+    await t.assertStream(s, STREAM);
+    const headers = { task: "task_a", retries: 2, ratio: 0.5, eager: true };
+    await t.publish(s, bytes(`{"n":1}`), { headers, contentType: "application/json" });
+    await t.publish(s, bytes("plain"), { headers: { n: 2 }, contentType: "text/plain" });
+    const stop = new AbortController();
+    const reader = streamReader(t, s, "first", stop.signal);
+    const first = await reader.take();
+    assert.equal(text(first.body), `{"n":1}`);
+    assert.deepEqual(first.props.headers, headers);
+    assert.equal(first.props.contentType, "application/json");
+    const second = await reader.take();
+    assert.equal(text(second.body), "plain");
+    assert.deepEqual(second.props.headers, { n: 2 });
+    assert.equal(second.props.contentType, "text/plain");
+    stop.abort();
+  });
+
+  test("assertStream() is idempotent and keeps what the stream holds", async (h) => {
+    const t = h.transport;
+    const s = h.queue("stream");
+    await t.assertStream(s, STREAM);
+    await t.publish(s, bytes("kept"));
+    await t.assertStream(s, STREAM);
+    await (await h.other()).assertStream(s, STREAM);
+    await t.publish(s, bytes("next"));
+    const stop = new AbortController();
+    const reader = streamReader(t, s, "first", stop.signal);
+    assert.deepEqual(await takeEntries(reader, 2), [[0, "kept"], [1, "next"]]);
+    assert.equal(await reader.next(200), null);
+    stop.abort();
   });
 
   test("consume() of a missing queue ends the iteration with a BrokerError", async (h) => {

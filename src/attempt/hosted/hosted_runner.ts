@@ -19,6 +19,7 @@ import {
   type AttemptInput,
   type AttemptOutcome,
   type AttemptRunner,
+  TaskRevokedError,
   TaskTimeoutError,
   WorkerStoppedError,
 } from "../attempt_runner.ts";
@@ -166,7 +167,7 @@ export class HostedRunner implements AttemptRunner {
     started: number,
   ): Promise<AttemptOutcome> {
     const cancel = new AbortController();
-    const timers: Promise<"timeout" | "stop">[] = [];
+    const timers: Promise<"timeout" | "stop" | "revoke">[] = [];
     if (task.timeoutMs !== null) {
       timers.push(this.#clock.sleep(task.timeoutMs, cancel.signal).then(() => "timeout" as const));
     }
@@ -179,10 +180,22 @@ export class HostedRunner implements AttemptRunner {
         });
       }),
     );
+    const revokeSignal = input.revokeSignal;
+    if (revokeSignal !== undefined) {
+      timers.push(
+        new Promise((resolve) => {
+          if (revokeSignal.aborted) resolve("revoke");
+          revokeSignal.addEventListener("abort", () => resolve("revoke"), {
+            once: true,
+            signal: cancel.signal,
+          });
+        }),
+      );
+    }
     for (const timer of timers) timer.catch(noop);
     try {
       const first = await Promise.race([done, ...timers]);
-      if (first !== "timeout" && first !== "stop") {
+      if (first !== "timeout" && first !== "stop" && first !== "revoke") {
         if (first.ok) return { ok: true, value: first.value, runtimeMs: this.#now() - started };
         if (slot.stoppedBecause !== null) {
           return failure({ type: "WorkerStoppedError", message: slot.stoppedBecause }, {
@@ -193,6 +206,8 @@ export class HostedRunner implements AttemptRunner {
       }
       const reason = first === "timeout"
         ? new TaskTimeoutError(task.timeoutMs ?? 0)
+        : first === "revoke"
+        ? revokedError(revokeSignal?.reason)
         : new WorkerStoppedError();
       host.abort(attempt, toErrorInfo(reason));
       this.#killUnlessDone(
@@ -203,6 +218,7 @@ export class HostedRunner implements AttemptRunner {
       return failure(toErrorInfo(reason), {
         timedOut: first === "timeout",
         stopped: first === "stop",
+        revoked: first === "revoke",
       });
     } finally {
       cancel.abort(CANCELLED);
@@ -334,4 +350,9 @@ export class HostedRunner implements AttemptRunner {
     if (at >= 0) slots.splice(at, 1);
     if (slots.length === 0) this.#slots.delete(slot.module);
   }
+}
+
+/** The revoke signal's reason as a `TaskRevokedError`, whatever was aborted with. */
+function revokedError(reason: unknown): TaskRevokedError {
+  return reason instanceof TaskRevokedError ? reason : new TaskRevokedError(String(reason));
 }

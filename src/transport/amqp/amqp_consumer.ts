@@ -31,6 +31,12 @@ export interface ConsumerHost extends AmqpDeliveryHost {
 const RESOLVED: Promise<void> = Promise.resolve();
 const noop = (): void => {};
 
+/** A consumer of a stream queue: it starts where its reader is, and gives nothing back. */
+export interface StreamPosition {
+  /** Where a (re)subscription starts: the reader's next offset, or where it began. */
+  offset(): number | "first" | "next";
+}
+
 /** One `consume()` iteration: its own channel, restarted after reconnects. */
 export class AmqpConsumer {
   /** What the `for await` loop reads; ends when the consumer stops. */
@@ -40,6 +46,7 @@ export class AmqpConsumer {
   #prefetch: number;
   #signal: AbortSignal | undefined;
   #onReturned: ((delivery: AmqpDelivery) => void) | undefined;
+  #stream: StreamPosition | undefined;
   #slot: ChannelSlot | null = null;
   #startedOn: ChannelModel | null = null;
   #consumerTag: string | null = null;
@@ -51,12 +58,17 @@ export class AmqpConsumer {
   #onAbort = (): void => this.stop(true);
 
   /** Ready to `start()`; an already aborted signal ends the stream at once. */
-  constructor(host: ConsumerHost, queue: string, options: ConsumeOptions) {
+  constructor(
+    host: ConsumerHost,
+    queue: string,
+    options: ConsumeOptions & { stream?: StreamPosition },
+  ) {
     this.#host = host;
     this.#queue = queue;
     this.#prefetch = options.prefetch;
     this.#signal = options.signal;
     this.#onReturned = options.onReturned;
+    this.#stream = options.stream;
     this.stream = new AsyncQueue<AmqpDelivery>(() => this.stop(true));
     if (this.#signal?.aborted) {
       this.#stopped = true;
@@ -133,10 +145,13 @@ export class AmqpConsumer {
   /** `basic.qos` then `basic.consume` on `slot`; the consumer tag. */
   async #subscribe(slot: ChannelSlot, prefetch: number): Promise<string> {
     await slot.channel.prefetch(prefetch);
+    const stream = this.#stream;
     const reply = await slot.channel.consume(
       this.#queue,
       (message) => this.#onMessage(slot, message),
-      { noAck: false },
+      stream === undefined
+        ? { noAck: false }
+        : { noAck: false, arguments: { "x-stream-offset": stream.offset() } },
     );
     return reply.consumerTag;
   }
@@ -150,7 +165,8 @@ export class AmqpConsumer {
     const buffered = this.stream.takeBuffered();
     this.stream.end();
     // Never started here: give them back uncounted (a quorum queue would count a requeue).
-    if (requeueBuffered) { for (const delivery of buffered) delivery.release().catch(noop); }
+    // A stream keeps every entry anyway: a copy would be a second entry.
+    for (const delivery of buffered) this.#giveBack(delivery, requeueBuffered);
     const slot = this.#slot;
     if (slot !== null && slot.open) this.#retire(slot);
   }
@@ -188,7 +204,12 @@ export class AmqpConsumer {
     }
     slot.unsettled++;
     const delivery = new AmqpDelivery(this.#host, slot, this.#queue, message);
-    if (this.#stopped || !this.stream.push(delivery)) delivery.release().catch(noop);
+    if (this.#stopped || !this.stream.push(delivery)) this.#giveBack(delivery, true);
+  }
+
+  #giveBack(delivery: AmqpDelivery, requeue: boolean): void {
+    if (this.#stream !== undefined) delivery.ack().catch(noop);
+    else if (requeue) delivery.release().catch(noop);
   }
 
   #onChannelClosed(slot: ChannelSlot): void {

@@ -22,7 +22,12 @@ import {
   outPattern,
   UNROUTABLE_TTL_MS,
 } from "./delay_levels.ts";
-import { deadLetterQueueName, type QueueOptions, type TaskQueueOptions } from "../transport.ts";
+import {
+  deadLetterQueueName,
+  type QueueOptions,
+  type StreamOptions,
+  type TaskQueueOptions,
+} from "../transport.ts";
 import type { TransportLog } from "../transport_log.ts";
 
 /** One declaration, replayable on any channel. */
@@ -134,6 +139,26 @@ export function queueDeclaration(queue: string, options: QueueOptions): Declarat
     id: `queue\0${queue}\0${JSON.stringify(declare)}`,
     queues: [queue],
     run: (channel) => channel.assertQueue(queue, declare),
+  };
+}
+
+/** The bytes a stream keeps when its declaration names no limit. */
+export const DEFAULT_STREAM_MAX_BYTES = 50_000_000;
+
+/** A stream queue: an append-only log, trimmed by age and size. */
+export function streamDeclaration(name: string, options: StreamOptions): Declaration {
+  const args = {
+    "x-queue-type": "stream",
+    // RabbitMQ's units: Y, M, D, h, m, s.
+    "x-max-age": `${Math.max(1, Math.ceil(options.maxAgeMs / 1000))}s`,
+    "x-max-length-bytes": options.maxBytes ?? DEFAULT_STREAM_MAX_BYTES,
+  };
+  return {
+    action: `declare stream "${name}"`,
+    key: `queue\0${name}`,
+    id: `stream\0${name}\0${JSON.stringify(args)}`,
+    queues: [name],
+    run: (channel) => channel.assertQueue(name, { durable: true, arguments: args }),
   };
 }
 

@@ -34,7 +34,7 @@ import { redactUrl } from "../../log/redact.ts";
 import { brokerUrlsProblem, splitBrokerUrls } from "../broker_urls.ts";
 import { AmqpAdmin } from "./amqp_admin.ts";
 import { AmqpConnection } from "./amqp_connection.ts";
-import { AmqpConsumer, type ConsumerHost } from "./amqp_consumer.ts";
+import { AmqpConsumer, type ConsumerHost, type StreamPosition } from "./amqp_consumer.ts";
 import { AmqpDelivery } from "./amqp_delivery.ts";
 import { describeConnectError, isNotReachableYet } from "./amqp_connect_errors.ts";
 import { backoffDelayMs } from "../../retry/backoff.ts";
@@ -48,6 +48,7 @@ import {
   delayOutDeclaration,
   exchangeDeclaration,
   queueDeclaration,
+  streamDeclaration,
   taskQueueDeclaration,
 } from "./amqp_topology.ts";
 import { delayRoute } from "./delay_levels.ts";
@@ -59,6 +60,9 @@ import type {
   PublishOptions,
   QueueInfo,
   QueueOptions,
+  ReadStreamOptions,
+  StreamEntry,
+  StreamOptions,
   TaskQueueOptions,
   Transport,
   TransportStatus,
@@ -97,6 +101,11 @@ export interface AmqpTransportOptions {
 const noop = (): void => {};
 
 /** The URL a single-node error is about (a failover list's errors name their nodes themselves). */
+/** Stream entries in flight to one reader at once (RabbitMQ requires a prefetch for streams). */
+const STREAM_PREFETCH = 100;
+/** The header RabbitMQ puts each stream entry's offset in. */
+const STREAM_OFFSET_HEADER = "x-stream-offset";
+
 function firstUrl(spec: string): string {
   return splitBrokerUrls(spec)[0] ?? spec;
 }
@@ -279,16 +288,8 @@ export class AmqpTransport implements Transport {
     const live = new Set<AmqpConsumer>();
     return {
       [Symbol.asyncIterator]: (): AsyncIterator<Delivery> => {
-        const consumer = new AmqpConsumer(this.#host, queue, { ...options, prefetch });
-        if (consumer.stream.ended) return consumer.stream;
-        if (this.#connection.closing) {
-          consumer.stream.end();
-          return consumer.stream;
-        }
-        this.#consumers.add(consumer);
+        const consumer = this.#startConsumer(queue, { ...options, prefetch });
         live.add(consumer);
-        const conn = this.#connection.current;
-        if (conn !== null && this.#connection.connected) void consumer.start(conn);
         return consumer.stream;
       },
       setPrefetch: (next: number): Promise<void> => {
@@ -319,6 +320,65 @@ export class AmqpTransport implements Transport {
     if (message === false) return null;
     slot.unsettled++;
     return new AmqpDelivery(this.#host, slot, queue, message);
+  }
+
+  assertStream(name: string, options: StreamOptions): Promise<void> {
+    return this.#admin.declare(streamDeclaration(name, options));
+  }
+
+  readStream(name: string, options: ReadStreamOptions): AsyncIterable<StreamEntry> {
+    return {
+      [Symbol.asyncIterator]: (): AsyncIterator<StreamEntry> => {
+        // Where a resubscription after a reconnect goes on: after the last entry read.
+        let next: number | "first" | "next" = options.from;
+        const consumer = this.#startConsumer(name, {
+          prefetch: STREAM_PREFETCH,
+          signal: options.signal,
+          stream: { offset: () => next },
+        });
+        const deliveries = consumer.stream;
+        return {
+          next: async (): Promise<IteratorResult<StreamEntry>> => {
+            for (;;) {
+              const result = await deliveries.next();
+              if (result.done) return result;
+              const delivery = result.value;
+              // Acks only let the broker send more: a stream keeps its entries.
+              delivery.ack().catch(noop);
+              const { [STREAM_OFFSET_HEADER]: offset, ...headers } = delivery.props.headers;
+              const at = Number(offset);
+              if (typeof next === "number" && at < next) continue; // sent again after a resubscribe
+              next = at + 1;
+              return {
+                done: false,
+                value: { body: delivery.body, props: { ...delivery.props, headers }, offset: at },
+              };
+            }
+          },
+          return: async (): Promise<IteratorResult<StreamEntry>> => {
+            await deliveries.return();
+            return { done: true, value: undefined };
+          },
+        };
+      },
+    };
+  }
+
+  /** One broker consumer, started now when connected, else by the reconnect. */
+  #startConsumer(
+    queue: string,
+    options: ConsumeOptions & { stream?: StreamPosition },
+  ): AmqpConsumer {
+    const consumer = new AmqpConsumer(this.#host, queue, options);
+    if (consumer.stream.ended) return consumer;
+    if (this.#connection.closing) {
+      consumer.stream.end();
+      return consumer;
+    }
+    this.#consumers.add(consumer);
+    const conn = this.#connection.current;
+    if (conn !== null && this.#connection.connected) void consumer.start(conn);
+    return consumer;
   }
 
   onStatus(listener: (status: TransportStatus) => void): () => void {

@@ -11,6 +11,7 @@ import { AsyncQueue } from "../async_queue.ts";
 import type { MemoryBroker } from "./memory_broker.ts";
 import { MemoryDelivery, type MemoryDeliveryContext } from "./memory_delivery.ts";
 import type { MemoryConsumer, MemorySession } from "./memory_session.ts";
+import { memoryStreamOptions, type MemoryStreamReader } from "./memory_stream.ts";
 import {
   checkPrefetch,
   checkQueueOptions,
@@ -25,6 +26,9 @@ import {
   type PublishOptions,
   type QueueInfo,
   type QueueOptions,
+  type ReadStreamOptions,
+  type StreamEntry,
+  type StreamOptions,
   type TaskQueueOptions,
   type Transport,
   type TransportStatus,
@@ -135,6 +139,14 @@ export class MemoryTransport implements Transport {
     };
   }
 
+  assertStream(name: string, options: StreamOptions): Promise<void> {
+    return this.#run(() => this.#broker.assertStream(name, memoryStreamOptions(name, options)));
+  }
+
+  readStream(name: string, options: ReadStreamOptions): AsyncIterable<StreamEntry> {
+    return { [Symbol.asyncIterator]: () => this.#readStream(name, options) };
+  }
+
   get(queue: string): Promise<Delivery | null> {
     return this.#run(() => {
       const got = this.#session.get(queue);
@@ -219,6 +231,50 @@ export class MemoryTransport implements Transport {
     this.#stops.add(onAbort);
     signal?.addEventListener("abort", onAbort, { once: true });
     return stream;
+  }
+
+  /**
+   * One reading of a stream. It attaches on its first `next()`, not before:
+   * `from: "next"` then means "appended once the caller started reading",
+   * which is what a caller that creates the iterator early expects.
+   */
+  #readStream(name: string, options: ReadStreamOptions): AsyncIterator<StreamEntry> {
+    const signal = options.signal;
+    let reader: MemoryStreamReader | null = null;
+    // Attach once at most: not after return(), nor again after a failed attach.
+    let started = false;
+    const stop = (): void => {
+      started = true;
+      reader?.end();
+    };
+    const detached = (): void => {
+      this.#stops.delete(stop);
+      signal?.removeEventListener("abort", stop);
+    };
+    const attach = (): MemoryStreamReader | null => {
+      if (this.#closed || signal?.aborted) return null;
+      const attached = this.#broker.readStream(name, options.from, detached);
+      this.#stops.add(stop);
+      signal?.addEventListener("abort", stop, { once: true });
+      return attached;
+    };
+    return {
+      next: (): Promise<IteratorResult<StreamEntry>> => {
+        if (!started) {
+          started = true;
+          try {
+            reader = attach();
+          } catch (error) {
+            return Promise.reject(error);
+          }
+        }
+        return reader?.next() ?? Promise.resolve({ done: true, value: undefined });
+      },
+      return: (): Promise<IteratorResult<StreamEntry>> => {
+        stop();
+        return Promise.resolve({ done: true, value: undefined });
+      },
+    };
   }
 }
 

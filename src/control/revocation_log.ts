@@ -1,0 +1,177 @@
+/**
+ * Where revocations outlive the workers that heard them: a RabbitMQ stream,
+ * `dts.revocations`, that every worker reads whole when it starts and then
+ * follows. A stream, because it is a durable log that many readers read
+ * without taking anything away, trimmed by age by the broker itself; a
+ * queue would hand each revocation to one worker only, and Celery's answer
+ * (a starting worker asks the live ones, "mingle") forgets every revocation
+ * made while no worker ran.
+ *
+ * A worker knows it has read everything written before it started when it
+ * reads back a marker it appended itself (a stream tells a reader no length).
+ * @module
+ */
+import { DtsError } from "../errors.ts";
+import type { Logger } from "../log/logger.ts";
+import type { StreamEntry, Transport } from "../transport/transport.ts";
+import type { Revocation } from "./revoked_set.ts";
+
+/** The stream of revocations, shared by the fleet. */
+export const REVOCATION_STREAM = "dts.revocations";
+/** How long a revocation counts: Celery's default (`REVOKE_EXPIRES`, 3 hours). */
+export const REVOKE_EXPIRES_MS = 3 * 60 * 60 * 1000;
+/** How long the stream keeps entries: a little more than they count. */
+const STREAM_MAX_AGE_MS = REVOKE_EXPIRES_MS + 60 * 60 * 1000;
+/** About 200,000 revocations. */
+const STREAM_MAX_BYTES = 50_000_000;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** What one entry of the stream says. */
+export type LogEntry =
+  | { kind: "revocation"; revocation: Revocation }
+  | { kind: "marker"; id: string };
+
+/** Declare the stream; idempotent. */
+export function openRevocationLog(transport: Transport): Promise<void> {
+  return transport.assertStream(REVOCATION_STREAM, {
+    maxAgeMs: STREAM_MAX_AGE_MS,
+    maxBytes: STREAM_MAX_BYTES,
+  });
+}
+
+/** Append revocations; resolves once the broker has every one. */
+export async function logRevocations(
+  transport: Transport,
+  revocations: readonly Revocation[],
+): Promise<void> {
+  await openRevocationLog(transport);
+  await Promise.all(
+    revocations.map((revocation) =>
+      transport.publish(REVOCATION_STREAM, encodeEntry({ kind: "revocation", revocation }), {
+        headers: {},
+        contentType: "application/json",
+        persistent: true,
+      })
+    ),
+  );
+}
+
+/** A revocation made now, counting for `REVOKE_EXPIRES_MS`. */
+export function newRevocation(
+  taskId: string,
+  options: { terminate?: boolean; reason?: string; now: number },
+): Revocation {
+  return {
+    taskId,
+    terminate: options.terminate ?? false,
+    reason: options.reason ?? "revoked",
+    revokedAt: options.now,
+    expiresAt: options.now + REVOKE_EXPIRES_MS,
+  };
+}
+
+export function encodeEntry(entry: LogEntry): Uint8Array {
+  if (entry.kind === "marker") return encoder.encode(JSON.stringify({ marker: entry.id }));
+  const { taskId, terminate, reason, revokedAt, expiresAt } = entry.revocation;
+  return encoder.encode(JSON.stringify({
+    task_id: taskId,
+    terminate,
+    reason,
+    revoked_at: new Date(revokedAt).toISOString(),
+    expires_at: new Date(expiresAt).toISOString(),
+  }));
+}
+
+/** The entry, or null for anything this version cannot read (skipped, never fatal). */
+export function decodeEntry(body: Uint8Array): LogEntry | null {
+  let wire: unknown;
+  try {
+    wire = JSON.parse(decoder.decode(body));
+  } catch {
+    return null;
+  }
+  if (typeof wire !== "object" || wire === null || Array.isArray(wire)) return null;
+  const fields = wire as Record<string, unknown>;
+  if (typeof fields.marker === "string") return { kind: "marker", id: fields.marker };
+  const revokedAt = Date.parse(String(fields.revoked_at));
+  const expiresAt = Date.parse(String(fields.expires_at));
+  if (typeof fields.task_id !== "string" || fields.task_id === "") return null;
+  if (!Number.isFinite(revokedAt) || !Number.isFinite(expiresAt)) return null;
+  return {
+    kind: "revocation",
+    revocation: {
+      taskId: fields.task_id,
+      terminate: fields.terminate === true,
+      reason: typeof fields.reason === "string" ? fields.reason.slice(0, 1000) : "revoked",
+      revokedAt,
+      expiresAt,
+    },
+  };
+}
+
+/** Options of `followRevocations()`. */
+export interface FollowOptions {
+  transport: Transport;
+  onRevocation(revocation: Revocation): void;
+  logger: Logger;
+  signal: AbortSignal;
+}
+
+/**
+ * Read the stream from its start, then follow it until `signal` aborts.
+ * `caughtUp` resolves once every revocation written before the call has
+ * been handed to `onRevocation`.
+ * @throws {DtsError} from `caughtUp` when the stream cannot be declared or read
+ */
+export function followRevocations(
+  options: FollowOptions,
+): { caughtUp: Promise<void>; done: Promise<void> } {
+  const { transport, logger, signal } = options;
+  const marker = crypto.randomUUID();
+  const caughtUp = Promise.withResolvers<void>();
+  const done = (async () => {
+    try {
+      await openRevocationLog(transport);
+      const entries = transport.readStream(REVOCATION_STREAM, { from: "first", signal });
+      const reading = read(entries, marker, options, () => caughtUp.resolve());
+      await transport.publish(REVOCATION_STREAM, encodeEntry({ kind: "marker", id: marker }), {
+        headers: {},
+        contentType: "application/json",
+        persistent: true,
+      });
+      await reading;
+    } catch (error) {
+      const problem = new DtsError(
+        `Cannot read the revocations in stream "${REVOCATION_STREAM}": ${(error as Error).message}`,
+        { cause: error },
+      );
+      caughtUp.reject(problem);
+      if (!signal.aborted) logger.warn("Revocations are not followed", { error: problem.message });
+    }
+  })();
+  caughtUp.promise.catch(() => {});
+  return { caughtUp: caughtUp.promise, done };
+}
+
+async function read(
+  entries: AsyncIterable<StreamEntry>,
+  marker: string,
+  options: FollowOptions,
+  onCaughtUp: () => void,
+): Promise<void> {
+  for await (const { body } of entries) {
+    const entry = decodeEntry(body);
+    if (entry === null) continue;
+    if (entry.kind === "marker") {
+      if (entry.id === marker) onCaughtUp();
+      continue;
+    }
+    try {
+      options.onRevocation(entry.revocation);
+    } catch (error) {
+      options.logger.warn("A revocation could not be applied", { error });
+    }
+  }
+}
