@@ -10,6 +10,7 @@ import { registerDemoCommand } from "./demo_command.ts";
 import { registerDispatchCommand } from "./dispatch_command.ts";
 import { registerDlqCommand } from "./dlq_command.ts";
 import { registerLoadCommand } from "./load_command.ts";
+import { registerRevokeCommand } from "./revoke_command.ts";
 import { registerScaleCommand } from "./scale_command.ts";
 import { registerStatusCommand } from "./status_command.ts";
 import { formatVersion, registerVersionCommand, versionInfo } from "./version_command.ts";
@@ -45,6 +46,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
   registerScaleCommand(program, ctx, dropping(["ffi"]));
   registerDemoCommand(program, ctx, dropping(["run", "ffi"]));
   registerDlqCommand(program, ctx, dropping(["run", "write", "ffi"]));
+  registerRevokeCommand(program, ctx, dropping(["run", "write", "ffi"]));
   registerConfigCommand(program, ctx, dropping(["run", "write", "net", "ffi"]));
   registerVersionCommand(program, ctx, dropping(["run", "write", "net", "ffi"]));
   for (const command of program.commands) {

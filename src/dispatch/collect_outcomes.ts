@@ -48,8 +48,9 @@ export class OutcomeCollector {
         });
         return;
       case "FAILURE":
+      case "REVOKED":
         Object.assign(outcome, {
-          status: "FAILURE",
+          status: event.type,
           error: event.error,
           retries: event.retries,
           runtimeMs: event.runtimeMs,

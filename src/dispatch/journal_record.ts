@@ -76,6 +76,7 @@ const EVENT_TYPES = [
   "RETRY",
   "SUCCESS",
   "FAILURE",
+  "REVOKED",
   "TIMEOUT",
   "INTERRUPTED",
 ] as const;

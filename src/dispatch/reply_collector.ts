@@ -7,6 +7,8 @@
 import { Deadlines } from "../client/deadlines.ts";
 import { ReplyInbox } from "../client/reply_inbox.ts";
 import { type Clock, systemClock } from "../clock.ts";
+import { decodeEntry, openRevocationLog, REVOCATION_STREAM } from "../control/revocation_log.ts";
+import type { Revocation } from "../control/revoked_set.ts";
 import type { TaskEvent } from "../report/task_event.ts";
 import type { Delivery, Transport } from "../transport/transport.ts";
 import type { JournalRecord } from "./journal_record.ts";
@@ -44,7 +46,7 @@ export interface ReplyCollectorOptions {
 export class ReplyCollector {
   readonly #options: ReplyCollectorOptions;
   readonly #clock: Clock;
-  readonly #tasks = new Map<string, ExpectedTask & { done: boolean }>();
+  readonly #tasks = new Map<string, ExpectedTask & { done: boolean; started: boolean }>();
   readonly #writes = new Set<Promise<unknown>>();
   readonly #allDone = Promise.withResolvers<void>();
   #remaining = 0;
@@ -65,7 +67,7 @@ export class ReplyCollector {
   /** Wait for `task` too. */
   expect(task: ExpectedTask): void {
     if (this.#tasks.has(task.id)) return;
-    this.#tasks.set(task.id, { ...task, done: false });
+    this.#tasks.set(task.id, { ...task, done: false, started: false });
     this.#remaining++;
     this.#deadlines?.add(task.id, task.deadline);
   }
@@ -79,6 +81,28 @@ export class ReplyCollector {
   /** End a task with `event` (from outside: a publish that failed for good); ignored when it ended already. */
   settle(event: TaskEvent): void {
     if (this.#finish(event)) this.#track(this.#write([event]));
+  }
+
+  /**
+   * A revocation from the fleet's stream: a task of ours that no worker has
+   * started ends REVOKED now, since none will run it. A started one is its
+   * worker's to end: REVOKED at once with terminate, else it runs on, as in
+   * Celery.
+   */
+  revoked(revocation: Revocation): void {
+    const task = this.#tasks.get(revocation.taskId);
+    if (!task || task.done || task.started) return;
+    this.settle({
+      type: "REVOKED",
+      id: task.id,
+      task: task.task,
+      queue: task.queue,
+      at: this.#clock.now(),
+      error: { type: "TaskRevokedError", message: revocation.reason },
+      runtimeMs: null,
+      worker: null,
+      retries: task.retries,
+    });
   }
 
   /**
@@ -100,6 +124,8 @@ export class ReplyCollector {
     const aborted = Promise.withResolvers<void>();
     const onAbort = () => aborted.resolve();
     signal?.addEventListener("abort", onAbort, { once: true });
+    const following = new AbortController();
+    const revocations = this.#followRevocations(following.signal);
     try {
       if (this.#remaining > 0 && !signal?.aborted) {
         if (options.drainFirst) await inbox.drain(() => this.#remaining > 0 && !signal?.aborted);
@@ -112,12 +138,35 @@ export class ReplyCollector {
       }
       if (signal?.aborted) this.#interruptAll(signal.reason);
     } finally {
+      following.abort();
+      await revocations;
       this.#deadlines = null;
       deadlines.close();
       signal?.removeEventListener("abort", onAbort);
       // Unsettled deliveries go back to the queue when the transport closes.
       await inbox.stop();
       while (this.#writes.size > 0) await Promise.allSettled([...this.#writes]);
+    }
+  }
+
+  /**
+   * Revocations made while collecting, from the fleet's stream, so that a
+   * revoked task that waits in a queue or a delay ends now, not when a
+   * worker reaches it. Without streams (RabbitMQ before 3.9) workers still
+   * answer REVOKED when they take the task.
+   */
+  async #followRevocations(signal: AbortSignal): Promise<void> {
+    const { transport } = this.#options;
+    try {
+      await openRevocationLog(transport);
+      for await (
+        const { body } of transport.readStream(REVOCATION_STREAM, { from: "next", signal })
+      ) {
+        const entry = decodeEntry(body);
+        if (entry?.kind === "revocation") this.revoked(entry.revocation);
+      }
+    } catch {
+      // Nothing lost: the workers' REVOKED results still come.
     }
   }
 
@@ -134,7 +183,10 @@ export class ReplyCollector {
         this.#finish(event);
         continue;
       }
-      if (event.type === "RETRY") this.#tasks.get(event.id)!.retries = event.retries;
+      const task = this.#tasks.get(event.id)!;
+      if (event.type === "RETRY") task.retries = event.retries;
+      // A retry waits in a delay again, no longer on a worker.
+      task.started = event.type === "RECEIVED" || event.type === "STARTED";
       this.#options.emit(event);
     }
     // ACK ONLY ONCE THE JOURNAL HAS THE RESULT: a crash in between redelivers it to a resume.
@@ -213,6 +265,7 @@ export class ReplyCollector {
 }
 
 function isFinal(event: TaskEvent): boolean {
-  return event.type === "SUCCESS" || event.type === "FAILURE" || event.type === "TIMEOUT" ||
+  return event.type === "SUCCESS" || event.type === "FAILURE" || event.type === "REVOKED" ||
+    event.type === "TIMEOUT" ||
     event.type === "INTERRUPTED";
 }

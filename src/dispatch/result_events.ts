@@ -71,7 +71,7 @@ export function resultEvents(
     case "REVOKED":
       return [{
         ...base,
-        type: "FAILURE",
+        type: result.status,
         at,
         error: errorOf(result),
         runtimeMs: result.runtimeMs ?? null,

@@ -55,7 +55,9 @@ export function planResume(
     if (entry.kind !== "event") continue;
     const event = entry.event;
     if (event.type === "SENT" && !sent.has(event.id)) sent.set(event.id, event);
-    if (event.type === "SUCCESS" || event.type === "FAILURE") final.add(event.id);
+    if (event.type === "SUCCESS" || event.type === "FAILURE" || event.type === "REVOKED") {
+      final.add(event.id);
+    }
     if (event.type === "RETRY") retries.set(event.id, event.retries);
   }
   const history: TaskEvent[] = header.jobs.map((job) =>

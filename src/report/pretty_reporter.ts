@@ -43,6 +43,7 @@ const STATE_PAINT: Record<string, Paint> = {
   SUCCESS: "green",
   FAILURE: "red",
   TIMEOUT: "red",
+  REVOKED: "yellow",
   INTERRUPTED: "yellow",
 };
 const BAR_WIDTH = 30;
@@ -127,7 +128,8 @@ export class PrettyReporter implements Reporter {
 
   /** Print one event, or update the progress bar. */
   report(event: TaskEvent): void {
-    const failed = event.type === "FAILURE" || event.type === "TIMEOUT";
+    const failed = event.type === "FAILURE" || event.type === "TIMEOUT" ||
+      event.type === "REVOKED";
     const final = failed || event.type === "SUCCESS" || event.type === "INTERRUPTED";
     if (event.type === "RETRY") this.#retrying.add(event.id);
     if (final && !this.#finished.has(event.id)) {
@@ -140,7 +142,7 @@ export class PrettyReporter implements Reporter {
       this.#write(this.#eventLine(event) + "\n");
       return;
     }
-    if (event.type === "FAILURE" || event.type === "TIMEOUT") {
+    if (failed) {
       this.#write((this.#barShown ? "\r\x1b[K" : "") + this.#eventLine(event) + "\n");
       this.#barShown = false;
     }
@@ -269,6 +271,7 @@ function eventDetail(event: TaskEvent): string {
         truncate(showValue(event.result), RESULT_WIDTH)
       }`;
     case "FAILURE":
+    case "REVOKED":
       return `${formatMs(event.runtimeMs)}  ${event.worker ?? "-"}  ${
         event.error == null ? "failed" : truncate(showError(event.error), DETAIL_WIDTH)
       }`;

@@ -79,7 +79,10 @@ export function toResultsDocument(run: DispatchRun): ResultsDocument {
     tasks,
     summary: {
       succeeded: run.tasks.filter((t) => t.status === "SUCCESS").length,
-      failed: run.tasks.filter((t) => t.status === "FAILURE" || t.status === "TIMEOUT").length,
+      failed:
+        run.tasks.filter((t) =>
+          t.status === "FAILURE" || t.status === "TIMEOUT" || t.status === "REVOKED"
+        ).length,
       interrupted: run.tasks.filter((t) => t.status === "INTERRUPTED").length,
       retries: run.tasks.reduce((total, t) => total + t.retries, 0),
       avg_ms: runtimes.length === 0 ? null : roundMs(sum / runtimes.length),

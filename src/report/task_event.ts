@@ -10,7 +10,7 @@ import type { ErrorInfo } from "../errors.ts";
  * dispatch was stopped (SIGINT, SIGTERM) before a result arrived; the task
  * itself may still run, and `dts dispatch --resume` can collect it.
  */
-export type FinalStatus = "SUCCESS" | "FAILURE" | "TIMEOUT" | "INTERRUPTED";
+export type FinalStatus = "SUCCESS" | "FAILURE" | "REVOKED" | "TIMEOUT" | "INTERRUPTED";
 
 /** One state change of one task. `at` is epoch ms. */
 export type TaskEvent =
@@ -27,7 +27,8 @@ export type TaskEvent =
       retries: number;
     }
     | {
-      type: "FAILURE";
+      /** REVOKED: cancelled (`dts revoke`, Celery's revoke) or expired before it ran. */
+      type: "FAILURE" | "REVOKED";
       error: ErrorInfo | null;
       runtimeMs: number | null;
       worker: string | null;
