@@ -147,6 +147,8 @@ export interface CelerySend {
   kwargs?: Record<string, unknown>;
   /** e.g. `countdown`, `expires`, `time_limit`, `soft_time_limit` (seconds). */
   options?: Record<string, unknown>;
+  /** `app.control.revoke(id, terminate=…)` this many seconds after the send. */
+  revoke?: { after_s: number; terminate?: boolean };
 }
 
 /** What the Celery client saw for one send. */

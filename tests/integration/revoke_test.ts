@@ -103,7 +103,9 @@ Deno.test("a task revoked while it waits behind a running one is skipped when it
     assert.equal(runs.get(ids.get("queued")!), undefined, "the queued one never ran");
     assert.equal(runs.get(ids.get("fail")!), 1, "the delayed retry never ran");
     for (const { mode, at } of revokes) {
-      console.log(`revoke ${mode} → REVOKED at the dispatcher: ${finals.get(ids.get(mode)!)!.at - at} ms`);
+      console.log(
+        `revoke ${mode} → REVOKED at the dispatcher: ${finals.get(ids.get(mode)!)!.at - at} ms`,
+      );
     }
   } finally {
     await deleteQueues(broker.url, [q]);
@@ -146,7 +148,9 @@ Deno.test("revoke --terminate stops a running task (ctx.signal aborts): REVOKED,
     assert.deepEqual(aborted, ["TaskRevokedError"], "ctx.signal aborted with the revoke");
     assert.ok(!events.some((e) => e.type === "RETRY"), "a terminated task is not retried");
     const revokedEvent = events.find((e) => e.type === "REVOKED")!;
-    console.log(`revoke --terminate of a running task → REVOKED: ${revokedEvent.at - revokedAt} ms`);
+    console.log(
+      `revoke --terminate of a running task → REVOKED: ${revokedEvent.at - revokedAt} ms`,
+    );
     assert.ok(revokedEvent.at - revokedAt < 5000, "stopped long before its 20 s");
     await waitUntil("the slot to be free", () => worker.inFlight === 0, 2000);
   } finally {

@@ -2,7 +2,8 @@
 
 Usage: ``python3 -m ... celery_client.py '<json spec>'`` (env as celeryapp.py). The
 spec is ``{"timeout": s, "sends": [{"task", "queue", "args", "kwargs", "options"}]}``;
-``options`` go to ``send_task`` (countdown, expires, time_limit, soft_time_limit).
+``options`` go to ``send_task`` (countdown, expires, time_limit, soft_time_limit);
+``revoke: {"after_s", "terminate"}`` calls ``app.control.revoke`` that long after the send.
 An arg written ``{"__py__": "datetime"|"uuid"|"decimal", "value": str}`` is sent
 as that Python type (kombu 5.2 serializes each as a string).
 
@@ -56,6 +57,15 @@ def main():
         )
         sent.append((result, sent_at))
     print(json.dumps({"sent": [r.id for r, _ in sent]}), file=sys.stderr, flush=True)
+
+    revokes = sorted(
+        ((send["revoke"], result, sent_at) for send, (result, sent_at) in zip(spec["sends"], sent)
+         if "revoke" in send),
+        key=lambda r: r[2] + r[0]["after_s"],
+    )
+    for revoke, result, sent_at in revokes:
+        time.sleep(max(0.0, sent_at + revoke["after_s"] - time.time()))
+        app.control.revoke(result.id, terminate=revoke.get("terminate", False))
 
     report = []
     for result, sent_at in sent:

@@ -140,6 +140,15 @@ Deno.test("a Celery 5.2 client's send_task() runs on a dts worker and get() sees
       eta: { task: "task_a", queue, kwargs: { tag: "eta" }, options: { countdown: COUNTDOWN_S } },
       hard: { task: "task_slow", queue, options: { time_limit: 0.3 } },
       soft: { task: "task_slow", queue, options: { time_limit: 5, soft_time_limit: 0.2 } },
+      // Waits in the delay ladder for 1 s; revoked meanwhile.
+      revokedDelayed: {
+        task: "task_a",
+        queue,
+        kwargs: { tag: "revoked" },
+        options: { countdown: COUNTDOWN_S },
+        revoke: { after_s: 0.3 },
+      },
+      revokedRunning: { task: "task_slow", queue, revoke: { after_s: 0.6, terminate: true } },
     };
     const names = Object.keys(sends);
     const reports = await runCeleryClient({
@@ -231,6 +240,25 @@ Deno.test("a Celery 5.2 client's send_task() runs on a dts worker and get() sees
       assert.match(String(headers?.["x-dts-reason"]), /^Task expired at /);
       assert.equal(headers?.["x-dts-error-type"], "TaskRevokedError");
     });
+
+    await t.step(
+      "app.control.revoke(): a delayed task is not run, a running one with terminate=True is stopped; both REVOKED to Celery",
+      () => {
+        const delayed = report.revokedDelayed;
+        assert.equal(runsOf("revokedDelayed").length, 0);
+        assert.equal(delayed.state, "REVOKED");
+        assert.equal(delayed.error?.type, "TaskRevokedError");
+        assert.equal(delayed.error?.real_class, true, "Celery's own TaskRevokedError class");
+        const running = report.revokedRunning;
+        assert.equal(runsOf("revokedRunning").length, 1, "it had started");
+        assert.equal(running.state, "REVOKED");
+        assert.equal(running.error?.type, "TaskRevokedError");
+        assert.ok(
+          !dead.has(delayed.id) && !dead.has(running.id),
+          "revoked on purpose: not dead-lettered",
+        );
+      },
+    );
 
     await t.step("time_limit and soft_time_limit cut the attempt at the earlier limit", () => {
       for (const [name, ms] of [["hard", 300], ["soft", 200]] as const) {
