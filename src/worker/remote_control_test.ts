@@ -140,3 +140,44 @@ Deno.test("serveRemoteControl() carries out Celery's broadcast revoke (one id or
     await transport.close();
   }
 });
+
+Deno.test("serveRemoteControl() warns, naming it, about a command it does not carry out yet", async () => {
+  using broker = new MemoryBroker();
+  const transport = new MemoryTransport(broker);
+  const stop = new AbortController();
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger({
+    format: "json",
+    level: "debug",
+    write: (l) => lines.push(JSON.parse(l)),
+  });
+  const served = serveRemoteControl(transport, {
+    state: state("w1@h"),
+    logger,
+    signal: stop.signal,
+  });
+  try {
+    while ((await transport.inspectQueue(pidboxQueueName("w1@h"))) === null) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    // Celery's app.control.rate_limit("task_a", "10/m"): a broadcast with no reply wanted.
+    const { body, props } = encodeControlRequest({
+      method: "rate_limit",
+      arguments: { task_name: "task_a", rate_limit: "10/m" },
+      destination: null,
+      ticket: "",
+      replyTo: null,
+    });
+    await transport.publish("", body, { ...props, exchange: PIDBOX_EXCHANGE });
+    for (let i = 0; i < 200 && !lines.some((l) => l.command === "rate_limit"); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    const warning = lines.find((l) => l.command === "rate_limit");
+    assert.equal(warning?.level, "warn");
+    assert.match(String(warning?.effect), /the rate limit is not changed/);
+  } finally {
+    stop.abort();
+    await served;
+    await transport.close();
+  }
+});
