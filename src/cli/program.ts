@@ -9,6 +9,7 @@ import { registerConfigCommand } from "./config_command.ts";
 import { registerDemoCommand } from "./demo_command.ts";
 import { registerDispatchCommand } from "./dispatch_command.ts";
 import { registerDlqCommand } from "./dlq_command.ts";
+import { registerInspectCommand } from "./inspect_command.ts";
 import { registerLoadCommand } from "./load_command.ts";
 import { registerRevokeCommand } from "./revoke_command.ts";
 import { registerScaleCommand } from "./scale_command.ts";
@@ -47,6 +48,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
   registerDemoCommand(program, ctx, dropping(["run", "ffi"]));
   registerDlqCommand(program, ctx, dropping(["run", "write", "ffi"]));
   registerRevokeCommand(program, ctx, dropping(["run", "write", "ffi"]));
+  registerInspectCommand(program, ctx, dropping(["run", "write", "ffi"]));
   registerConfigCommand(program, ctx, dropping(["run", "write", "net", "ffi"]));
   registerVersionCommand(program, ctx, dropping(["run", "write", "net", "ffi"]));
   for (const command of program.commands) {

@@ -36,6 +36,7 @@ export class WorkerMetrics {
   #tasks = new Map<string, number>();
   #durations = new Map<string, Histogram>();
   #retries = new Map<string, number>();
+  #revokedKnown: () => number = () => 0;
   #inFlight = 0;
   #concurrency = 0;
   #brokerConnected = false;
@@ -75,6 +76,11 @@ export class WorkerMetrics {
   /** Record how many attempts the worker may run at once now (moves with `--autoscale`). */
   setConcurrency(size: number): void {
     this.#concurrency = size;
+  }
+
+  /** Where the revocations this worker knows of are counted (read at each scrape). */
+  countRevokedWith(count: () => number): void {
+    this.#revokedKnown = count;
   }
 
   /** Record whether the broker connection is up. */
@@ -132,6 +138,15 @@ export class WorkerMetrics {
       ),
     );
     lines.push(`dts_worker_concurrency ${this.#concurrency}`);
+
+    lines.push(
+      ...header(
+        "dts_revoked_tasks",
+        "gauge",
+        "Revocations this worker honours now (fleet-wide, for 3 hours each).",
+      ),
+    );
+    lines.push(`dts_revoked_tasks ${this.#revokedKnown()}`);
 
     lines.push(
       ...header("dts_broker_connected", "gauge", "1 while connected to the broker, else 0."),

@@ -117,6 +117,7 @@ export class Worker {
       clock: this.#clock,
     });
     this.#revocations = revocations;
+    this.metrics.countRevokedWith(() => revocations.counts().known);
     const following = await revocations.follow(this.#consuming.signal);
     this.#loops.push(following.done);
 
@@ -334,6 +335,7 @@ export class Worker {
       ...(autoscaler === null ? {} : { autoscaler }),
       broker: { transport: this.#options.transport.url.split(":")[0] }, // the scheme only, no URL
       dts: { version: this.#options.version ?? "", tasks: this.#options.tasks.map((t) => t.name) },
+      revoked: this.#revocations?.counts() ?? { known: 0, refused: 0, terminated: 0 },
     };
   }
 }

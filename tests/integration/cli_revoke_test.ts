@@ -6,8 +6,9 @@
 import assert from "node:assert/strict";
 import { decodeEntry, REVOCATION_STREAM } from "../../src/control/revocation_log.ts";
 import { openTransport } from "../../src/transport/open_transport.ts";
-import { testBroker } from "../helpers/broker.ts";
 import { runCli } from "../helpers/run_cli.ts";
+import { spawnWorker, tempConfig } from "../helpers/test_kit.ts";
+import { deleteQueues, testBroker, testNamespace } from "../helpers/broker.ts";
 
 Deno.test("dts revoke writes each id to the revocation stream and prints what it revoked", async () => {
   await using broker = await testBroker();
@@ -55,4 +56,42 @@ Deno.test("dts revoke with no id is a usage error naming what is missing (exit 2
   const run = await runCli(["revoke"]);
   assert.equal(run.code, 2);
   assert.match(run.stderr, /missing required argument 'id'/);
+});
+
+Deno.test("a worker process honours what was revoked before it started and after; dts inspect revoked lists both", async () => {
+  await using broker = await testBroker();
+  const queue = testNamespace().queue("revoke_inspect");
+  await using config = await tempConfig(`tasks:\n  a: { name: task_a, queue: ${queue} }\n`);
+  const [before, after] = [crypto.randomUUID(), crypto.randomUUID()];
+  const cli = (args: string[]) => runCli([...args, "--broker", broker.url]);
+  try {
+    assert.equal((await cli(["revoke", before])).code, 0);
+    await using _worker = await spawnWorker(["--task", "a", "--config", config.path], {
+      brokerUrl: broker.url,
+    });
+    const revoked = await cli(["revoke", after, "--reason", "later"]);
+    assert.equal(revoked.code, 0, revoked.stderr);
+    assert.match(revoked.stdout, new RegExp(`^Revoked 1 task: ${after}$`, "m"));
+    let lists: string[][] = [];
+    for (let i = 0; i < 20; i++) {
+      const inspect = await cli(["inspect", "revoked", "--json", "--timeout", "1500"]);
+      assert.equal(inspect.code, 0, inspect.stderr);
+      lists = Object.values(JSON.parse(inspect.stdout)) as string[][];
+      if (lists.some((ids) => ids.includes(after))) break;
+    }
+    const mine = lists.find((ids) => ids.includes(before));
+    assert.ok(
+      mine !== undefined,
+      `one worker knows the revoke made before it started: ${JSON.stringify(lists)}`,
+    );
+    assert.ok(mine.includes(after), "and the one made while it runs");
+    const stats = await cli(["inspect", "stats", "--json"]);
+    const known = Object.values(
+      JSON.parse(stats.stdout) as Record<string, { revoked?: { known: number } }>,
+    )
+      .map((s) => s.revoked?.known ?? 0);
+    assert.ok(known.some((n) => n >= 2), stats.stdout);
+  } finally {
+    await deleteQueues(broker.url, [queue]);
+  }
 });
