@@ -68,10 +68,11 @@ export async function revokeCommand(
   const logger = commandLogger(config, ctx);
   const transport = await openBroker(config, logger, ctx);
   try {
-    const revoked = await revokeTasks(transport, ids, {
+    const outcome = await revokeTasks(transport, ids, {
       terminate: flags.terminate,
       reason: flags.reason,
     });
+    const revoked = outcome.revocations;
     if (flags.json) {
       ctx.stdout(`${
         JSON.stringify({
@@ -79,6 +80,8 @@ export async function revokeCommand(
           terminate: flags.terminate ?? false,
           reason: flags.reason ?? "revoked",
           expires_at: new Date(revoked[0].expiresAt).toISOString(),
+          stored: outcome.stored,
+          problem: outcome.problem,
         })
       }\n`);
     } else {
@@ -88,6 +91,15 @@ export async function revokeCommand(
           revoked.map((r) => r.taskId).join(" ")
         }\n`,
       );
+    }
+    if (!outcome.stored) {
+      logger.warn("The revocations are not stored in the stream; only live workers have them", {
+        stream: REVOCATION_STREAM,
+        error: outcome.problem,
+        effect:
+          "a worker that starts later learns them from the live ones (if any); run dts revoke again once the broker is healthy",
+      });
+      return 1;
     }
     return 0;
   } finally {

@@ -21,18 +21,38 @@ export interface RevokeOptions {
   now?: number;
 }
 
-/** Revoke `taskIds`; resolves once the revocations are safe on the broker. */
+/** What `revokeTasks()` did. */
+export interface RevokeOutcome {
+  revocations: Revocation[];
+  /** In the stream: workers that start later honour them too. */
+  stored: boolean;
+  /** Why they are not stored (the stream is down: RabbitMQ 3.10 can leave one down after a crash). */
+  problem: string | null;
+}
+
+/** How long the stream may take to take the revocations before the broadcast goes out without. */
+const STORE_WITHIN_MS = 5000;
+
+/**
+ * Revoke `taskIds`: stored in the stream (when it takes them within
+ * `STORE_WITHIN_MS`), then broadcast to the live workers either way.
+ */
 export async function revokeTasks(
   transport: Transport,
   taskIds: readonly string[],
   options: RevokeOptions = {},
-): Promise<Revocation[]> {
+): Promise<RevokeOutcome> {
   const now = options.now ?? Date.now();
   const revocations = [...new Set(taskIds)].map((id) =>
     newRevocation(id, { terminate: options.terminate, reason: options.reason, now })
   );
-  if (revocations.length === 0) return [];
-  await logRevocations(transport, revocations);
+  if (revocations.length === 0) return { revocations, stored: true, problem: null };
+  let problem: string | null = null;
+  try {
+    await logRevocations(transport, revocations, { signal: AbortSignal.timeout(STORE_WITHIN_MS) });
+  } catch (error) {
+    problem = error instanceof Error ? error.message : String(error);
+  }
   await transport.assertExchange(PIDBOX_EXCHANGE, "fanout", { durable: false });
   const { body, props } = encodeControlRequest({
     method: "revoke",
@@ -41,7 +61,8 @@ export async function revokeTasks(
       terminate: options.terminate ?? false,
       signal: "SIGTERM",
       reason: options.reason ?? "revoked",
-      dts_logged: true,
+      // Not stored: each worker that hears it stores it (or keeps it, and shares it with newcomers).
+      dts_logged: problem === null,
     },
     destination: null,
     ticket: "",
@@ -53,5 +74,5 @@ export async function revokeTasks(
     // No worker is listening now: the stream is what later ones read.
     if (!(error instanceof UnroutableError)) throw error;
   }
-  return revocations;
+  return { revocations, stored: problem === null, problem };
 }

@@ -11,7 +11,9 @@
  * reads back a marker it appended itself (a stream tells a reader no length).
  * @module
  */
+import { type Clock, systemClock } from "../clock.ts";
 import { DtsError } from "../errors.ts";
+import { backoffDelayMs } from "../retry/backoff.ts";
 import type { Logger } from "../log/logger.ts";
 import type { StreamEntry, Transport } from "../transport/transport.ts";
 import type { Revocation } from "./revoked_set.ts";
@@ -33,20 +35,49 @@ export type LogEntry =
   | { kind: "revocation"; revocation: Revocation }
   | { kind: "marker"; id: string };
 
-/** Declare the stream; idempotent. */
-export function openRevocationLog(transport: Transport): Promise<void> {
-  return transport.assertStream(REVOCATION_STREAM, {
-    maxAgeMs: STREAM_MAX_AGE_MS,
-    maxBytes: STREAM_MAX_BYTES,
-  });
+/** How long to wait for a stream that is still starting (a broker just restarted). */
+const STREAM_STARTING_MS = 30_000;
+
+/**
+ * Declare the stream; idempotent. Right after a broker restart RabbitMQ
+ * refuses a stream it has not started yet ("home node … is down or
+ * inaccessible"): that is waited out, for up to `STREAM_STARTING_MS`.
+ */
+export async function openRevocationLog(
+  transport: Transport,
+  options: { clock?: Clock; signal?: AbortSignal } = {},
+): Promise<void> {
+  const clock = options.clock ?? systemClock;
+  const deadline = clock.now() + STREAM_STARTING_MS;
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await transport.assertStream(REVOCATION_STREAM, {
+        maxAgeMs: STREAM_MAX_AGE_MS,
+        maxBytes: STREAM_MAX_BYTES,
+      });
+    } catch (error) {
+      if (!isStarting(error) || clock.now() > deadline) throw error;
+      await clock.sleep(
+        backoffDelayMs(attempt, { baseMs: 100, factor: 2, maxMs: 2000 }),
+        options.signal,
+      );
+    }
+  }
+}
+
+/** RabbitMQ's refusal of a queue whose replica has not started yet. */
+export function isStarting(error: unknown): boolean {
+  return error instanceof Error && /is down or inaccessible/.test(error.message);
 }
 
 /** Append revocations; resolves once the broker has every one. */
 export async function logRevocations(
   transport: Transport,
   revocations: readonly Revocation[],
+  options: { signal?: AbortSignal } = {},
 ): Promise<void> {
-  await openRevocationLog(transport);
+  await openRevocationLog(transport, { signal: options.signal });
+  options.signal?.throwIfAborted();
   await Promise.all(
     revocations.map((revocation) =>
       transport.publish(REVOCATION_STREAM, encodeEntry({ kind: "revocation", revocation }), {
@@ -117,6 +148,8 @@ export interface FollowOptions {
   onRevocation(revocation: Revocation): void;
   logger: Logger;
   signal: AbortSignal;
+  /** @default systemClock */
+  clock?: Clock;
 }
 
 /**
@@ -129,30 +162,65 @@ export function followRevocations(
   options: FollowOptions,
 ): { caughtUp: Promise<void>; done: Promise<void> } {
   const { transport, logger, signal } = options;
-  const marker = crypto.randomUUID();
+  const clock = options.clock ?? systemClock;
   const caughtUp = Promise.withResolvers<void>();
   const done = (async () => {
-    try {
-      await openRevocationLog(transport);
-      const entries = transport.readStream(REVOCATION_STREAM, { from: "first", signal });
-      const reading = read(entries, marker, options, () => caughtUp.resolve());
-      await transport.publish(REVOCATION_STREAM, encodeEntry({ kind: "marker", id: marker }), {
-        headers: {},
-        contentType: "application/json",
-        persistent: true,
-      });
-      await reading;
-    } catch (error) {
-      const problem = new DtsError(
-        `Cannot read the revocations in stream "${REVOCATION_STREAM}": ${(error as Error).message}`,
-        { cause: error },
-      );
-      caughtUp.reject(problem);
-      if (!signal.aborted) logger.warn("Revocations are not followed", { error: problem.message });
+    // A read that fails (the stream not started yet after a broker restart,
+    // a consumer cancelled) starts over from the first entry: applying a
+    // revocation twice changes nothing.
+    for (let failures = 0; !signal.aborted; failures++) {
+      try {
+        await readOnce(options, () => {
+          caughtUp.resolve();
+          if (failures > 0) {
+            logger.info("Revocations are followed again", { stream: REVOCATION_STREAM });
+          }
+          failures = 0;
+        });
+        return; // ended by the signal or by the transport closing
+      } catch (error) {
+        if (signal.aborted) return;
+        const problem = new DtsError(
+          `Cannot read the revocations in stream "${REVOCATION_STREAM}": ${
+            (error as Error).message
+          }`,
+          { cause: error },
+        );
+        // The worker goes on without (asking live workers instead); said once per outage.
+        caughtUp.reject(problem);
+        if (failures === 0) {
+          logger.warn(
+            "Revocations are not followed for now; reading them again in the background",
+            {
+              error: problem.message,
+            },
+          );
+        } else logger.debug("Still cannot read the revocations", { error: problem.message });
+        await clock.sleep(
+          backoffDelayMs(failures, { baseMs: 500, factor: 2, maxMs: 10_000 }),
+          signal,
+        ).catch(() => {});
+      }
     }
   })();
   caughtUp.promise.catch(() => {});
   return { caughtUp: caughtUp.promise, done };
+}
+
+/** Read the stream from its first entry, with a marker of our own to know when we caught up. */
+async function readOnce(options: FollowOptions, onCaughtUp: () => void): Promise<void> {
+  const { transport, signal } = options;
+  const marker = crypto.randomUUID();
+  await openRevocationLog(transport, { clock: options.clock, signal });
+  const entries = transport.readStream(REVOCATION_STREAM, { from: "first", signal });
+  const reading = read(entries, marker, options, onCaughtUp);
+  reading.catch(() => {});
+  await transport.publish(REVOCATION_STREAM, encodeEntry({ kind: "marker", id: marker }), {
+    headers: {},
+    contentType: "application/json",
+    persistent: true,
+  });
+  await reading;
 }
 
 async function read(

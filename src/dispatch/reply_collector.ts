@@ -158,7 +158,7 @@ export class ReplyCollector {
   async #followRevocations(signal: AbortSignal): Promise<void> {
     const { transport } = this.#options;
     try {
-      await openRevocationLog(transport);
+      await openRevocationLog(transport, { clock: this.#clock, signal });
       for await (
         const { body } of transport.readStream(REVOCATION_STREAM, { from: "next", signal })
       ) {

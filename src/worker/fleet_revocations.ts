@@ -7,13 +7,16 @@
 import { TaskRevokedError } from "../attempt/attempt_runner.ts";
 import { CANCELLED, type Clock } from "../clock.ts";
 import { followRevocations, logRevocations, newRevocation } from "../control/revocation_log.ts";
-import { type Revocation, RevokedSet } from "../control/revoked_set.ts";
+import { MAX_REVOKED, type Revocation, RevokedSet } from "../control/revoked_set.ts";
+import { inspectWorkers } from "../client/inspect_workers.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Transport } from "../transport/transport.ts";
 import type { InFlightTasks } from "./in_flight.ts";
 
 /** How long a starting worker waits to have read the fleet's revocations. */
-const CATCH_UP_MS = 10_000;
+const CATCH_UP_MS = 5_000;
+/** How long it waits for the live workers' answers when it could not. */
+const MINGLE_MS = 1_000;
 
 /** What a broadcast `revoke` carries (Celery's arguments, and dts's own). */
 export interface RevokeCommand {
@@ -74,6 +77,7 @@ export class FleetRevocations {
       transport: this.#transport,
       logger: this.#logger,
       signal,
+      clock: this.#clock,
       onRevocation: (revocation) => this.apply(revocation),
     });
     const cancel = new AbortController();
@@ -85,17 +89,47 @@ export class FleetRevocations {
       ),
     ]).catch((error: Error) => error);
     cancel.abort(CANCELLED);
-    if (waited instanceof Error) {
-      this.#logger.warn("Starting without the fleet's revocations", {
-        error: waited.message,
-        effect: "tasks revoked before this worker started may run; broadcast revokes still apply",
-      });
-    } else if (waited === "slow") {
-      this.#logger.warn("Still reading the fleet's revocations; starting anyway", {
-        waited_ms: CATCH_UP_MS,
-      });
+    if (waited !== "caught up") {
+      // Celery's answer, as a fallback: ask the live workers what they know.
+      const learned = await this.#mingle();
+      this.#logger.warn(
+        "Cannot read the fleet's revocation stream; asked the live workers instead",
+        {
+          error: waited instanceof Error ? waited.message : `not read within ${CATCH_UP_MS} ms`,
+          workers_answered: learned.workers,
+          revocations_learned: learned.revocations,
+          effect: learned.workers === 0
+            ? "tasks revoked before this worker started may run; broadcast revokes still apply"
+            : "revocations no live worker heard of may be missed",
+        },
+      );
     }
     return { done: following.done };
+  }
+
+  /** Celery's start-up "mingle": a `hello` broadcast; each answer lists what that worker knows is revoked. */
+  async #mingle(): Promise<{ workers: number; revocations: number }> {
+    const replies = await inspectWorkers(this.#transport, {
+      method: "hello",
+      arguments: { from_node: "dts", revoked: {} },
+      timeoutMs: MINGLE_MS,
+      clock: this.#clock,
+    }).catch(() => new Map<string, unknown>());
+    let revocations = 0;
+    const now = this.#clock.now();
+    for (const reply of replies.values()) {
+      const revoked = (reply as { revoked?: unknown } | null)?.revoked;
+      if (typeof revoked !== "object" || revoked === null) continue;
+      // Celery's entries carry a monotonic clock, not a date: count from now.
+      for (const id of Object.keys(revoked).slice(0, MAX_REVOKED)) {
+        if (
+          this.apply(newRevocation(id, { now, reason: "revoked (learned from a live worker)" }))
+        ) {
+          revocations++;
+        }
+      }
+    }
+    return { workers: replies.size, revocations };
   }
 
   /** Honour a revocation: remember it, and stop its running attempts when it says terminate. */
@@ -122,18 +156,20 @@ export class FleetRevocations {
    * applied at once, and written to the stream unless its sender did, so
    * that workers that start later honour it too.
    */
-  async command(command: RevokeCommand): Promise<void> {
+  command(command: RevokeCommand): Promise<void> {
     const now = this.#clock.now();
     const fresh = command.taskIds
       .map((id) => newRevocation(id, { terminate: command.terminate, reason: command.reason, now }))
       .filter((revocation) => this.apply(revocation));
-    if (command.logged || fresh.length === 0) return;
-    await logRevocations(this.#transport, fresh).catch((error) =>
+    if (command.logged || fresh.length === 0) return Promise.resolve();
+    // Not awaited: a stream that is down must not hold up the remote-control loop.
+    void logRevocations(this.#transport, fresh).catch((error) =>
       this.#logger.warn("Cannot write a broadcast revoke to the revocation stream", {
         error,
-        effect: "workers that start later may run these tasks",
+        effect: "workers that start later learn them only from live workers",
         ids: fresh.map((revocation) => revocation.taskId),
       })
     );
+    return Promise.resolve();
   }
 }

@@ -17,7 +17,8 @@ import { handleDelivery } from "./handle_delivery.ts";
 import { HeldMessages } from "./held_messages.ts";
 import { InFlightTasks, messageKey } from "./in_flight.ts";
 import { WorkerMetrics } from "./metrics.ts";
-import { FleetRevocations } from "./fleet_revocations.ts";
+import { FleetRevocations, type RevokeCommand } from "./fleet_revocations.ts";
+import { backoffDelayMs } from "../retry/backoff.ts";
 import { serveRemoteControl } from "./remote_control.ts";
 import type { AutoscaleBounds } from "./autoscale_decision.ts";
 import { type AutoscalerState, runAutoscaler } from "./autoscaler.ts";
@@ -208,22 +209,37 @@ export class Worker {
     });
   }
 
-  /** Answers `dts inspect`-style broadcasts (ping, active, stats) until the worker stops consuming. */
-  #serveControl(queues: string[]): Promise<void> {
+  /**
+   * Answers remote control (inspect, revoke) until the worker stops
+   * consuming. A setup cut short by a dropped connection, or a consumer the
+   * broker cancelled, starts over: a worker deaf to revoke would run what
+   * the fleet cancelled.
+   */
+  async #serveControl(queues: string[]): Promise<void> {
     const { transport, tasks, logger } = this.#options;
-    return serveRemoteControl(transport, {
-      state: {
-        workerName: this.name,
-        tasks: () => tasks.map((t) => t.name),
-        queues: () => queues,
-        active: () => this.#describeActive(),
-        stats: () => this.#stats(),
-        revoke: (command) => this.#revocations?.command(command) ?? Promise.resolve(),
-        revoked: () => this.#revocations?.ids() ?? [],
-      },
-      logger,
-      signal: this.#consuming.signal,
-    }).catch((error) => logger.warn("Remote control stopped", { error }));
+    const signal = this.#consuming.signal;
+    const state = {
+      workerName: this.name,
+      tasks: () => tasks.map((t) => t.name),
+      queues: () => queues,
+      active: () => this.#describeActive(),
+      stats: () => this.#stats(),
+      revoke: (command: RevokeCommand) => this.#revocations?.command(command) ?? Promise.resolve(),
+      revoked: () => this.#revocations?.ids() ?? [],
+    };
+    for (let failures = 0; !signal.aborted; failures++) {
+      try {
+        await serveRemoteControl(transport, { state, logger, signal });
+        return;
+      } catch (error) {
+        if (signal.aborted) return;
+        logger.warn("Remote control stopped; starting it again", { error });
+        await this.#clock.sleep(
+          backoffDelayMs(failures, { baseMs: 200, factor: 2, maxMs: 5000 }),
+          signal,
+        ).catch(() => {});
+      }
+    }
   }
 
   /** Ready to take work: consuming every queue and connected (SPEC `/readyz`). */
@@ -238,6 +254,11 @@ export class Worker {
     if (!this.#options.transport.connected) return "broker disconnected";
     const [queue, why] = this.#notConsuming.entries().next().value ?? [];
     return queue === undefined ? "ready" : `not consuming "${queue}": ${why}`;
+  }
+
+  /** The task ids this worker knows are revoked, oldest first (`inspect revoked`). */
+  revokedIds(): string[] {
+    return this.#revocations?.ids() ?? [];
   }
 
   /** How many attempts run right now. */
