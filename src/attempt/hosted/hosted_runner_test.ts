@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createLogger, silentLogger } from "../../log/logger.ts";
 import { DEFAULT_RETRY_SETTINGS, type TaskDefinition } from "../../plugin/task_plugin.ts";
-import type { AttemptInput } from "../attempt_runner.ts";
+import { type AttemptInput, TaskRevokedError } from "../attempt_runner.ts";
 import { ManualClock } from "../../../tests/helpers/manual_clock.ts";
 import { HostedRunner, type HostedRunnerOptions } from "./hosted_runner.ts";
 
@@ -148,6 +148,31 @@ Deno.test("HostedRunner: the worker's stop ends attempts as stopped; one that ig
     const [a, b] = await Promise.all([honour, ignore]);
     assert.ok(!a.ok && a.stopped && !a.timedOut);
     assert.ok(!b.ok && b.stopped);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.equal(runner.hosts, 0, "the host of the attempt that ignored its signal is gone");
+  });
+});
+
+Deno.test("HostedRunner: a revoke with terminate ends the attempt REVOKED at once; a plugin that ignores its signal loses its host", async () => {
+  await withRunner({}, async (runner) => {
+    const revokeHonour = new AbortController();
+    const revokeIgnore = new AbortController();
+    const honour = runner.run(hostile(), {
+      ...input(["honour"]),
+      revokeSignal: revokeHonour.signal,
+    });
+    const ignore = runner.run(hostile(), {
+      ...input(["never"]),
+      revokeSignal: revokeIgnore.signal,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    revokeHonour.abort(new TaskRevokedError("wrong build"));
+    revokeIgnore.abort(new TaskRevokedError("stop it"));
+    const [a, b] = await Promise.all([honour, ignore]);
+    assert.ok(!a.ok && a.revoked && !a.stopped && !a.timedOut, JSON.stringify(a));
+    assert.equal(!a.ok && a.error.type, "TaskRevokedError");
+    assert.match(!a.ok ? a.error.message : "", /wrong build/);
+    assert.ok(!b.ok && b.revoked, JSON.stringify(b));
     await new Promise((resolve) => setTimeout(resolve, 400));
     assert.equal(runner.hosts, 0, "the host of the attempt that ignored its signal is gone");
   });
