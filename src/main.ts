@@ -4,6 +4,7 @@
  * @module
  */
 import { dropPermissions } from "./cli/drop_permissions.ts";
+import { askYesNo } from "./cli/terminal_question.ts";
 import { BatchedOutput } from "./cli/batched_output.ts";
 import { runCli } from "./cli/program.ts";
 import { ENV_VARS } from "./config/overrides.ts";
@@ -50,6 +51,9 @@ async function main(): Promise<number> {
       hostname: Deno.hostname(),
       dropPermissions,
       pid: Deno.pid,
+      askYesNo: Deno.stdin.isTerminal() && Deno.stderr.isTerminal()
+        ? (question) => askYesNo(question, (text) => stderr.write(text))
+        : undefined,
     });
   } catch (error) {
     stderr.flush();

@@ -30,6 +30,11 @@ export interface CliContext {
    * Only the real program drops any; in tests commands run with the test's own.
    */
   dropPermissions?(names: readonly DroppablePermission[]): Promise<void>;
+  /**
+   * Ask a yes/no question; present only when a person can answer (stdin and
+   * stderr are terminals). Resolves to the answer, false without one.
+   */
+  askYesNo?(question: string): Promise<boolean>;
 }
 
 /** The permissions a command may give up at its start. */

@@ -16,7 +16,9 @@ import type { Logger } from "../log/logger.ts";
 import { resolveRoute } from "../plugin/resolve_tasks.ts";
 import { JsonReporter } from "../report/json_reporter.ts";
 import { PrettyReporter } from "../report/pretty_reporter.ts";
-import type { Reporter } from "../report/task_event.ts";
+import type { DispatchRun, Reporter } from "../report/task_event.ts";
+import { revokeTasks } from "../client/revoke_tasks.ts";
+import type { Transport } from "../transport/transport.ts";
 import type { MemoryBroker } from "../transport/memory/memory_broker.ts";
 import { type CliContext, useColor } from "./cli_context.ts";
 import { parsePositiveDurationArg } from "./option_parsers.ts";
@@ -42,6 +44,7 @@ interface DispatchFlags extends CommonFlags {
   resultsDir?: string;
   save: boolean;
   resume?: string;
+  cancelOnInterrupt?: boolean;
 }
 
 /** Register `dispatch`. */
@@ -72,6 +75,10 @@ export function registerDispatchCommand(
       parsePositiveDurationArg,
     )
     .option(
+      "--cancel-on-interrupt",
+      "on Ctrl-C or SIGTERM, revoke (with terminate) the tasks still without a result; on a terminal it asks instead",
+    )
+    .option(
       "--resume <run-id>",
       "collect the results still missing of run <run-id> (its dispatcher died or was interrupted) and report the whole run",
     );
@@ -98,7 +105,9 @@ Examples:
 Exit code 0 when every task succeeded, 1 when any failed or timed out, 2 for bad
 usage (also: an unknown run id, or a run whose reply queue expired), 130 when
 interrupted (SIGINT, SIGTERM): it stops waiting at once, marks every task without a
-result INTERRUPTED, and prints and saves the partial document with "interrupted": true.`,
+result INTERRUPTED, and prints and saves the partial document with "interrupted": true.
+Those tasks still run; with --cancel-on-interrupt (or "y" to the question a
+terminal gets) they are revoked, running ones terminated, like dts revoke.`,
   );
   command.action((flags: DispatchFlags) => run(() => dispatchCommand(flags, ctx)));
 }
@@ -144,10 +153,41 @@ export async function dispatchCommand(
       logger,
       follow: (runId) => commonFollow(flags, ctx, config.results.dir, logger, output, runId),
     });
+    if (run.interrupted) await cancelInterrupted(run, flags, ctx, transport, logger);
     return exitCodeOf(run);
   } finally {
     await transport.close();
   }
+}
+
+/**
+ * After an interrupt: revoke the tasks without a result when asked to
+ * (`--cancel-on-interrupt`, or "y" on a terminal). Terminate too: the
+ * person stopping the run wants the work stopped, not only unstarted.
+ */
+async function cancelInterrupted(
+  run: DispatchRun,
+  flags: DispatchFlags,
+  ctx: CliContext,
+  transport: Transport,
+  logger: Logger,
+): Promise<void> {
+  const ids = run.tasks.filter((task) => task.status === "INTERRUPTED").map((task) => task.id);
+  if (ids.length === 0) return;
+  const what = ids.length === 1 ? "the task" : `the ${ids.length} tasks`;
+  const cancel = flags.cancelOnInterrupt === true ||
+    (await ctx.askYesNo?.(`Cancel ${what} it sent that have no result yet?`) ?? false);
+  if (!cancel) return;
+  const outcome = await revokeTasks(transport, ids, {
+    terminate: true,
+    reason: "its dispatch was interrupted and cancelled",
+  });
+  logger.warn("Revoked the tasks of the interrupted dispatch", {
+    run_id: run.runId,
+    revoked: outcome.revocations.length,
+    stored: outcome.stored,
+    ...(outcome.problem === null ? {} : { error: outcome.problem }),
+  });
 }
 
 /** `--resume RUN_ID`: the journal's results, then the missing ones from the reply queue. */

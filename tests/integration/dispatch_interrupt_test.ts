@@ -91,3 +91,63 @@ dispatch:
     if (replyQueue) await transport.deleteQueue(replyQueue);
   }
 });
+
+Deno.test("SIGINT during dts dispatch --cancel-on-interrupt: the running task is terminated as REVOKED, the queued one never runs", async () => {
+  await using broker = await testBroker();
+  const ns = testNamespace();
+  const queue = ns.queue("queue_slow");
+  await using tmp = await tempDir();
+  const config = `${tmp.path}/config.yml`;
+  await Deno.writeTextFile(
+    config,
+    `name: cancelled
+tasks:
+  slow: { name: task_slow, queue: ${queue} }
+dispatch:
+  timeout: 60s
+  jobs:
+    - { task: slow, kwargs: { ms: 30000 } }
+    - { task: slow, kwargs: { ms: 30001 } }
+`,
+  );
+  const plugins = ["--plugins", FIXTURE_PLUGINS.good];
+  await using transport = await openTransport(broker.url);
+  try {
+    await using worker = await spawnWorker(
+      ["--task", "slow", "--concurrency", "1", "--config", config, ...plugins],
+      { brokerUrl: broker.url },
+    );
+    await using dispatcher = new CliProcess(
+      [
+        "dispatch",
+        "--config",
+        config,
+        "--output",
+        "json",
+        "--no-save",
+        "--cancel-on-interrupt",
+        ...plugins,
+      ],
+      { env: { DTS_BROKER_URL: broker.url } },
+    );
+    await worker.waitFor(/"Task started"[^\n]*task_slow/);
+    dispatcher.kill("SIGINT");
+    const run = await dispatcher.finished();
+    assert.equal(run.code, 130, run.stderr);
+    assert.match(
+      run.stderr,
+      /"msg":"Revoked the tasks of the interrupted dispatch"[^\n]*"revoked":2/,
+    );
+    // The running one is stopped at once, the queued one refused when its turn comes.
+    await worker.waitFor(/"Task terminated: revoked"[^\n]*task_slow/, 5000);
+    await worker.waitFor(/"Not running a revoked task"[^\n]*task_slow/, 5000);
+    await waitUntil(
+      "the queue to be empty",
+      async () => (await transport.inspectQueue(queue))?.messages === 0,
+      5000,
+    );
+    assert.doesNotMatch(worker.stderr, /"Task succeeded"/);
+  } finally {
+    await deleteQueues(broker.url, [queue]);
+  }
+});
