@@ -24,6 +24,7 @@ import {
   parsePositiveDurationArg,
   parsePositiveInt,
   parsePositiveNumber,
+  parsePriority,
 } from "./option_parsers.ts";
 import { loadProgressOutput } from "./load_progress_output.ts";
 import { ensureWritableDir } from "./writable_dir.ts";
@@ -37,6 +38,7 @@ interface LoadFlags extends CommonFlags {
   json?: boolean;
   report?: string;
   args?: string;
+  priority?: number;
 }
 
 /** Register `load`. */
@@ -60,6 +62,11 @@ export function registerLoadCommand(
     )
     .option("--concurrency <n>", "tasks in flight at once (default 100)", parsePositiveInt)
     .option("--args <json>", "task args as a JSON array, e.g. '[0]'")
+    .option(
+      "--priority <n>",
+      "AMQP priority of the tasks, 0..255: honoured when tasks.<key>.max_priority makes the queue a priority queue",
+      parsePriority,
+    )
     .option("--json", "print one JSON document")
     .option("--report <file.html>", "also write an HTML report");
   addCommonOptions(command, { plugins: true });
@@ -112,7 +119,10 @@ export async function loadCommand(flags: LoadFlags, ctx: CliContext): Promise<nu
       transport,
       task: route.name,
       queue: route.queue,
-      queueOptions: taskQueueOptions(config),
+      queueOptions: route.maxPriority === undefined
+        ? taskQueueOptions(config)
+        : { ...taskQueueOptions(config), maxPriority: route.maxPriority },
+      priority: flags.priority,
       args,
       count: load.count ?? undefined,
       durationMs: load.durationMs ?? undefined,

@@ -17,6 +17,15 @@ export function parsePositiveInt(value: string): number {
 }
 
 /** A TCP port, 0 to 65535. */
+/** `--priority`: an AMQP priority, 0..255. */
+export function parsePriority(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n > 255) {
+    throw new InvalidArgumentError(`"${value}" is not a priority (a whole number 0 to 255).`);
+  }
+  return n;
+}
+
 export function parsePort(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || n > 65535) {

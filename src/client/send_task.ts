@@ -41,10 +41,13 @@ export class TaskSender {
    * Declare `queue` as the workers would, once per sender.
    * @throws {BrokerError} when it cannot be declared and does not exist
    */
-  prepare(queue: string): Promise<void> {
+  prepare(queue: string, more: { maxPriority?: number } = {}): Promise<void> {
     let declared = this.#declared.get(queue);
     if (declared === undefined) {
-      declared = ensureTaskQueue(this.#options.transport, queue, this.#options.queueOptions);
+      const options = more.maxPriority === undefined
+        ? this.#options.queueOptions
+        : { ...this.#options.queueOptions, maxPriority: more.maxPriority };
+      declared = ensureTaskQueue(this.#options.transport, queue, options);
       declared.catch(() => this.#declared.delete(queue));
       this.#declared.set(queue, declared);
     }

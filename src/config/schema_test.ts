@@ -141,3 +141,27 @@ Deno.test("ConfigSchema reports a missing or null name as required or wrong", ()
   assert.deepEqual(issues({}), ["name is required"]);
   assert.deepEqual(issues({ name: null }), ["name must be a string, not empty (null)"]);
 });
+
+Deno.test("ConfigSchema takes tasks.<key>.max_priority (1..255) and a job's priority (0..255)", () => {
+  const result = parse({
+    name: "n",
+    tasks: { a: { max_priority: 10 } },
+    dispatch: { jobs: [{ task: "a", priority: 7 }] },
+  });
+  assert.ok(result.success);
+  assert.equal(result.data.tasks.a.maxPriority, 10);
+  assert.equal(result.data.dispatch.jobs[0].priority, 7);
+  assert.deepEqual(
+    issues({
+      name: "n",
+      tasks: { a: { max_priority: 0 }, b: { max_priority: 256 } },
+      dispatch: { jobs: [{ task: "a", priority: -1 }, { task: "a", priority: 1.5 }] },
+    }),
+    [
+      "tasks.a.max_priority must be >= 1",
+      "tasks.b.max_priority must be <= 255",
+      "dispatch.jobs[0].priority must be >= 0",
+      "dispatch.jobs[1].priority must be a whole number",
+    ],
+  );
+});

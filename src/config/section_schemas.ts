@@ -27,6 +27,9 @@ const jobSchema = z.strictObject({
   args: z.array(z.unknown()).default([]).describe("Positional arguments. Default: []."),
   kwargs: z.record(z.string(), z.unknown()).default({}).describe("Keyword arguments. Default: {}."),
   count: wholeNumber(1).default(1).describe("How many times to send it. Default: 1."),
+  priority: z.number().int().min(0).max(255).optional().describe(
+    "AMQP priority of its messages; honoured when the task's queue has max_priority. Default: 0.",
+  ),
 });
 
 /** `dispatch`: what `dts dispatch` sends and how long it waits. */

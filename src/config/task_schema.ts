@@ -51,6 +51,9 @@ const taskEntrySchema = section(z.strictObject({
   retry: section(retrySchema).describe("Retry settings; unset fields come from the plugin."),
   timeout: durationMs({ positive: true }).optional()
     .describe("Per-attempt time limit. Default: the plugin's, else none."),
+  max_priority: z.number().int().min(1).max(255).optional().describe(
+    "Declare the queue as a priority queue (x-max-priority, 1..255; RabbitMQ advises <= 10). Classic queues only.",
+  ),
 }));
 
 /** One task's compiled settings (`tasks.<key>`). */
@@ -65,6 +68,8 @@ export interface TaskConfig {
   retry: Partial<RetrySettings>;
   /** Absent: the plugin's timeout, else none. */
   timeoutMs?: number;
+  /** The queue's `x-max-priority`; absent: not a priority queue. */
+  maxPriority?: number;
 }
 
 /** `tasks`: map of task key → settings. Two keys may not share a task name or a queue. */
@@ -79,6 +84,7 @@ export const tasksSchema = section(
         retry: entry.retry,
       };
       if (entry.timeout !== undefined) task.timeoutMs = entry.timeout;
+      if (entry.max_priority !== undefined) task.maxPriority = entry.max_priority;
       tasks[key] = task;
     }
     return tasks;

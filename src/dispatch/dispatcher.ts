@@ -21,6 +21,10 @@ export interface DispatchJob {
   kwargs: Record<string, unknown>;
   /** The task id. @default a fresh UUID */
   id?: string;
+  /** AMQP priority of the message. @default 0 */
+  priority?: number;
+  /** Its queue is a priority queue with this `x-max-priority` (declared so when missing). */
+  maxPriority?: number;
 }
 
 /** How to run a dispatch. */
@@ -93,7 +97,7 @@ async function runDispatch(
       attempts: options.publishAttempts,
       clock,
     });
-    for (const queue of new Set(jobs.map((job) => job.queue))) await sender.prepare(queue);
+    for (const job of jobs) await sender.prepare(job.queue, { maxPriority: job.maxPriority });
     const collector = new ReplyCollector({
       transport,
       replyQueue,
@@ -108,6 +112,7 @@ async function runDispatch(
         args: job.args,
         kwargs: job.kwargs,
         replyTo: replyQueue,
+        priority: job.priority,
         headers: options.trackStarted === false ? {} : { [TRACK_STARTED_HEADER]: true },
       })
     );

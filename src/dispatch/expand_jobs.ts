@@ -8,15 +8,17 @@ import type { DispatchJob } from "./dispatcher.ts";
 /** Every send of the config's jobs, `count` times each, in order. */
 export function expandJobs(
   config: Config,
-  route: (ref: string) => { name: string; queue: string },
+  route: (ref: string) => { name: string; queue: string; maxPriority?: number },
 ): DispatchJob[] {
   return config.dispatch.jobs.flatMap((job) => {
-    const { name, queue } = route(job.task);
+    const { name, queue, maxPriority } = route(job.task);
     return Array.from({ length: job.count }, () => ({
       task: name,
       queue,
       args: job.args,
       kwargs: job.kwargs,
+      ...(job.priority === undefined ? {} : { priority: job.priority }),
+      ...(maxPriority === undefined ? {} : { maxPriority }),
     }));
   });
 }

@@ -23,6 +23,8 @@ export interface LoadOptions {
   queue: string;
   args?: unknown[];
   kwargs?: Record<string, unknown>;
+  /** AMQP priority of every message. @default 0 */
+  priority?: number;
   /** Stop after this many sends. */
   count?: number;
   /** Stop sending after this long. */
@@ -163,6 +165,7 @@ async function sendOne(options: LoadOptions, run: Sending): Promise<void> {
     args: options.args ?? [],
     kwargs: options.kwargs ?? {},
     replyTo: run.replyQueue,
+    priority: options.priority,
   });
   const finished = run.tally.start(message.id);
   run.deadlines.add(message.id, run.clock.now() + run.timeoutMs);

@@ -19,6 +19,7 @@ export interface TaskSettings {
   queue?: string;
   retry?: Partial<RetrySettings>;
   timeoutMs?: number;
+  maxPriority?: number;
 }
 
 /** A task named by a command or job, before its plugin is known: enough to send to it. */
@@ -27,6 +28,8 @@ export interface TaskRoute {
   key: string;
   name: string;
   queue: string;
+  /** The queue's `x-max-priority` (`tasks.<key>.max_priority`); absent: not a priority queue. */
+  maxPriority?: number;
 }
 
 /**
@@ -50,6 +53,7 @@ export function resolveRoute(
       key: configured.key,
       name: configured.name,
       queue: configured.queue ?? plugin?.plugin.queue ?? defaultQueueName(configured.name),
+      ...(configured.maxPriority === undefined ? {} : { maxPriority: configured.maxPriority }),
     };
   }
   if (plugin) {
@@ -128,6 +132,7 @@ export function resolveTask(
     queue: route.queue,
     retry: { ...DEFAULT_RETRY_SETTINGS, ...plugin.retry, ...configured?.retry },
     timeoutMs,
+    ...(route.maxPriority === undefined ? {} : { maxPriority: route.maxPriority }),
     run: (ctx) => plugin.run(ctx),
     module: loaded.url,
     permissions: plugin.permissions ?? {},

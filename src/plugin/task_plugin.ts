@@ -68,6 +68,8 @@ export interface TaskDefinition {
   retry: RetrySettings;
   /** null: no timeout. */
   timeoutMs: number | null;
+  /** Its queue's `x-max-priority` (config `tasks.<key>.max_priority`); absent: not a priority queue. */
+  maxPriority?: number;
   /** The handler, for running on the worker's own thread (tests, embedding). */
   run?(ctx: TaskContext): unknown;
   /** The plugin module (`file:` URL), for running in a plugin host. */

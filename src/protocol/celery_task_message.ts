@@ -39,6 +39,8 @@ export interface TaskMessage {
   timeLimit: [number | null, number | null];
   /** Queue that gets the rpc:// result. */
   replyTo: string | null;
+  /** The AMQP priority (0..255; Celery's `apply_async(priority=N)`): kept by retries. */
+  priority: number;
   /** Node that sent the message, e.g. `gen1234@host`. */
   origin: string | null;
   ignoreResult: boolean;
@@ -57,6 +59,8 @@ export interface CreateTaskMessageOptions {
   kwargs?: Record<string, unknown>;
   /** @default null */
   replyTo?: string | null;
+  /** @default 0 */
+  priority?: number;
   /** @default 0 */
   retries?: number;
   /** @default null */
@@ -119,6 +123,7 @@ export function createTaskMessage(
     group: options.group ?? null,
     timeLimit: options.timeLimit ?? [null, null],
     replyTo: options.replyTo ?? null,
+    priority: priorityOf(options.priority),
     origin: options.origin ?? null,
     ignoreResult: options.ignoreResult ?? false,
     embed: { callbacks: null, errbacks: null, chain: null, chord: null },
@@ -192,7 +197,7 @@ export function encodeTaskMessage(message: TaskMessage): { body: Uint8Array; pro
     contentType: JSON_CONTENT_TYPE,
     contentEncoding: UTF8_ENCODING,
     correlationId: message.id,
-    priority: 0,
+    priority: message.priority,
     persistent: true,
   };
   if (message.replyTo !== null) props.replyTo = message.replyTo;
@@ -251,6 +256,7 @@ export function decodeTaskMessage(
     group: optionalString(headers, "group"),
     timeLimit: timeLimitOf(headers.timelimit),
     replyTo: props.replyTo || null,
+    priority: priorityOf(props.priority),
     origin: optionalString(headers, "origin"),
     ignoreResult: headers.ignore_result === true,
     embed: {
@@ -318,4 +324,11 @@ function timeLimitOf(value: unknown): [number | null, number | null] {
 
 function isLimit(value: unknown): value is number | null {
   return value === null || (typeof value === "number" && value >= 0);
+}
+
+/** An AMQP priority: an octet; anything else is 0 (what RabbitMQ assumes when there is none). */
+function priorityOf(value: unknown): number {
+  return typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 255
+    ? value
+    : 0;
 }

@@ -82,6 +82,7 @@ for (const name of SEND_FIXTURES) {
       group: null,
       timeLimit: [null, null],
       replyTo: REPLY_QUEUE,
+      priority: 0, // Celery's default, in the AMQP properties
       origin: CAPTURE.client_origin,
       ignoreResult: false,
       embed: { callbacks: null, errbacks: null, chain: null, chord: null },
@@ -429,4 +430,16 @@ Deno.test("encodeTaskMessage() leaves out only null headers Celery reads as abse
   const custom = encodeTaskMessage(createTaskMessage("task_a", { headers: { "x-note": null } }));
   assert.equal(custom.props.headers!["x-note"], null);
   assert.ok(Object.hasOwn(custom.props.headers!, "x-note"));
+});
+
+Deno.test("a task's AMQP priority is decoded, re-encoded, and kept by its retry; a bad one counts as 0", () => {
+  const message = createTaskMessage("task_a", { priority: 7 });
+  const { body, props } = encodeTaskMessage(message);
+  assert.equal(props.priority, 7);
+  const decoded = decodeTaskMessage(body, props);
+  assert.equal(decoded.priority, 7);
+  assert.equal(encodeTaskMessage(retryTaskMessage(decoded, { eta: null })).props.priority, 7);
+  for (const bad of [300, -1, 1.5]) {
+    assert.equal(decodeTaskMessage(body, { ...props, priority: bad }).priority, 0, String(bad));
+  }
 });

@@ -105,6 +105,11 @@ export interface TaskQueueOptions {
   type?: "classic" | "quorum";
   /** Quorum only: dead-letter a message after this many redeliveries (poison guard). */
   deliveryLimit?: number;
+  /**
+   * Classic only: a priority queue (`x-max-priority`): a message with a
+   * higher `priority` (0..this) is delivered before lower ones waiting.
+   */
+  maxPriority?: number;
 }
 
 /** Depth and consumers of a queue. */

@@ -27,7 +27,7 @@ export interface DeliveryDeps {
   /** The queues this worker consumes: never a place for a result. */
   queues: ReadonlySet<string>;
   /** How the task queues are declared (to declare `<queue>.dead` again if it vanished). */
-  queueOptions: TaskQueueOptions;
+  queueOptions(queue: string): TaskQueueOptions;
   workerName: string;
   logger: Logger;
   metrics: WorkerMetrics;

@@ -100,7 +100,7 @@ async function setup(run: TaskDefinition["run"] = () => 42) {
     transport,
     tasks: new Map([[task.name, { task, policy: exponentialBackoff(task.retry) }]]),
     queues: new Set([Q]),
-    queueOptions: {},
+    queueOptions: () => ({}),
     workerName: "h@test",
     logger: silentLogger,
     metrics: new WorkerMetrics(),

@@ -49,7 +49,7 @@ export async function deadLetterSafely(
     deps.logger.warn("The dead-letter queue is gone; declaring it again", {
       queue: delivery.queue,
     });
-    await deps.transport.assertTaskQueue(delivery.queue, deps.queueOptions);
+    await deps.transport.assertTaskQueue(delivery.queue, deps.queueOptions(delivery.queue));
     await delivery.deadLetter(letter.reason, letter.headers);
   }
 }

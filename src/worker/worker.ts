@@ -109,7 +109,17 @@ export class Worker {
       type: this.#options.queueType,
       deliveryLimit: this.#options.deliveryLimit ?? undefined,
     };
-    for (const queue of queues) await transport.assertTaskQueue(queue, queueOptions);
+    // A priority queue when a task on it says so (tasks.<key>.max_priority).
+    const maxPriority = new Map<string, number>();
+    for (const task of tasks) {
+      if (task.maxPriority === undefined) continue;
+      maxPriority.set(task.queue, Math.max(maxPriority.get(task.queue) ?? 0, task.maxPriority));
+    }
+    const queueOptionsFor = (queue: string) => {
+      const max = maxPriority.get(queue);
+      return max === undefined ? queueOptions : { ...queueOptions, maxPriority: max };
+    };
+    for (const queue of queues) await transport.assertTaskQueue(queue, queueOptionsFor(queue));
     // Before any task: what the fleet revoked while this worker was not running.
     const revocations = new FleetRevocations({
       transport,
@@ -126,7 +136,7 @@ export class Worker {
       transport,
       tasks: byName,
       queues: new Set(queues),
-      queueOptions,
+      queueOptions: queueOptionsFor,
       workerName: this.name,
       logger,
       metrics: this.metrics,
@@ -162,7 +172,7 @@ export class Worker {
     return consumeQueue({
       transport: deps.transport,
       queue,
-      queueOptions: deps.queueOptions,
+      queueOptions: deps.queueOptions(queue),
       prefetch: this.#options.prefetch ?? null,
       signal: this.#consuming.signal,
       pool: this.#pool,

@@ -125,6 +125,44 @@ export function testTransport(name: string, open: () => Promise<TransportHarness
     });
   };
 
+  test("a task queue with maxPriority delivers higher priorities first, in order within one; a requeued message goes back before its peers", async (h) => {
+    const t = h.transport;
+    const q = h.queue("prio");
+    await t.assertTaskQueue(q, { maxPriority: 5 });
+    await t.assertTaskQueue(q, { maxPriority: 5 });
+    for (
+      const [body, priority] of [["low1", 0], ["low2", 0], ["high1", 5], ["mid", 3], [
+        "high2",
+        9,
+      ]] as const
+    ) {
+      await t.publish(q, bytes(body), { persistent: true, priority });
+    }
+    await waitForDepth(t, q, 5);
+    const stop = new AbortController();
+    const reader = new Reader(t.consume(q, { prefetch: 1, signal: stop.signal }));
+    const first = await reader.take();
+    // 9 counts as the queue's maximum, 5: after high1, which came first.
+    assert.equal(text(first.body), "high1");
+    await first.requeue();
+    const seen: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const delivery = await reader.take();
+      seen.push(text(delivery.body));
+      await delivery.ack();
+    }
+    assert.deepEqual(seen, ["high1", "high2", "mid", "low1", "low2"]);
+    stop.abort();
+  });
+
+  test("a quorum task queue with maxPriority is refused, saying how to fix it", async (h) => {
+    const q = h.queue("prio_quorum");
+    await assert.rejects(
+      h.transport.assertTaskQueue(q, { type: "quorum", maxPriority: 5 }),
+      /max_priority 5: a priority queue must be classic .*worker\.queue_type: classic/,
+    );
+  });
+
   test("publish() then consume() delivers the message and ack() removes it", async (h) => {
     const t = h.transport;
     const q = h.queue("a");

@@ -23,7 +23,7 @@ export function brokerError(action: string, error: unknown): BrokerError {
     return new QueueMismatchError(
       `Cannot ${action}: it exists with other arguments (${arg}: ${current} there, ${received} here); ` +
         `RabbitMQ never changes a queue's arguments: drain and delete the queue ` +
-        `(rabbitmqctl delete_queue ${queue}) to declare it anew, or declare it as it is (worker.queue_type, worker.delivery_limit)`,
+        `(rabbitmqctl delete_queue ${queue}) to declare it anew, or declare it as it is (worker.queue_type, worker.delivery_limit, tasks.<key>.max_priority)`,
       queue,
       { cause },
     );

@@ -235,8 +235,8 @@ export class AmqpTransport implements Transport {
     return this.#connection.node;
   }
 
-  assertTaskQueue(queue: string, options: TaskQueueOptions = {}): Promise<void> {
-    return this.#admin.declare(taskQueueDeclaration(queue, options));
+  async assertTaskQueue(queue: string, options: TaskQueueOptions = {}): Promise<void> {
+    await this.#admin.declare(taskQueueDeclaration(queue, options));
   }
 
   async assertQueue(queue: string, options: QueueOptions = {}): Promise<void> {

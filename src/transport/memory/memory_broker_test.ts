@@ -10,6 +10,7 @@ const QUEUE: MemoryQueueOptions = {
   messageTtlMs: null,
   type: "classic",
   deliveryLimit: null,
+  maxPriority: null,
 };
 const body = (text: string): Uint8Array => new TextEncoder().encode(text);
 const props = { headers: {} };

@@ -27,6 +27,8 @@ export interface MemoryQueueOptions {
   messageTtlMs: number | null;
   type: "classic" | "quorum";
   deliveryLimit: number | null;
+  /** A priority queue (`x-max-priority`): higher priorities first, FIFO within one. */
+  maxPriority: number | null;
 }
 
 /** One consumer of a memory queue and how many of its messages are unsettled. */
@@ -74,13 +76,36 @@ export class MemoryQueue {
   /** Append a message (stamped with the queue's TTL) and hand it out if a consumer has room. */
   enqueue(body: Uint8Array, props: MessageProps): void {
     const ttl = this.options.messageTtlMs;
-    this.ready.push({
+    const message = {
       body,
       props,
       redelivered: false,
       expiresAt: ttl === null ? null : this.#clock.now() + ttl,
-    });
+    };
+    if (this.options.maxPriority === null) this.ready.push(message);
+    else {
+      // After every message of its priority or higher (as RabbitMQ's priority queues).
+      const priority = this.#priorityOf(message);
+      const at = this.ready.findIndex((m) => this.#priorityOf(m) < priority);
+      this.ready.splice(at < 0 ? this.ready.length : at, 0, message);
+    }
     this.dispatch();
+  }
+
+  /** A message back from a consumer: at the head (of its priority, in a priority queue). */
+  putBack(message: MemoryMessage): void {
+    if (this.options.maxPriority === null) {
+      this.ready.unshift(message);
+      return;
+    }
+    const priority = this.#priorityOf(message);
+    const at = this.ready.findIndex((m) => this.#priorityOf(m) <= priority);
+    this.ready.splice(at < 0 ? this.ready.length : at, 0, message);
+  }
+
+  /** A message's priority, capped at the queue's maximum (as RabbitMQ caps it). */
+  #priorityOf(message: MemoryMessage): number {
+    return Math.min(message.props.priority ?? 0, this.options.maxPriority ?? 0);
   }
 
   /** Hand ready messages to consumers with room, round-robin. */
@@ -136,6 +161,15 @@ export function notFoundError(action: string, state: string): BrokerError {
 
 /** The options of a queue as one comparable string, to refuse a conflicting redeclaration. */
 export function queueOptionsKey(options: MemoryQueueOptions): string {
-  const { durable, autoDelete, expiresMs, messageTtlMs, type, deliveryLimit } = options;
-  return JSON.stringify({ durable, autoDelete, expiresMs, messageTtlMs, type, deliveryLimit });
+  const { durable, autoDelete, expiresMs, messageTtlMs, type, deliveryLimit, maxPriority } =
+    options;
+  return JSON.stringify({
+    durable,
+    autoDelete,
+    expiresMs,
+    messageTtlMs,
+    type,
+    deliveryLimit,
+    maxPriority,
+  });
 }

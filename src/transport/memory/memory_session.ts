@@ -125,7 +125,7 @@ export class MemorySession {
     if (!held) return false;
     if (!held.queue.deleted) {
       held.message.redelivered = true;
-      held.queue.ready.unshift(held.message);
+      held.queue.putBack(held.message);
       held.queue.dispatch();
     }
     return true;
@@ -142,7 +142,7 @@ export class MemorySession {
     for (const { queue, message } of held) {
       if (queue.deleted) continue;
       message.redelivered = true;
-      queue.ready.unshift(message);
+      queue.putBack(message);
       touched.add(queue);
     }
     this.#internals.forget(this);

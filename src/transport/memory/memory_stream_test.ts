@@ -17,6 +17,7 @@ const QUEUE: MemoryQueueOptions = {
   messageTtlMs: null,
   type: "classic",
   deliveryLimit: null,
+  maxPriority: null,
 };
 const STREAM = { maxAgeMs: 60_000, maxBytes: DEFAULT_STREAM_MAX_BYTES };
 const body = (text: string): Uint8Array => new TextEncoder().encode(text);

@@ -6,7 +6,7 @@
  */
 
 import { type Clock, systemClock } from "../../clock.ts";
-import { BrokerError } from "../../errors.ts";
+import { BrokerError, UsageError } from "../../errors.ts";
 import { AsyncQueue } from "../async_queue.ts";
 import type { MemoryBroker } from "./memory_broker.ts";
 import { MemoryDelivery, type MemoryDeliveryContext } from "./memory_delivery.ts";
@@ -63,10 +63,18 @@ export class MemoryTransport implements Transport {
   assertTaskQueue(queue: string, options: TaskQueueOptions = {}): Promise<void> {
     return this.#run(() => {
       const type = options.type ?? "classic";
+      if (type === "quorum" && options.maxPriority !== undefined) {
+        throw new UsageError(
+          `Cannot declare task queue "${queue}" with max_priority ${options.maxPriority}: ` +
+            `a priority queue must be classic (RabbitMQ before 3.12 has no priorities in quorum queues); ` +
+            `drop tasks.<key>.max_priority or set worker.queue_type: classic`,
+        );
+      }
       this.#broker.assertQueue(queue, {
         ...PLAIN_QUEUE,
         type,
         deliveryLimit: type === "quorum" ? options.deliveryLimit ?? null : null,
+        maxPriority: type === "classic" ? options.maxPriority ?? null : null,
       });
       this.#broker.assertQueue(deadLetterQueueName(queue), PLAIN_QUEUE);
     });
@@ -285,4 +293,5 @@ const PLAIN_QUEUE = {
   messageTtlMs: null,
   type: "classic",
   deliveryLimit: null,
+  maxPriority: null,
 } as const;
