@@ -171,27 +171,11 @@ export class HostedRunner implements AttemptRunner {
     if (task.timeoutMs !== null) {
       timers.push(this.#clock.sleep(task.timeoutMs, cancel.signal).then(() => "timeout" as const));
     }
-    timers.push(
-      new Promise((resolve) => {
-        if (input.stopSignal.aborted) resolve("stop");
-        input.stopSignal.addEventListener("abort", () => resolve("stop"), {
-          once: true,
-          signal: cancel.signal,
-        });
-      }),
-    );
-    const revokeSignal = input.revokeSignal;
-    if (revokeSignal !== undefined) {
-      timers.push(
-        new Promise((resolve) => {
-          if (revokeSignal.aborted) resolve("revoke");
-          revokeSignal.addEventListener("abort", () => resolve("revoke"), {
-            once: true,
-            signal: cancel.signal,
-          });
-        }),
-      );
+    timers.push(whenAborted(input.stopSignal, "stop", cancel.signal));
+    if (input.revokeSignal !== undefined) {
+      timers.push(whenAborted(input.revokeSignal, "revoke", cancel.signal));
     }
+    const revokeSignal = input.revokeSignal;
     for (const timer of timers) timer.catch(noop);
     try {
       const first = await Promise.race([done, ...timers]);
@@ -350,6 +334,14 @@ export class HostedRunner implements AttemptRunner {
     if (at >= 0) slots.splice(at, 1);
     if (slots.length === 0) this.#slots.delete(slot.module);
   }
+}
+
+/** Resolves to `value` once `signal` aborts (now, if it has); forgotten when `cancel` aborts. */
+function whenAborted<T>(signal: AbortSignal, value: T, cancel: AbortSignal): Promise<T> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve(value);
+    signal.addEventListener("abort", () => resolve(value), { once: true, signal: cancel });
+  });
 }
 
 /** The revoke signal's reason as a `TaskRevokedError`, whatever was aborted with. */
