@@ -161,7 +161,7 @@ export interface FollowOptions {
 export function followRevocations(
   options: FollowOptions,
 ): { caughtUp: Promise<void>; done: Promise<void> } {
-  const { transport, logger, signal } = options;
+  const { logger, signal } = options;
   const clock = options.clock ?? systemClock;
   const caughtUp = Promise.withResolvers<void>();
   const done = (async () => {
