@@ -39,6 +39,8 @@ export interface WorkerStatus {
   pid: number | null;
   uptime_s: number | null;
   tasks: string[];
+  /** What a dts worker honours and did: null from a worker that does not say (Celery). */
+  revoked: { known: number; refused: number; terminated: number } | null;
 }
 
 /** Register `status`. */
@@ -116,7 +118,16 @@ function workerStatus(name: string, value: unknown): WorkerStatus {
     pid: typeof stats.pid === "number" ? stats.pid : null,
     uptime_s: typeof stats.uptime === "number" ? stats.uptime : null,
     tasks: Array.isArray(dts.tasks) ? dts.tasks.map(String) : [],
+    revoked: revokedCounts(stats.revoked),
   };
+}
+
+function revokedCounts(value: unknown): WorkerStatus["revoked"] {
+  const counts = value as Record<string, unknown> | null;
+  const count = (key: string) => typeof counts?.[key] === "number" ? counts[key] as number : null;
+  const [known, refused, terminated] = [count("known"), count("refused"), count("terminated")];
+  if (known === null || refused === null || terminated === null) return null;
+  return { known, refused, terminated };
 }
 
 function formatStatus(report: {
@@ -144,7 +155,11 @@ function formatStatus(report: {
     lines.push(
       `  ${w.name.padEnd(28)} host ${host || "-"}  pid ${w.pid ?? "-"}  up ${
         w.uptime_s ?? "-"
-      } s  tasks ${w.tasks.join(", ") || "-"}`,
+      } s  tasks ${w.tasks.join(", ") || "-"}${
+        w.revoked === null
+          ? ""
+          : `  revoked ${w.revoked.known} (refused ${w.revoked.refused}, terminated ${w.revoked.terminated})`
+      }`,
     );
   }
   return `${lines.join("\n")}\n`;

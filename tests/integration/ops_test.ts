@@ -120,13 +120,18 @@ Deno.test("dts status shows each task queue's depth, consumers and dead letters,
     assert.equal(me.pid, worker.pid);
     assert.deepEqual(me.tasks, ["task_a"]);
     assert.ok(me.uptime_s >= 0);
+    // What it honours: the fleet's revocations of the last 3 hours on this broker, and none used yet.
+    assert.equal(typeof me.revoked.known, "number");
+    assert.deepEqual([me.revoked.refused, me.revoked.terminated], [0, 0]);
 
     const pretty = await runCli(["status", "--config", config], { env });
     assert.equal(pretty.code, 0);
     assert.match(pretty.stdout, new RegExp(`task_a\\s+${queue}\\s+0\\s+1\\s+0`));
     assert.match(
       pretty.stdout,
-      new RegExp(`worker-a-${ns.prefix}@ops\\s+host ops\\s+pid ${worker.pid}`),
+      new RegExp(
+        `worker-a-${ns.prefix}@ops\\s+host ops\\s+pid ${worker.pid}.* revoked \\d+ \\(refused 0, terminated 0\\)`,
+      ),
     );
   } finally {
     await deleteQueues(broker.url, [queue, idle]);
