@@ -21,6 +21,8 @@ export interface CeleryOptions {
   brokerUrl: string;
   /** Namespaced queue names the app knows (bound to Celery's default exchange). */
   queues?: readonly string[];
+  /** Declare those queues as priority queues with this `x-max-priority`. */
+  maxPriority?: number;
 }
 
 /**
@@ -63,6 +65,9 @@ function celeryCommand(args: readonly string[], options: CeleryOptions): Deno.Co
     env: {
       DTS_CELERY_BROKER: celeryBrokerUrl(options.brokerUrl),
       DTS_CELERY_QUEUES: (options.queues ?? []).join(","),
+      ...(options.maxPriority === undefined
+        ? {}
+        : { DTS_CELERY_MAX_PRIORITY: String(options.maxPriority) }),
       // Keep __pycache__ out of the checkout.
       PYTHONDONTWRITEBYTECODE: "1",
       PYTHONUNBUFFERED: "1",

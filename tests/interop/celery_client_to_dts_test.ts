@@ -333,3 +333,46 @@ Deno.test("celery inspect ping and inspect active see a dts worker and its runni
     await deleteQueues(broker.url, [queue]);
   }
 });
+
+Deno.test("Celery's apply_async(priority=N) is honoured by a dts worker on a queue both declare with the same x-max-priority", async () => {
+  await requireCelery();
+  await using broker = await testBroker();
+  const queue = testNamespace().queue("queue_priority");
+  await using transport = await openTransport(broker.url);
+  try {
+    const order: string[] = [];
+    const task = testTask("task_a", queue, (ctx) => {
+      order.push(String(ctx.kwargs.tag));
+      return { by: "dts" };
+    }, { maxPriority: 9 });
+    const sends: CelerySend[] = [
+      ...Array.from(
+        { length: 20 },
+        (_, i) => ({ task: "task_a", queue, kwargs: { tag: `low${i}` } }),
+      ),
+      ...Array.from({ length: 3 }, (_, i) => ({
+        task: "task_a",
+        queue,
+        kwargs: { tag: `high${i}` },
+        options: { priority: 9 },
+      })),
+    ];
+    // Everything waits in the queue before the dts worker starts.
+    await using client = startCeleryClient({
+      brokerUrl: broker.url,
+      queues: [queue],
+      maxPriority: 9,
+      sends,
+    });
+    await client.sent;
+    await using _worker = await startWorker(transport, [task], { concurrency: 1 });
+    const report = await client.report;
+    assert.ok(
+      report.every((r) => r.state === "SUCCESS"),
+      JSON.stringify(report.map((r) => r.state)),
+    );
+    assert.deepEqual(order.slice(0, 3), ["high0", "high1", "high2"], order.join(" "));
+  } finally {
+    await deleteQueues(broker.url, [queue]);
+  }
+});

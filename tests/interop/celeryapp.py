@@ -4,6 +4,8 @@ Everything comes from the environment, so one file serves every test:
 
 * ``DTS_CELERY_BROKER``: kombu broker URL, e.g. ``pyamqp://guest:guest@127.0.0.1:5672//``
 * ``DTS_CELERY_QUEUES``: comma-separated (namespaced) queue names this app knows
+* ``DTS_CELERY_MAX_PRIORITY``: when set, those queues are priority queues
+  (``x-max-priority``, as Celery users configure it in ``queue_arguments``)
 
 Settings follow the captured production setup: rpc:// results, JSON only,
 ``task_acks_late``. The test queues are declared in ``task_queues``, so Celery
@@ -18,6 +20,8 @@ from celery import Celery
 from kombu import Exchange, Queue
 
 QUEUES = [q for q in os.environ.get("DTS_CELERY_QUEUES", "").split(",") if q]
+MAX_PRIORITY = os.environ.get("DTS_CELERY_MAX_PRIORITY")
+QUEUE_ARGUMENTS = {"x-max-priority": int(MAX_PRIORITY)} if MAX_PRIORITY else None
 
 app = Celery("celeryapp", broker=os.environ["DTS_CELERY_BROKER"], backend="rpc://")
 app.conf.update(
@@ -31,7 +35,9 @@ app.conf.update(
     worker_prefetch_multiplier=4,
     # STARTED states carry the worker's name: dts reports show who ran a task.
     task_track_started=True,
-    task_queues=[Queue(q, Exchange(""), routing_key=q) for q in QUEUES],
+    task_queues=[
+        Queue(q, Exchange(""), routing_key=q, queue_arguments=QUEUE_ARGUMENTS) for q in QUEUES
+    ],
     worker_hijack_root_logger=False,
     broker_connection_retry=False,
 )
