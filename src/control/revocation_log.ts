@@ -211,16 +211,29 @@ export function followRevocations(
 async function readOnce(options: FollowOptions, onCaughtUp: () => void): Promise<void> {
   const { transport, signal } = options;
   const marker = crypto.randomUUID();
-  await openRevocationLog(transport, { clock: options.clock, signal });
-  const entries = transport.readStream(REVOCATION_STREAM, { from: "first", signal });
-  const reading = read(entries, marker, options, onCaughtUp);
-  reading.catch(() => {});
-  await transport.publish(REVOCATION_STREAM, encodeEntry({ kind: "marker", id: marker }), {
-    headers: {},
-    contentType: "application/json",
-    persistent: true,
-  });
-  await reading;
+  // This read's own signal: a read that failed half-way (its marker not
+  // published) must not go on beside the next one.
+  const reader = new AbortController();
+  const stop = () => reader.abort();
+  signal.addEventListener("abort", stop, { once: true });
+  try {
+    await openRevocationLog(transport, { clock: options.clock, signal });
+    const entries = transport.readStream(REVOCATION_STREAM, {
+      from: "first",
+      signal: reader.signal,
+    });
+    const reading = read(entries, marker, options, onCaughtUp);
+    reading.catch(() => {});
+    await transport.publish(REVOCATION_STREAM, encodeEntry({ kind: "marker", id: marker }), {
+      headers: {},
+      contentType: "application/json",
+      persistent: true,
+    });
+    await reading;
+  } finally {
+    signal.removeEventListener("abort", stop);
+    reader.abort();
+  }
 }
 
 async function read(
