@@ -207,7 +207,7 @@ export function followRevocations(
   return { caughtUp: caughtUp.promise, done };
 }
 
-/** Read the stream from its first entry, with a marker of our own to know when we caught up. */
+/** Read the stream's last 3 hours, with a marker of our own to know when we caught up. */
 async function readOnce(options: FollowOptions, onCaughtUp: () => void): Promise<void> {
   const { transport, signal } = options;
   const marker = crypto.randomUUID();
@@ -218,8 +218,10 @@ async function readOnce(options: FollowOptions, onCaughtUp: () => void): Promise
   signal.addEventListener("abort", stop, { once: true });
   try {
     await openRevocationLog(transport, { clock: options.clock, signal });
+    // What is older than a revocation's lifetime counts no more: not read at all (each
+    // entry costs a starting worker about 0.2 ms of the broker's delivery).
     const entries = transport.readStream(REVOCATION_STREAM, {
-      from: "first",
+      from: { sinceMs: REVOKE_EXPIRES_MS },
       signal: reader.signal,
     });
     const reading = read(entries, marker, options, onCaughtUp);

@@ -178,10 +178,17 @@ export interface StreamEntry {
   readonly offset: number;
 }
 
+/**
+ * Where a reader starts: `first`, the oldest entry kept; `next`, the entries
+ * appended once it is attached; `{ sinceMs }`, the entries appended in the
+ * last `sinceMs` (RabbitMQ starts at the chunk that holds that moment, so a
+ * few older ones may come too).
+ */
+export type StreamStart = "first" | "next" | { sinceMs: number };
+
 /** Where a `readStream()` starts. */
 export interface ReadStreamOptions {
-  /** `first`: the oldest entry kept; `next`: the entries appended once the reader is attached. */
-  from: "first" | "next";
+  from: StreamStart;
   /** Aborting ends the iteration. */
   signal?: AbortSignal;
 }

@@ -11,6 +11,7 @@ import {
   type Delivery,
   MAX_DELAY_MS,
   type StreamEntry,
+  type StreamStart,
   type Transport,
 } from "../../src/transport/transport.ts";
 
@@ -91,7 +92,7 @@ async function takeEntries(
 function streamReader(
   transport: Transport,
   stream: string,
-  from: "first" | "next",
+  from: StreamStart,
   signal: AbortSignal,
 ): Reader<StreamEntry> {
   return new Reader(transport.readStream(stream, { from, signal }));
@@ -589,6 +590,19 @@ export function testTransport(name: string, open: () => Promise<TransportHarness
     await t.publish(s, bytes("e3"));
     assert.deepEqual(await takeEntries(one, 1), [[3, "e3"]]);
     assert.deepEqual(await takeEntries(two, 1), [[3, "e3"]]);
+    stop.abort();
+  });
+
+  test("readStream() since a time reads the entries appended within it, then what comes", async (h) => {
+    const t = h.transport;
+    const s = h.queue("stream_since");
+    await t.assertStream(s, STREAM);
+    for (const body of ["e0", "e1"]) await t.publish(s, bytes(body));
+    const stop = new AbortController();
+    const reader = streamReader(t, s, { sinceMs: 60_000 }, stop.signal);
+    assert.deepEqual(await takeEntries(reader, 2), [[0, "e0"], [1, "e1"]]);
+    await t.publish(s, bytes("e2"));
+    assert.deepEqual(await takeEntries(reader, 1), [[2, "e2"]]);
     stop.abort();
   });
 

@@ -34,7 +34,7 @@ const noop = (): void => {};
 /** A consumer of a stream queue: it starts where its reader is, and gives nothing back. */
 export interface StreamPosition {
   /** Where a (re)subscription starts: the reader's next offset, or where it began. */
-  offset(): number | "first" | "next";
+  offset(): number | string;
 }
 
 /** One `consume()` iteration: its own channel, restarted after reconnects. */

@@ -152,6 +152,9 @@ export function queueDeclaration(queue: string, options: QueueOptions): Declarat
   };
 }
 
+/** The segment size of a stream: what RabbitMQ trims at once. */
+const STREAM_SEGMENT_BYTES = 1_000_000;
+
 /** The bytes a stream keeps when its declaration names no limit. */
 export const DEFAULT_STREAM_MAX_BYTES = 50_000_000;
 
@@ -162,6 +165,8 @@ export function streamDeclaration(name: string, options: StreamOptions): Declara
     // RabbitMQ's units: Y, M, D, h, m, s.
     "x-max-age": `${Math.max(1, Math.ceil(options.maxAgeMs / 1000))}s`,
     "x-max-length-bytes": options.maxBytes ?? DEFAULT_STREAM_MAX_BYTES,
+    // RabbitMQ trims whole segments (500 MB by default): small ones let the age limit bite.
+    "x-stream-max-segment-size-bytes": STREAM_SEGMENT_BYTES,
   };
   return {
     action: `declare stream "${name}"`,

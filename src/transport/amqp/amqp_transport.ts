@@ -330,7 +330,10 @@ export class AmqpTransport implements Transport {
     return {
       [Symbol.asyncIterator]: (): AsyncIterator<StreamEntry> => {
         // Where a resubscription after a reconnect goes on: after the last entry read.
-        let next: number | "first" | "next" = options.from;
+        let next: number | string = typeof options.from === "string"
+          ? options.from
+          // RabbitMQ's interval offset: units Y, M, D, h, m, s.
+          : `${Math.max(1, Math.ceil(options.from.sinceMs / 1000))}s`;
         const consumer = this.#startConsumer(name, {
           prefetch: STREAM_PREFETCH,
           signal: options.signal,

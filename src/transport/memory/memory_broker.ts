@@ -29,7 +29,7 @@ import {
   type MemoryStreamReader,
   streamOptionsKey,
 } from "./memory_stream.ts";
-import type { MessageProps, QueueInfo } from "../transport.ts";
+import type { MessageProps, QueueInfo, StreamStart } from "../transport.ts";
 
 // The parameter types of `assertQueue()` and `assertStream()`, for the broker's callers.
 export type { MemoryQueueOptions } from "./memory_queue.ts";
@@ -124,7 +124,7 @@ export class MemoryBroker implements Disposable {
    * appended so far); `onEnd` runs once when the reader ends.
    * @throws {BrokerError} when the stream does not exist
    */
-  readStream(name: string, from: "first" | "next", onEnd?: () => void): MemoryStreamReader {
+  readStream(name: string, from: StreamStart, onEnd?: () => void): MemoryStreamReader {
     const action = `read stream "${name}"`;
     this.#assertOpen(action);
     const stream = this.#streams.get(name);

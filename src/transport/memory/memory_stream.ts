@@ -10,7 +10,7 @@
 
 import type { Clock } from "../../clock.ts";
 import { BrokerError } from "../../errors.ts";
-import type { MessageProps, StreamEntry, StreamOptions } from "../transport.ts";
+import type { MessageProps, StreamEntry, StreamOptions, StreamStart } from "../transport.ts";
 
 /** What a stream keeps when its declaration names no size: RabbitMQ streams take bytes, so does this. */
 export const DEFAULT_STREAM_MAX_BYTES = 50_000_000;
@@ -96,9 +96,13 @@ export class MemoryStream {
    * Attach a reader: `first` starts at the oldest entry kept, `next` at the
    * next one appended. `onEnd` runs once when the reader ends, however.
    */
-  attach(from: "first" | "next", onEnd: () => void = () => {}): MemoryStreamReader {
+  attach(from: StreamStart, onEnd: () => void = () => {}): MemoryStreamReader {
     this.#trimByAge();
-    const start = from === "first" ? this.#firstOffset() : this.#nextOffset;
+    const start = from === "first"
+      ? this.#firstOffset()
+      : from === "next"
+      ? this.#nextOffset
+      : this.#offsetSince(this.#clock.now() - from.sinceMs);
     const reader = new MemoryStreamReader(this, start, () => {
       this.#readers.delete(reader);
       onEnd();
@@ -129,6 +133,11 @@ export class MemoryStream {
     this.#entries = [];
     this.#bytes = 0;
     for (const reader of [...this.#readers]) reader.fail(error);
+  }
+
+  /** The first entry appended at or after `at`, else the next one to come. */
+  #offsetSince(at: number): number {
+    return this.#entries.find((entry) => entry.appendedAt >= at)?.offset ?? this.#nextOffset;
   }
 
   #firstOffset(): number {

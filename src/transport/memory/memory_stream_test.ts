@@ -241,3 +241,19 @@ Deno.test("MemoryTransport.close() ends its stream readers and detaches them", a
   assert.equal(broker.inspectQueue("s")?.consumers, 0);
   stop.abort();
 });
+
+Deno.test("MemoryStream: a reader since a time skips what was appended before it", async () => {
+  const clock = new ManualClock();
+  const stream = new MemoryStream("s", STREAM, clock);
+  stream.append(body("old"), props);
+  clock.tick(1000);
+  stream.append(body("recent"), props);
+  clock.tick(500);
+  const since = stream.attach({ sinceMs: 800 });
+  assert.deepEqual(await read(since), [1, "recent"]);
+  const none = stream.attach({ sinceMs: 100 });
+  stream.append(body("new"), props);
+  assert.deepEqual(await read(none), [2, "new"], "nothing that recent: it waits for the next one");
+  since.return();
+  none.return();
+});
