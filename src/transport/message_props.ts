@@ -4,11 +4,13 @@
  * @module
  */
 
+import { UsageError } from "../errors.ts";
 import {
   MAX_DELAY_MS,
   type MessageProps,
   type PublishOptions,
   type QueueOptions,
+  type TaskQueueOptions,
 } from "./transport.ts";
 
 /** The message properties of a publish: only the fields that were given, `persistent` only when true. */
@@ -49,6 +51,20 @@ export function checkQueueOptions(queue: string, options: QueueOptions): void {
   if (options.type === "quorum" && (options.durable === false || options.autoDelete === true)) {
     throw new RangeError(
       `Cannot declare queue "${queue}": a quorum queue is durable and never auto-delete`,
+    );
+  }
+}
+
+/**
+ * Check a task queue's options, the same for every transport.
+ * @throws {UsageError} for a quorum queue with a max priority (RabbitMQ 3.10 has none)
+ */
+export function checkTaskQueueOptions(queue: string, options: TaskQueueOptions): void {
+  if (options.type === "quorum" && options.maxPriority !== undefined) {
+    throw new UsageError(
+      `Cannot declare task queue "${queue}" with max_priority ${options.maxPriority}: ` +
+        `a priority queue must be classic (RabbitMQ before 3.12 has no priorities in quorum queues); ` +
+        `drop tasks.<key>.max_priority or set worker.queue_type: classic`,
     );
   }
 }

@@ -7,7 +7,8 @@
  */
 
 import type { Channel, Options } from "amqplib";
-import { toError, UsageError } from "../../errors.ts";
+import { toError } from "../../errors.ts";
+import { checkTaskQueueOptions } from "../message_props.ts";
 import { redactText } from "../../log/redact.ts";
 import {
   DELAY_LOST_QUEUE,
@@ -62,16 +63,8 @@ export function taskQueueDeclaration(queue: string, options: TaskQueueOptions): 
     args["x-dead-letter-strategy"] = "at-least-once";
     args["x-overflow"] = "reject-publish";
   }
-  if (options.maxPriority !== undefined) {
-    if (type === "quorum") {
-      throw new UsageError(
-        `Cannot declare task queue "${queue}" with max_priority ${options.maxPriority}: ` +
-          `a priority queue must be classic (RabbitMQ before 3.12 has no priorities in quorum queues); ` +
-          `drop tasks.<key>.max_priority or set worker.queue_type: classic`,
-      );
-    }
-    args["x-max-priority"] = options.maxPriority;
-  }
+  checkTaskQueueOptions(queue, options);
+  if (options.maxPriority !== undefined) args["x-max-priority"] = options.maxPriority;
   const dead = deadLetterQueueName(queue);
   return {
     action: `declare task queue "${queue}" as ${type}`,

@@ -6,7 +6,7 @@
  */
 
 import { type Clock, systemClock } from "../../clock.ts";
-import { BrokerError, UsageError } from "../../errors.ts";
+import { BrokerError } from "../../errors.ts";
 import { AsyncQueue } from "../async_queue.ts";
 import type { MemoryBroker } from "./memory_broker.ts";
 import { MemoryDelivery, type MemoryDeliveryContext } from "./memory_delivery.ts";
@@ -15,6 +15,7 @@ import { memoryStreamOptions, type MemoryStreamReader } from "./memory_stream.ts
 import {
   checkPrefetch,
   checkQueueOptions,
+  checkTaskQueueOptions,
   delayProblem,
   toMessageProps,
 } from "../message_props.ts";
@@ -63,13 +64,7 @@ export class MemoryTransport implements Transport {
   assertTaskQueue(queue: string, options: TaskQueueOptions = {}): Promise<void> {
     return this.#run(() => {
       const type = options.type ?? "classic";
-      if (type === "quorum" && options.maxPriority !== undefined) {
-        throw new UsageError(
-          `Cannot declare task queue "${queue}" with max_priority ${options.maxPriority}: ` +
-            `a priority queue must be classic (RabbitMQ before 3.12 has no priorities in quorum queues); ` +
-            `drop tasks.<key>.max_priority or set worker.queue_type: classic`,
-        );
-      }
+      checkTaskQueueOptions(queue, options);
       this.#broker.assertQueue(queue, {
         ...PLAIN_QUEUE,
         type,
