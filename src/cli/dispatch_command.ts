@@ -102,7 +102,7 @@ Examples:
   DTS_BROKER_URL=amqp://user:pass@rabbit:5672/ dts dispatch -c my.yml --results-dir out/
   dts dispatch --resume 20261128_100000-4f09a2 --results-dir out/
 
-Exit code 0 when every task succeeded, 1 when any failed or timed out, 2 for bad
+Exit code 0 when every task succeeded, 1 when any failed, timed out or was revoked, 2 for bad
 usage (also: an unknown run id, or a run whose reply queue expired), 130 when
 interrupted (SIGINT, SIGTERM): it stops waiting at once, marks every task without a
 result INTERRUPTED, and prints and saves the partial document with "interrupted": true.
