@@ -2,16 +2,9 @@ import assert from "node:assert/strict";
 import { ManualClock } from "../../../tests/helpers/manual_clock.ts";
 import { BrokerError } from "../../errors.ts";
 import { MemoryBroker, type MemoryQueueOptions } from "./memory_broker.ts";
+import { PLAIN_QUEUE_OPTIONS } from "./memory_queue.ts";
 
-const QUEUE: MemoryQueueOptions = {
-  durable: true,
-  autoDelete: false,
-  expiresMs: null,
-  messageTtlMs: null,
-  type: "classic",
-  deliveryLimit: null,
-  maxPriority: null,
-};
+const QUEUE: MemoryQueueOptions = PLAIN_QUEUE_OPTIONS;
 const body = (text: string): Uint8Array => new TextEncoder().encode(text);
 const props = { headers: {} };
 

@@ -31,6 +31,17 @@ export interface MemoryQueueOptions {
   maxPriority: number | null;
 }
 
+/** A durable classic queue with no limits: what a plain declaration starts from. */
+export const PLAIN_QUEUE_OPTIONS: Readonly<MemoryQueueOptions> = Object.freeze({
+  durable: true,
+  autoDelete: false,
+  expiresMs: null,
+  messageTtlMs: null,
+  type: "classic",
+  deliveryLimit: null,
+  maxPriority: null,
+});
+
 /** One consumer of a memory queue and how many of its messages are unsettled. */
 export interface MemoryConsumerState {
   readonly queue: MemoryQueue;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { ManualClock } from "../../../tests/helpers/manual_clock.ts";
 import { BrokerError, UnroutableError } from "../../errors.ts";
 import { MemoryBroker, type MemoryQueueOptions } from "./memory_broker.ts";
+import { PLAIN_QUEUE_OPTIONS } from "./memory_queue.ts";
 import {
   DEFAULT_STREAM_MAX_BYTES,
   MemoryStream,
@@ -10,15 +11,7 @@ import {
 } from "./memory_stream.ts";
 import { MemoryTransport } from "./memory_transport.ts";
 
-const QUEUE: MemoryQueueOptions = {
-  durable: true,
-  autoDelete: false,
-  expiresMs: null,
-  messageTtlMs: null,
-  type: "classic",
-  deliveryLimit: null,
-  maxPriority: null,
-};
+const QUEUE: MemoryQueueOptions = PLAIN_QUEUE_OPTIONS;
 const STREAM = { maxAgeMs: 60_000, maxBytes: DEFAULT_STREAM_MAX_BYTES };
 const body = (text: string): Uint8Array => new TextEncoder().encode(text);
 const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);

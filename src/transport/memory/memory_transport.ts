@@ -9,6 +9,7 @@ import { type Clock, systemClock } from "../../clock.ts";
 import { BrokerError } from "../../errors.ts";
 import { AsyncQueue } from "../async_queue.ts";
 import type { MemoryBroker } from "./memory_broker.ts";
+import { PLAIN_QUEUE_OPTIONS } from "./memory_queue.ts";
 import { MemoryDelivery, type MemoryDeliveryContext } from "./memory_delivery.ts";
 import type { MemoryConsumer, MemorySession } from "./memory_session.ts";
 import { memoryStreamOptions, type MemoryStreamReader } from "./memory_stream.ts";
@@ -66,12 +67,12 @@ export class MemoryTransport implements Transport {
       const type = options.type ?? "classic";
       checkTaskQueueOptions(queue, options);
       this.#broker.assertQueue(queue, {
-        ...PLAIN_QUEUE,
+        ...PLAIN_QUEUE_OPTIONS,
         type,
         deliveryLimit: type === "quorum" ? options.deliveryLimit ?? null : null,
         maxPriority: type === "classic" ? options.maxPriority ?? null : null,
       });
-      this.#broker.assertQueue(deadLetterQueueName(queue), PLAIN_QUEUE);
+      this.#broker.assertQueue(deadLetterQueueName(queue), PLAIN_QUEUE_OPTIONS);
     });
   }
 
@@ -79,7 +80,7 @@ export class MemoryTransport implements Transport {
     checkQueueOptions(queue, options);
     return await this.#run(() =>
       this.#broker.assertQueue(queue, {
-        ...PLAIN_QUEUE,
+        ...PLAIN_QUEUE_OPTIONS,
         durable: options.durable ?? true,
         autoDelete: options.autoDelete ?? false,
         expiresMs: options.expiresMs ?? null,
@@ -280,13 +281,3 @@ export class MemoryTransport implements Transport {
     };
   }
 }
-
-const PLAIN_QUEUE = {
-  durable: true,
-  autoDelete: false,
-  expiresMs: null,
-  messageTtlMs: null,
-  type: "classic",
-  deliveryLimit: null,
-  maxPriority: null,
-} as const;
