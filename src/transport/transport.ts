@@ -170,6 +170,9 @@ export interface StreamOptions {
   maxBytes?: number;
 }
 
+/** What a stream keeps when its declaration names no size, on every transport. */
+export const DEFAULT_STREAM_MAX_BYTES = 50_000_000;
+
 /** One entry of a stream, as read. */
 export interface StreamEntry {
   readonly body: Uint8Array;

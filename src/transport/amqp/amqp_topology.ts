@@ -25,6 +25,7 @@ import {
 } from "./delay_levels.ts";
 import {
   deadLetterQueueName,
+  DEFAULT_STREAM_MAX_BYTES,
   type QueueOptions,
   type StreamOptions,
   type TaskQueueOptions,
@@ -147,9 +148,6 @@ export function queueDeclaration(queue: string, options: QueueOptions): Declarat
 
 /** The segment size of a stream: what RabbitMQ trims at once. */
 const STREAM_SEGMENT_BYTES = 1_000_000;
-
-/** The bytes a stream keeps when its declaration names no limit. */
-export const DEFAULT_STREAM_MAX_BYTES = 50_000_000;
 
 /** A stream queue: an append-only log, trimmed by age and size. */
 export function streamDeclaration(name: string, options: StreamOptions): Declaration {

@@ -10,10 +10,15 @@
 
 import type { Clock } from "../../clock.ts";
 import { BrokerError } from "../../errors.ts";
-import type { MessageProps, StreamEntry, StreamOptions, StreamStart } from "../transport.ts";
+import {
+  DEFAULT_STREAM_MAX_BYTES,
+  type MessageProps,
+  type StreamEntry,
+  type StreamOptions,
+  type StreamStart,
+} from "../transport.ts";
 
-/** What a stream keeps when its declaration names no size: RabbitMQ streams take bytes, so does this. */
-export const DEFAULT_STREAM_MAX_BYTES = 50_000_000;
+export { DEFAULT_STREAM_MAX_BYTES };
 
 /** Stream settings of the memory broker, defaults filled in. */
 export interface MemoryStreamOptions {
