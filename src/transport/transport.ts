@@ -92,6 +92,18 @@ export interface QueueOptions {
   /** Drop messages older than this (AMQP `x-message-ttl`). */
   messageTtlMs?: number;
   /**
+   * Hold at most this many ready messages (AMQP `x-max-length`): one more
+   * drops the oldest ready one, on publish and on requeue alike. Messages
+   * held by consumers do not count.
+   */
+  maxLength?: number;
+  /**
+   * Deliver to one consumer at a time (AMQP `x-single-active-consumer`): the
+   * earliest subscribed that is still there. When it goes (cancelled, its
+   * connection lost) the next in line takes over, with what it held.
+   */
+  singleActiveConsumer?: boolean;
+  /**
    * `quorum` replicates the queue over a cluster's nodes, so it survives the
    * loss of the node it was declared on (durable only, never auto-delete).
    * The memory broker has one node and ignores it. @default "classic"

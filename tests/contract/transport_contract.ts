@@ -327,6 +327,83 @@ export function testTransport(name: string, open: () => Promise<TransportHarness
     assert.deepEqual(await other.inspectQueue(q), { messages: 0, consumers: 0 });
   });
 
+  test("a queue with maxLength keeps the newest ready messages, on publish and on requeue; held ones do not count", async (h) => {
+    const t = h.transport;
+    const q = h.queue("capped");
+    await t.assertQueue(q, { maxLength: 2 });
+    for (const name of ["one", "two", "three"]) await t.publish(q, bytes(name));
+    await waitForDepth(t, q, 2);
+    const held = await t.get(q);
+    assert.ok(held);
+    assert.equal(text(held.body), "two");
+    await t.publish(q, bytes("four"));
+    await t.publish(q, bytes("five"));
+    await waitForDepth(t, q, 2);
+    // Back at the head, one past the limit: the oldest ready one goes.
+    await held.requeue();
+    await waitForDepth(t, q, 2);
+    const left: string[] = [];
+    for (let next = await t.get(q); next !== null; next = await t.get(q)) {
+      left.push(text(next.body));
+      await next.ack();
+    }
+    assert.equal(left.length, 2);
+    assert.ok(left.includes("five"), `the newest stays: ${left}`);
+  });
+
+  test("a single active consumer queue delivers to the earliest consumer only; when it cancels, what it held goes to the next", async (h) => {
+    const t = h.transport;
+    const q = h.queue("sac");
+    await t.assertQueue(q, { singleActiveConsumer: true });
+    const other = await h.other();
+    const first = new AbortController();
+    const second = new AbortController();
+    const firstReader = new Reader(t.consume(q, { prefetch: 1, signal: first.signal }));
+    firstReader.start();
+    await waitForConsumers(t, q, 1);
+    const secondReader = new Reader(other.consume(q, { prefetch: 5, signal: second.signal }));
+    secondReader.start();
+    await waitForConsumers(t, q, 2);
+    await t.publish(q, bytes("one"));
+    await t.publish(q, bytes("two"));
+    const held = await firstReader.take();
+    assert.equal(text(held.body), "one");
+    // The second has room for five and is not given "two": it is not the active one.
+    assert.equal(await secondReader.next(300), null);
+    first.abort();
+    assert.equal(await firstReader.next(), "done");
+    await held.requeue();
+    const taken = [await secondReader.take(), await secondReader.take()];
+    assert.deepEqual(taken.map((d) => text(d.body)).sort(), ["one", "two"]);
+    for (const delivery of taken) await delivery.ack();
+    second.abort();
+  });
+
+  test("a single active consumer queue passes to the next consumer when the active one's connection closes", async (h) => {
+    const t = h.transport;
+    const q = h.queue("sac");
+    await t.assertQueue(q, { singleActiveConsumer: true });
+    const other = await h.other();
+    const firstReader = new Reader(other.consume(q, { prefetch: 1 }));
+    firstReader.start();
+    await waitForConsumers(t, q, 1);
+    const stop = new AbortController();
+    const secondReader = new Reader(t.consume(q, { prefetch: 1, signal: stop.signal }));
+    secondReader.start();
+    await waitForConsumers(t, q, 2);
+    await t.publish(q, bytes("lease"), { persistent: true });
+    await t.publish(q, bytes("spare"), { persistent: true });
+    assert.equal(text((await firstReader.take()).body), "lease");
+    assert.equal(await secondReader.next(200), null);
+    await other.close();
+    const lease = await secondReader.take();
+    assert.equal(text(lease.body), "lease");
+    assert.equal(lease.redelivered, true);
+    await lease.ack();
+    assert.equal(text((await secondReader.take()).body), "spare");
+    stop.abort();
+  });
+
   test("publish() refuses a delay past MAX_DELAY_MS, a negative one, and one to another exchange", async (h) => {
     const t = h.transport;
     const q = h.queue("too_long");

@@ -135,8 +135,12 @@ export function queueDeclaration(queue: string, options: QueueOptions): Declarat
     autoDelete: options.autoDelete ?? false,
     expires: options.expiresMs,
     messageTtl: options.messageTtlMs,
+    maxLength: options.maxLength,
   };
-  if (options.type === "quorum") declare.arguments = { "x-queue-type": "quorum" };
+  const args: Record<string, unknown> = {};
+  if (options.type === "quorum") args["x-queue-type"] = "quorum";
+  if (options.singleActiveConsumer) args["x-single-active-consumer"] = true;
+  if (Object.keys(args).length > 0) declare.arguments = args;
   return {
     action: `declare queue "${queue}"`,
     key: `queue\0${queue}`,

@@ -29,6 +29,10 @@ export interface MemoryQueueOptions {
   deliveryLimit: number | null;
   /** A priority queue (`x-max-priority`): higher priorities first, FIFO within one. */
   maxPriority: number | null;
+  /** At most this many ready messages; one more drops the oldest (`x-max-length`). */
+  maxLength: number | null;
+  /** Only the earliest subscribed consumer receives (`x-single-active-consumer`). */
+  singleActiveConsumer: boolean;
 }
 
 /** A durable classic queue with no limits: what a plain declaration starts from. */
@@ -40,6 +44,8 @@ export const PLAIN_QUEUE_OPTIONS: Readonly<MemoryQueueOptions> = Object.freeze({
   type: "classic",
   deliveryLimit: null,
   maxPriority: null,
+  maxLength: null,
+  singleActiveConsumer: false,
 });
 
 /** One consumer of a memory queue and how many of its messages are unsettled. */
@@ -100,6 +106,7 @@ export class MemoryQueue {
       const at = this.ready.findIndex((m) => this.#priorityOf(m) < priority);
       this.ready.splice(at < 0 ? this.ready.length : at, 0, message);
     }
+    this.#dropOverLength();
     this.dispatch();
   }
 
@@ -107,11 +114,19 @@ export class MemoryQueue {
   putBack(message: MemoryMessage): void {
     if (this.options.maxPriority === null) {
       this.ready.unshift(message);
-      return;
+    } else {
+      const priority = this.#priorityOf(message);
+      const at = this.ready.findIndex((m) => this.#priorityOf(m) <= priority);
+      this.ready.splice(at < 0 ? this.ready.length : at, 0, message);
     }
-    const priority = this.#priorityOf(message);
-    const at = this.ready.findIndex((m) => this.#priorityOf(m) <= priority);
-    this.ready.splice(at < 0 ? this.ready.length : at, 0, message);
+    this.#dropOverLength();
+  }
+
+  /** Drop the oldest ready messages past `maxLength` (RabbitMQ's drop-head overflow). */
+  #dropOverLength(): void {
+    const max = this.options.maxLength;
+    if (max === null) return;
+    while (this.ready.length > max) this.ready.shift();
   }
 
   /** A message's priority, capped at the queue's maximum (as RabbitMQ caps it). */
@@ -123,7 +138,10 @@ export class MemoryQueue {
   dispatch(): void {
     if (this.deleted) return;
     this.dropExpired();
-    const consumers = this.consumers;
+    // A single active consumer queue hands out to the earliest subscribed only.
+    const consumers = this.options.singleActiveConsumer
+      ? this.consumers.slice(0, 1)
+      : this.consumers;
     while (this.ready.length > 0 && consumers.length > 0) {
       let chosen: MemoryConsumerState | null = null;
       for (let i = 0; i < consumers.length; i++) {
@@ -172,8 +190,17 @@ export function notFoundError(action: string, state: string): BrokerError {
 
 /** The options of a queue as one comparable string, to refuse a conflicting redeclaration. */
 export function queueOptionsKey(options: MemoryQueueOptions): string {
-  const { durable, autoDelete, expiresMs, messageTtlMs, type, deliveryLimit, maxPriority } =
-    options;
+  const {
+    durable,
+    autoDelete,
+    expiresMs,
+    messageTtlMs,
+    type,
+    deliveryLimit,
+    maxPriority,
+    maxLength,
+    singleActiveConsumer,
+  } = options;
   return JSON.stringify({
     durable,
     autoDelete,
@@ -182,5 +209,7 @@ export function queueOptionsKey(options: MemoryQueueOptions): string {
     type,
     deliveryLimit,
     maxPriority,
+    maxLength,
+    singleActiveConsumer,
   });
 }

@@ -175,7 +175,10 @@ export class MemorySession {
       if (!this.#broker.closed) this.#internals.removeQueue(queue);
       return;
     }
-    if (!this.#broker.closed) this.#internals.touch(queue);
+    if (this.#broker.closed) return;
+    this.#internals.touch(queue);
+    // A single active consumer queue has a new one in front now.
+    if (queue.options.singleActiveConsumer) queueMicrotask(() => queue.dispatch());
   }
 
   #assertOpen(action: string): void {

@@ -85,6 +85,8 @@ export class MemoryTransport implements Transport {
         autoDelete: options.autoDelete ?? false,
         expiresMs: options.expiresMs ?? null,
         messageTtlMs: options.messageTtlMs ?? null,
+        maxLength: options.maxLength ?? null,
+        singleActiveConsumer: options.singleActiveConsumer ?? false,
       })
     );
   }
