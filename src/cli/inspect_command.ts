@@ -1,5 +1,5 @@
 /**
- * `dts inspect active|revoked|stats|registered|ping`: ask every live worker
+ * `dts inspect active|reserved|revoked|stats|registered|ping`: ask every live worker
  * (dts's and Celery's: the same broadcast as `celery inspect`) and print
  * what each answered.
  * @module
@@ -16,7 +16,7 @@ import {
 } from "./common_options.ts";
 import { parsePositiveInt } from "./option_parsers.ts";
 
-const WHAT = ["active", "revoked", "stats", "registered", "ping"] as const;
+const WHAT = ["active", "reserved", "revoked", "stats", "registered", "ping"] as const;
 type What = typeof WHAT[number];
 
 interface InspectFlags extends CommonFlags {
@@ -31,11 +31,11 @@ export function registerInspectCommand(
   run: (work: () => Promise<number>) => void,
 ): void {
   const command = program.command("inspect")
-    .description("ask every live worker what it runs, what it knows is revoked, its stats")
+    .description("ask every live worker what it runs, what waits, what it knows is revoked, its stats")
     .addArgument(
       new Argument(
         "<what>",
-        "active (running tasks), revoked (task ids), stats, registered (task names), ping",
+        "active (running tasks), reserved (received, waiting to start), revoked (task ids), stats, registered (task names), ping",
       ).choices(WHAT),
     )
     .addOption(
@@ -49,6 +49,7 @@ export function registerInspectCommand(
     `
 Examples:
   dts inspect active
+  dts inspect reserved          # tasks waiting for a fleet-wide rate limit or concurrency slot
   dts inspect revoked --json
 
 Celery workers on the same broker answer too (it is Celery's inspect broadcast).`,
@@ -85,7 +86,7 @@ export async function inspectCommand(
 }
 
 function formatReply(what: What, reply: unknown): string {
-  if ((what === "active" || what === "revoked" || what === "registered") && Array.isArray(reply)) {
+  if (what !== "stats" && what !== "ping" && Array.isArray(reply)) {
     if (reply.length === 0) return "  (none)\n";
     return reply.map((item) => `  ${describeItem(item)}\n`).join("");
   }

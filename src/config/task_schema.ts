@@ -10,6 +10,8 @@ import {
   type RetrySettings,
   retrySettingsProblems,
 } from "../retry/retry_settings.ts";
+import { maxConcurrencySchema, rateLimitSchema } from "../limits/limit_schema.ts";
+import type { RateLimit } from "../limits/rate_limit.ts";
 import { durationMs, section, taskKey } from "./schema_fields.ts";
 
 /** `tasks.<key>.retry`: every field optional; unset fields come from the plugin, then the defaults. */
@@ -54,6 +56,12 @@ const taskEntrySchema = section(z.strictObject({
   max_priority: z.number().int().min(1).max(255).optional().describe(
     "Declare the queue as a priority queue (x-max-priority, 1..255; RabbitMQ advises <= 10). Classic queues only.",
   ),
+  rate_limit: rateLimitSchema.optional().describe(
+    "Starts per time across ALL workers (fleet-wide): 20/s, 100/m, 500/h. Default: the plugin's, else none.",
+  ),
+  max_concurrency: maxConcurrencySchema.optional().describe(
+    "Attempts at once across ALL workers (fleet-wide), 1..256. Default: the plugin's, else none.",
+  ),
 }));
 
 /** One task's compiled settings (`tasks.<key>`). */
@@ -70,6 +78,10 @@ export interface TaskConfig {
   timeoutMs?: number;
   /** The queue's `x-max-priority`; absent: not a priority queue. */
   maxPriority?: number;
+  /** Fleet-wide; absent: the plugin's, else none. */
+  rateLimit?: RateLimit;
+  /** Fleet-wide; absent: the plugin's, else none. */
+  maxConcurrency?: number;
 }
 
 /** `tasks`: map of task key → settings. Two keys may not share a task name or a queue. */
@@ -85,6 +97,8 @@ export const tasksSchema = section(
       };
       if (entry.timeout !== undefined) task.timeoutMs = entry.timeout;
       if (entry.max_priority !== undefined) task.maxPriority = entry.max_priority;
+      if (entry.rate_limit !== undefined) task.rateLimit = entry.rate_limit;
+      if (entry.max_concurrency !== undefined) task.maxConcurrency = entry.max_concurrency;
       tasks[key] = task;
     }
     return tasks;

@@ -3,6 +3,7 @@
  * @module
  */
 import { z } from "zod";
+import { maxConcurrencySchema, rateLimitSchema } from "../limits/limit_schema.ts";
 import { retrySettingsProblems } from "../retry/retry_settings.ts";
 import type { TaskPlugin } from "./task_plugin.ts";
 
@@ -35,6 +36,8 @@ export const taskPluginSchema = z.object({
   queue: z.string().min(1).optional(),
   retry: retrySchema.optional(),
   timeoutMs: z.number().positive().optional(),
+  rateLimit: rateLimitSchema.optional(),
+  maxConcurrency: maxConcurrencySchema.optional(),
   permissions: permissionsSchema.optional(),
   run: z.custom<TaskPlugin["run"]>((value) => typeof value === "function", {
     message: 'has no "run" function',

@@ -4,6 +4,7 @@
  * @module
  */
 import { UsageError } from "../errors.ts";
+import { parseRateLimit, type RateLimit } from "../limits/rate_limit.ts";
 import type { LoadedPlugin } from "./load_plugins.ts";
 import {
   DEFAULT_RETRY_SETTINGS,
@@ -20,6 +21,8 @@ export interface TaskSettings {
   retry?: Partial<RetrySettings>;
   timeoutMs?: number;
   maxPriority?: number;
+  rateLimit?: RateLimit;
+  maxConcurrency?: number;
 }
 
 /** A task named by a command or job, before its plugin is known: enough to send to it. */
@@ -127,12 +130,19 @@ export function resolveTask(
   const fallbackMs = sources.defaultTimeoutMs ? sources.defaultTimeoutMs : null;
   const timeoutMs = configured?.timeoutMs ?? loaded.plugin.timeoutMs ?? fallbackMs;
   const plugin = loaded.plugin;
+  // Config over plugin; the plugin's was checked when it loaded.
+  const rawRate = plugin.rateLimit;
+  const rateLimit = configured?.rateLimit ??
+    (rawRate === undefined ? undefined : parseRateLimit(rawRate));
+  const maxConcurrency = configured?.maxConcurrency ?? plugin.maxConcurrency;
   return {
     name: plugin.name,
     queue: route.queue,
     retry: { ...DEFAULT_RETRY_SETTINGS, ...plugin.retry, ...configured?.retry },
     timeoutMs,
     ...(route.maxPriority === undefined ? {} : { maxPriority: route.maxPriority }),
+    ...(rateLimit === undefined ? {} : { rateLimit }),
+    ...(maxConcurrency === undefined ? {} : { maxConcurrency }),
     run: (ctx) => plugin.run(ctx),
     module: loaded.url,
     permissions: plugin.permissions ?? {},

@@ -38,6 +38,7 @@ export interface TaskContext {
 
 export { DEFAULT_RETRY_SETTINGS, type RetrySettings } from "../retry/retry_settings.ts";
 import type { RetrySettings } from "../retry/retry_settings.ts";
+import type { RateLimit } from "../limits/rate_limit.ts";
 
 /**
  * A plugin's default export.
@@ -55,6 +56,13 @@ export interface TaskPlugin {
   retry?: Partial<RetrySettings>;
   /** On expiry `ctx.signal` aborts and the attempt fails. */
   timeoutMs?: number;
+  /**
+   * Starts per time across ALL workers of the fleet (not per worker):
+   * `"20/s"`, `"100/m"`, `"500/h"`, or a number per second.
+   */
+  rateLimit?: string | number;
+  /** How many may run at once across ALL workers of the fleet, 1..256. */
+  maxConcurrency?: number;
   /** What it may do (network, files, env, programs); nothing by default. */
   permissions?: PluginPermissions;
   /** Returns the JSON-serialisable result; throws to fail the attempt (`retryable === false` fails at once). */
@@ -70,6 +78,10 @@ export interface TaskDefinition {
   timeoutMs: number | null;
   /** Its queue's `x-max-priority` (config `tasks.<key>.max_priority`); absent: not a priority queue. */
   maxPriority?: number;
+  /** Fleet-wide starts per time; absent: none. */
+  rateLimit?: RateLimit;
+  /** Fleet-wide attempts at once; absent: no limit. */
+  maxConcurrency?: number;
   /** The handler, for running on the worker's own thread (tests, embedding). */
   run?(ctx: TaskContext): unknown;
   /** The plugin module (`file:` URL), for running in a plugin host. */

@@ -5,6 +5,7 @@
 import type { AttemptRunner } from "../attempt/attempt_runner.ts";
 import type { Revocation } from "../control/revoked_set.ts";
 import type { Clock } from "../clock.ts";
+import type { ReleaseLimits } from "../limits/task_limits.ts";
 import type { Logger } from "../log/logger.ts";
 import type { TaskDefinition } from "../plugin/task_plugin.ts";
 import type { RetryPolicy } from "../retry/retry_policy.ts";
@@ -36,6 +37,13 @@ export interface DeliveryDeps {
   maxRedeliveries: number;
   /** Aborts when the worker stops for good: running attempts end and their messages go back. */
   stopSignal: AbortSignal;
+  /** Aborts when the worker stops taking work: tasks still waiting to start go back. */
+  intakeSignal: AbortSignal;
+  /** The fleet-wide limits of its tasks: a limited task waits here before it starts. */
+  limits: {
+    limits(task: string): boolean;
+    acquire(task: string, signal: AbortSignal): Promise<ReleaseLimits>;
+  };
   /** Runs the plugins: in hosts for `dts worker`, inline in tests. */
   runner: AttemptRunner;
   inFlight: InFlightTasks;

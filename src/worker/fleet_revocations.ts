@@ -135,6 +135,8 @@ export class FleetRevocations {
   /** Honour a revocation: remember it, and stop its running attempts when it says terminate. */
   apply(revocation: Revocation): boolean {
     if (!this.#set.add(revocation)) return false;
+    // Waiting for a fleet-wide limit: it stops waiting, and is refused as revoked.
+    this.#active.cancelWaiting(revocation.taskId, new TaskRevokedError(revocation.reason));
     if (revocation.terminate) {
       const stopped = this.#active.terminate(
         revocation.taskId,

@@ -14,6 +14,7 @@ import {
 } from "../protocol/celery_task_message.ts";
 import { type Delivery, MAX_DELAY_MS } from "../transport/transport.ts";
 import { canvasFeatures } from "./canvas_features.ts";
+import type { ReleaseLimits } from "../limits/task_limits.ts";
 import type { DeliveryDeps, RunnableTask } from "./delivery_deps.ts";
 import { messageKey } from "./in_flight.ts";
 import { recordOutcome } from "./record_outcome.ts";
@@ -96,6 +97,11 @@ async function process(task: TaskDelivery, deps: DeliveryDeps): Promise<void> {
   const refusal = whyNotRun(task, entry, deps);
   if (refusal !== null) return await refuse(task, refusal, deps);
   if (await deferredUntilEta(task, deps)) return;
+  if (deps.limits.limits(task.message.task)) return await runWithinLimits(task, entry!, deps);
+  await runChecked(task, entry!, deps);
+}
+
+async function runChecked(task: TaskDelivery, entry: RunnableTask, deps: DeliveryDeps) {
   const features = canvasFeatures(task.message.embed);
   if (features.length > 0) {
     task.log.warn("This task carries Celery canvas that dts workers do not run yet", {
@@ -103,7 +109,52 @@ async function process(task: TaskDelivery, deps: DeliveryDeps): Promise<void> {
       effect: `the task runs; its ${features.join(", ")} will not be sent`,
     });
   }
-  await runAndRecord(task, entry!, deps);
+  await runAndRecord(task, entry, deps);
+}
+
+/**
+ * Wait for the task's fleet-wide limits (a rate-limit token, a concurrency
+ * slot), run it, and give the slot back once its outcome is recorded. A
+ * task revoked while it waits is refused; one still waiting when the
+ * worker stops goes back to its queue, uncounted.
+ */
+async function runWithinLimits(
+  task: TaskDelivery,
+  entry: RunnableTask,
+  deps: DeliveryDeps,
+): Promise<void> {
+  const { message, delivery } = task;
+  const waiting = deps.inFlight.reserve({
+    id: message.id,
+    name: message.task,
+    args: message.args,
+    kwargs: message.kwargs,
+    retries: message.retries,
+    queue: delivery.queue,
+    startedAt: deps.now(),
+  });
+  const signal = AbortSignal.any([deps.intakeSignal, waiting.revokeSignal]);
+  let release: ReleaseLimits;
+  try {
+    release = await deps.limits.acquire(message.task, signal);
+  } catch (error) {
+    const revocation = deps.revoked.get(message.id);
+    if (revocation !== undefined) return await refuseRevoked(task, revocation, deps);
+    task.log.info("Putting back a task that was waiting for its fleet-wide limit", {
+      why: error instanceof Error ? error.message : String(error),
+    });
+    return await delivery.release();
+  } finally {
+    waiting.done();
+  }
+  try {
+    // It may have waited long: what expired meanwhile does not run.
+    const refusal = whyNotRun(task, entry, deps);
+    if (refusal !== null) return await refuse(task, refusal, deps);
+    await runChecked(task, entry, deps);
+  } finally {
+    await release();
+  }
 }
 
 /** Count a redelivery after a worker's death, or dead-letter poison; whether it was either. */

@@ -107,6 +107,8 @@ async function setup(run: TaskDefinition["run"] = () => 42) {
     maxMessageBytes: 1024 * 1024,
     maxRedeliveries: 3,
     stopSignal: new AbortController().signal,
+    intakeSignal: new AbortController().signal,
+    limits: { limits: () => false, acquire: () => Promise.resolve(() => Promise.resolve()) },
     runner: inlineRunner({ clock }),
     inFlight: new InFlightTasks(),
     revoked: { get: () => undefined },

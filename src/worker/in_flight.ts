@@ -27,9 +27,44 @@ interface Running {
   revoke: AbortController;
 }
 
-/** The running attempts, by message. */
+/** A task received and waiting to start (for a fleet-wide limit): what `inspect reserved` lists. */
+interface Waiting {
+  task: ActiveTask;
+  /** Aborts when the task is revoked: it stops waiting. */
+  revoke: AbortController;
+}
+
+/** The running attempts, by message, and the tasks waiting to start. */
 export class InFlightTasks {
   #running = new Map<string, Running>();
+  #waiting = new Set<Waiting>();
+
+  /**
+   * A task waits to start (`startedAt` is when it began waiting); call
+   * `done()` when it starts or goes. `revokeSignal` aborts when it is
+   * revoked meanwhile, with or without terminate: it never starts then.
+   */
+  reserve(task: ActiveTask): { revokeSignal: AbortSignal; done(): void } {
+    const entry = { task, revoke: new AbortController() };
+    this.#waiting.add(entry);
+    return { revokeSignal: entry.revoke.signal, done: () => this.#waiting.delete(entry) };
+  }
+
+  /** Stop the waits of task `id` with `reason`; how many there were. */
+  cancelWaiting(id: string, reason: Error): number {
+    let count = 0;
+    for (const entry of this.#waiting) {
+      if (entry.task.id !== id || entry.revoke.signal.aborted) continue;
+      entry.revoke.abort(reason);
+      count++;
+    }
+    return count;
+  }
+
+  /** What waits to start, for `inspect reserved`. */
+  listReserved(): ActiveTask[] {
+    return [...this.#waiting].map((entry) => entry.task);
+  }
 
   /** How many attempts run now. */
   get size(): number {

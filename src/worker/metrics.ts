@@ -3,6 +3,7 @@
  * the text exposition format 0.0.4. No dependencies, no global registry.
  * @module
  */
+import type { TaskLimitState } from "../limits/task_limits.ts";
 
 /** How an attempt of a task ended, as counted in `dts_tasks_total`. */
 export type TaskMetricStatus = "SUCCESS" | "FAILURE" | "RETRY" | "REJECTED" | "REVOKED";
@@ -37,6 +38,7 @@ export class WorkerMetrics {
   #durations = new Map<string, Histogram>();
   #retries = new Map<string, number>();
   #revokedKnown: () => number = () => 0;
+  #limits: () => Record<string, TaskLimitState> = () => ({});
   #inFlight = 0;
   #concurrency = 0;
   #brokerConnected = false;
@@ -83,6 +85,11 @@ export class WorkerMetrics {
     this.#revokedKnown = count;
   }
 
+  /** Where the fleet-wide limits' state is read from (at each scrape). */
+  describeLimitsWith(describe: () => Record<string, TaskLimitState>): void {
+    this.#limits = describe;
+  }
+
   /** Record whether the broker connection is up. */
   setBrokerConnected(connected: boolean): void {
     this.#brokerConnected = connected;
@@ -91,6 +98,56 @@ export class WorkerMetrics {
   /** Count one successful reconnect to the broker (not a failed attempt). */
   reconnected(): void {
     this.#reconnects += 1;
+  }
+
+  /** The fleet-wide limits of the limited tasks only: an unlimited worker shows none. */
+  #renderLimits(): string[] {
+    const limits = Object.entries(this.#limits());
+    if (limits.length === 0) return [];
+    const rated = limits.filter(([, state]) => state.rate_limit !== undefined);
+    const slotted = limits.filter(([, state]) => state.max_concurrency !== undefined);
+    const lines: string[] = [];
+    if (rated.length > 0) {
+      lines.push(
+        ...header(
+          "dts_rate_limit_leader",
+          "gauge",
+          "1 while this worker refills the task's fleet-wide rate-limit tokens, else 0.",
+        ),
+      );
+      for (const [task, state] of rated) {
+        lines.push(`dts_rate_limit_leader${labels({ task })} ${state.leader ? 1 : 0}`);
+      }
+      lines.push(
+        ...header("dts_rate_limit_tokens_taken_total", "counter", "Rate-limit tokens taken, by task."),
+      );
+      for (const [task, state] of rated) {
+        lines.push(`dts_rate_limit_tokens_taken_total${labels({ task })} ${state.tokens_taken ?? 0}`);
+      }
+    }
+    if (slotted.length > 0) {
+      lines.push(
+        ...header(
+          "dts_concurrency_slots_held",
+          "gauge",
+          "Fleet-wide max_concurrency slots this worker holds now, by task.",
+        ),
+      );
+      for (const [task, state] of slotted) {
+        lines.push(`dts_concurrency_slots_held${labels({ task })} ${state.slots_held ?? 0}`);
+      }
+    }
+    lines.push(
+      ...header(
+        "dts_limit_waiting_tasks",
+        "gauge",
+        "Tasks received and waiting for a fleet-wide limit, by task.",
+      ),
+    );
+    for (const [task, state] of limits) {
+      lines.push(`dts_limit_waiting_tasks${labels({ task })} ${state.waiting}`);
+    }
+    return lines;
   }
 
   /** The metrics in Prometheus text exposition format 0.0.4. */
@@ -147,6 +204,7 @@ export class WorkerMetrics {
       ),
     );
     lines.push(`dts_revoked_tasks ${this.#revokedKnown()}`);
+    lines.push(...this.#renderLimits());
 
     lines.push(
       ...header("dts_broker_connected", "gauge", "1 while connected to the broker, else 0."),

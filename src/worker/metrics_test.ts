@@ -196,3 +196,23 @@ Deno.test("WorkerMetrics.taskFinished() counts but does not observe invalid dura
   assert.equal(find(parsed, "dts_tasks_total", { task: "task_a", status: "FAILURE" }), 2);
   assert.equal(parsed.samples.filter((s) => s.name.startsWith("dts_task_duration")).length, 0);
 });
+
+Deno.test("WorkerMetrics.render() shows the fleet-wide limits of limited tasks only", () => {
+  const metrics = new WorkerMetrics();
+  assert.ok(!metrics.render().includes("dts_rate_limit"), "no limit, no limit metrics");
+  metrics.describeLimitsWith(() => ({
+    task_a: { rate_limit: "20/s", leader: true, tokens_taken: 7, waiting: 3 },
+    task_b: { max_concurrency: 2, slots_held: 1, waiting: 0 },
+  }));
+  const parsed = parseExposition(metrics.render());
+  const value = (name: string, task: string) =>
+    parsed.samples.find((s) => s.name === name && s.labels.task === task)?.value;
+  assert.equal(value("dts_rate_limit_leader", "task_a"), 1);
+  assert.equal(value("dts_rate_limit_tokens_taken_total", "task_a"), 7);
+  assert.equal(value("dts_rate_limit_leader", "task_b"), undefined);
+  assert.equal(value("dts_concurrency_slots_held", "task_b"), 1);
+  assert.equal(value("dts_limit_waiting_tasks", "task_a"), 3);
+  assert.equal(value("dts_limit_waiting_tasks", "task_b"), 0);
+  assert.equal(parsed.type.get("dts_rate_limit_leader"), "gauge");
+  assert.equal(parsed.type.get("dts_rate_limit_tokens_taken_total"), "counter");
+});

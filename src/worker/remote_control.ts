@@ -22,6 +22,8 @@ export interface RemoteControlState {
   /** Queue names this worker consumes. */
   queues(): string[];
   active(): unknown[];
+  /** Received, waiting to start (for a fleet-wide limit). */
+  reserved(): unknown[];
   stats(): Record<string, unknown>;
   /** Carry out a broadcast `revoke`. */
   revoke(command: RevokeCommand): Promise<void>;
@@ -100,6 +102,8 @@ function answer(method: string, state: RemoteControlState): unknown {
       return { ok: "pong" };
     case "active":
       return state.active();
+    case "reserved":
+      return state.reserved();
     case "stats":
       return state.stats();
     case "registered":

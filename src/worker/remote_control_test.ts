@@ -14,6 +14,7 @@ function state(workerName: string): RemoteControlState {
     tasks: () => ["task_a"],
     queues: () => ["queue_a"],
     active: () => [{ id: "t1", name: "task_a" }],
+    reserved: () => [{ id: "t2", name: "task_a" }],
     stats: () => ({ pid: 42, uptime: 7 }),
     revoke: () => Promise.resolve(),
     revoked: () => [],
@@ -52,6 +53,7 @@ Deno.test("serveRemoteControl() answers ping, stats, active, registered and acti
       (await inspectWorkers(transport, { method, timeoutMs: 500, expected: 2 })).get("w1@h");
     assert.deepEqual(await ask("stats"), { pid: 42, uptime: 7 });
     assert.deepEqual(await ask("active"), [{ id: "t1", name: "task_a" }]);
+    assert.deepEqual(await ask("reserved"), [{ id: "t2", name: "task_a" }]);
     assert.deepEqual(await ask("registered"), ["task_a"]);
     assert.deepEqual(await ask("active_queues"), [
       { name: "queue_a", exchange: { name: "" }, routing_key: "queue_a" },

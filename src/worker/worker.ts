@@ -15,7 +15,7 @@ import { consumeQueue } from "./consume_queue.ts";
 import type { DeliveryDeps, RunnableTask } from "./delivery_deps.ts";
 import { handleDelivery } from "./handle_delivery.ts";
 import { HeldMessages } from "./held_messages.ts";
-import { InFlightTasks, messageKey } from "./in_flight.ts";
+import { type ActiveTask, InFlightTasks, messageKey } from "./in_flight.ts";
 import { WorkerMetrics } from "./metrics.ts";
 import { FleetRevocations, type RevokeCommand } from "./fleet_revocations.ts";
 import { backoffDelayMs } from "../retry/backoff.ts";
@@ -24,6 +24,7 @@ import type { AutoscaleBounds } from "./autoscale_decision.ts";
 import { type AutoscalerState, runAutoscaler } from "./autoscaler.ts";
 import { type AutoscaleOptions, choosePool } from "./pool_options.ts";
 import { PoolSize } from "./pool_size.ts";
+import { type TaskLimitSettings, TaskLimits } from "../limits/task_limits.ts";
 
 export type { AutoscaleOptions } from "./pool_options.ts";
 
@@ -69,6 +70,7 @@ export class Worker {
   readonly #inFlight = new Set<Promise<void>>();
   readonly #active = new InFlightTasks();
   #revocations: FleetRevocations | null = null;
+  #limits: TaskLimits | null = null;
   /** Queues whose consumer is down, and why. */
   readonly #notConsuming = new Map<string, string>();
   readonly #loops: Promise<void>[] = [];
@@ -131,6 +133,16 @@ export class Worker {
     this.metrics.countRevokedWith(() => revocations.counts().known);
     const following = await revocations.follow(this.#consuming.signal);
     this.#loops.push(following.done);
+    // Fleet-wide limits: their queues exist, and this worker stands for leader, before any task.
+    const limits = new TaskLimits({
+      transport,
+      tasks: new Map<string, TaskLimitSettings>(tasks.map((task) => [task.name, task])),
+      logger,
+      clock: this.#clock,
+    });
+    this.#limits = limits;
+    await limits.start(this.#consuming.signal);
+    this.metrics.describeLimitsWith(() => limits.describe());
 
     const deps: DeliveryDeps = {
       transport,
@@ -143,6 +155,8 @@ export class Worker {
       maxMessageBytes: this.#options.maxMessageBytes ?? 1024 * 1024,
       maxRedeliveries: this.#options.maxRedeliveries ?? 3,
       stopSignal: this.#stopping.signal,
+      intakeSignal: this.#consuming.signal,
+      limits,
       runner: this.#runner,
       inFlight: this.#active,
       revoked: revocations,
@@ -233,6 +247,7 @@ export class Worker {
       tasks: () => tasks.map((t) => t.name),
       queues: () => queues,
       active: () => this.#describeActive(),
+      reserved: () => this.#describeReserved(),
       stats: () => this.#stats(),
       revoke: (command: RevokeCommand) => this.#revocations?.command(command) ?? Promise.resolve(),
       revoked: () => this.#revocations?.ids() ?? [],
@@ -264,6 +279,11 @@ export class Worker {
     if (!this.#options.transport.connected) return "broker disconnected";
     const [queue, why] = this.#notConsuming.entries().next().value ?? [];
     return queue === undefined ? "ready" : `not consuming "${queue}": ${why}`;
+  }
+
+  /** Each limited task's fleet-wide limits as this worker sees them (`stats`, `/metrics`). */
+  limits(): ReturnType<TaskLimits["describe"]> {
+    return this.#limits?.describe() ?? {};
   }
 
   /** The task ids this worker knows are revoked, oldest first (`inspect revoked`). */
@@ -319,6 +339,7 @@ export class Worker {
       await Promise.allSettled([...this.#inFlight]);
     }
     cancel.abort();
+    await this.#limits?.close();
     await Promise.allSettled(this.#loops);
     await this.#runner.close();
     this.#unsubscribe?.();
@@ -343,7 +364,20 @@ export class Worker {
   }
 
   #describeActive(): unknown[] {
-    return this.#active.list().map((task) => ({
+    return this.#active.list().map((task) => this.#describeTask(task));
+  }
+
+  /** Received and waiting to start, in Celery's `inspect reserved` shape. */
+  #describeReserved(): unknown[] {
+    return this.#active.listReserved().map((task) => ({
+      ...this.#describeTask(task),
+      time_start: null,
+      waiting_since: task.startedAt / 1000,
+    }));
+  }
+
+  #describeTask(task: ActiveTask): Record<string, unknown> {
+    return {
       id: task.id,
       name: task.name,
       args: task.args,
@@ -354,7 +388,7 @@ export class Worker {
       acknowledged: false,
       delivery_info: { exchange: "", routing_key: task.queue, redelivered: false },
       worker_pid: Deno.pid,
-    }));
+    };
   }
 
   #stats(): Record<string, unknown> {
@@ -367,6 +401,7 @@ export class Worker {
       broker: { transport: this.#options.transport.url.split(":")[0] }, // the scheme only, no URL
       dts: { version: this.#options.version ?? "", tasks: this.#options.tasks.map((t) => t.name) },
       revoked: this.#revocations?.counts() ?? { known: 0, refused: 0, terminated: 0 },
+      ...(this.#limits?.any ? { limits: this.#limits.describe() } : {}),
     };
   }
 }
