@@ -31,7 +31,9 @@ export function registerInspectCommand(
   run: (work: () => Promise<number>) => void,
 ): void {
   const command = program.command("inspect")
-    .description("ask every live worker what it runs, what waits, what it knows is revoked, its stats")
+    .description(
+      "ask every live worker what it runs, what waits, what it knows is revoked, its stats",
+    )
     .addArgument(
       new Argument(
         "<what>",

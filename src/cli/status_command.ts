@@ -1,8 +1,10 @@
 /**
- * `dts status`: is the broker reachable, how deep is each task queue, who is consuming.
+ * `dts status`: is the broker reachable, how deep is each task queue, who is
+ * consuming, and where the fleet-wide limits stand.
  * @module
  */
 import { type Command, Option } from "commander";
+import { fleetLimitsStatus, type FleetLimitStatus } from "../client/fleet_limits_status.ts";
 import { inspectWorkers } from "../client/inspect_workers.ts";
 import { redactUrl } from "../log/redact.ts";
 import { resolveRoute, type TaskRoute } from "../plugin/resolve_tasks.ts";
@@ -51,7 +53,7 @@ export function registerStatusCommand(
 ): void {
   const command = program.command("status")
     .description(
-      "broker reachable?, each task queue's depth, consumers and dead letters, live workers",
+      "broker reachable?, each task queue's depth, consumers and dead letters, live workers, fleet-wide limits",
     )
     .option("--json", "print one JSON document")
     .addOption(
@@ -88,7 +90,13 @@ export async function statusCommand(flags: StatusFlags, ctx: CliContext): Promis
     });
     const workers = [...stats.entries()].map(([name, value]) => workerStatus(name, value))
       .sort((a, b) => a.name.localeCompare(b.name));
-    const report = { broker: { url: redactUrl(transport.url), reachable: true }, queues, workers };
+    const limits = await fleetLimitsStatus(transport, stats);
+    const report = {
+      broker: { url: redactUrl(transport.url), reachable: true },
+      queues,
+      workers,
+      limits,
+    };
     ctx.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
     return 0;
   } finally {
@@ -134,6 +142,7 @@ function formatStatus(report: {
   broker: { url: string };
   queues: QueueStatus[];
   workers: WorkerStatus[];
+  limits: FleetLimitStatus[];
 }): string {
   const show = (n: number | null) => (n === null ? "-" : String(n));
   const lines = [`Broker   ${report.broker.url}  reachable`, "", "Queues"];
@@ -162,5 +171,24 @@ function formatStatus(report: {
       }`,
     );
   }
+  if (report.limits.length > 0) lines.push("", "Fleet-wide limits", ...formatLimits(report.limits));
   return `${lines.join("\n")}\n`;
+}
+
+function formatLimits(limits: FleetLimitStatus[]): string[] {
+  return limits.map((limit) => {
+    const parts = [`  ${limit.task.padEnd(16)}`];
+    if (limit.rate_limit !== null) {
+      parts.push(
+        `rate ${limit.rate_limit} (leader ${limit.leader ?? "none"}, tokens waiting ${
+          limit.tokens_waiting ?? "-"
+        })`,
+      );
+    }
+    if (limit.max_concurrency !== null) {
+      parts.push(`slots ${limit.slots_in_use ?? 0}/${limit.max_concurrency} in use`);
+    }
+    parts.push(`tasks waiting ${limit.waiting}`);
+    return parts.join("  ");
+  });
 }

@@ -60,7 +60,10 @@ Deno.test("ConcurrencySlots: a claim put in twice still lets only one task hold 
   // Workers starting while the slot is held put a claim in again: it must not make a second slot.
   for (const { slots } of members) await slots.start();
   const second = members[1].slots.acquire(signal);
-  const outcome = await Promise.race([second.then(() => "second got one"), sleep(300).then(() => "waits")]);
+  const outcome = await Promise.race([
+    second.then(() => "second got one"),
+    sleep(300).then(() => "waits"),
+  ]);
   assert.equal(outcome, "waits");
   await first.release();
   await (await second).release();

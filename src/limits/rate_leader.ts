@@ -17,7 +17,12 @@
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Delivery, Transport } from "../transport/transport.ts";
-import { declareClaim, declareTokenQueue, leaderQueueName, tokenQueueName } from "./limit_queues.ts";
+import {
+  declareClaim,
+  declareTokenQueue,
+  leaderQueueName,
+  tokenQueueName,
+} from "./limit_queues.ts";
 import type { RateLimit } from "./rate_limit.ts";
 
 const TOKEN = new Uint8Array(0);
@@ -68,7 +73,9 @@ export class RateLeader {
     await declareTokenQueue(this.#transport, this.#task);
     await declareClaim(this.#transport, leaderQueueName(this.#task));
     this.#unsubscribe = this.#transport.onStatus((status) => {
-      if (status.type !== "connected" && this.#lease !== null) this.#resign("the broker connection dropped");
+      if (status.type !== "connected" && this.#lease !== null) {
+        this.#resign("the broker connection dropped");
+      }
     });
     const done = this.#stand(signal).finally(() => {
       this.#unsubscribe?.();
@@ -134,7 +141,9 @@ export class RateLeader {
           const waiting = (await this.#transport.inspectQueue(this.#tokens))?.messages ?? 0;
           const adding = Math.min(due, burst - waiting);
           const publishes = [];
-          for (let i = 0; i < adding; i++) publishes.push(this.#transport.publish(this.#tokens, TOKEN));
+          for (let i = 0; i < adding; i++) {
+            publishes.push(this.#transport.publish(this.#tokens, TOKEN));
+          }
           await Promise.all(publishes);
           if (this.#lease !== null) this.#issued += Math.max(0, adding);
         } catch (error) {

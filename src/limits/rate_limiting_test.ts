@@ -50,7 +50,9 @@ Deno.test("RateLeader and RateTokens: 3 workers share 40/s; 60 starts take about
     starts.push(performance.now());
   };
   const began = performance.now();
-  await Promise.all(members.flatMap(({ tokens }) => Array.from({ length: 20 }, () => take(tokens))));
+  await Promise.all(
+    members.flatMap(({ tokens }) => Array.from({ length: 20 }, () => take(tokens))),
+  );
   const seconds = (performance.now() - began) / 1000;
   // 60 starts: the burst of 4 at once, then 56 at 40/s = 1.4 s.
   assert.ok(seconds >= 1.25 && seconds <= 1.8, `took ${seconds.toFixed(2)} s`);
@@ -98,7 +100,10 @@ Deno.test("RateTokens: an aborted wait rejects and takes no token", async () => 
   abort.abort(new Error("gave up"));
   await assert.rejects(waiting, /gave up/);
   await sleep(20);
-  assert.deepEqual(await probe.inspectQueue(tokenQueueName("task_x")), { messages: 0, consumers: 0 });
+  assert.deepEqual(await probe.inspectQueue(tokenQueueName("task_x")), {
+    messages: 0,
+    consumers: 0,
+  });
   await probe.close();
   await close();
 });

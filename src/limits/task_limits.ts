@@ -88,7 +88,9 @@ export class TaskLimits {
       this.#logger.info("Fleet-wide limits apply to this task", {
         task,
         ...(limited.settings.rateLimit ? { rate_limit: limited.settings.rateLimit.text } : {}),
-        ...(limited.settings.maxConcurrency ? { max_concurrency: limited.settings.maxConcurrency } : {}),
+        ...(limited.settings.maxConcurrency
+          ? { max_concurrency: limited.settings.maxConcurrency }
+          : {}),
       });
     }
   }

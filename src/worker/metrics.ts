@@ -119,10 +119,16 @@ export class WorkerMetrics {
         lines.push(`dts_rate_limit_leader${labels({ task })} ${state.leader ? 1 : 0}`);
       }
       lines.push(
-        ...header("dts_rate_limit_tokens_taken_total", "counter", "Rate-limit tokens taken, by task."),
+        ...header(
+          "dts_rate_limit_tokens_taken_total",
+          "counter",
+          "Rate-limit tokens taken, by task.",
+        ),
       );
       for (const [task, state] of rated) {
-        lines.push(`dts_rate_limit_tokens_taken_total${labels({ task })} ${state.tokens_taken ?? 0}`);
+        lines.push(
+          `dts_rate_limit_tokens_taken_total${labels({ task })} ${state.tokens_taken ?? 0}`,
+        );
       }
     }
     if (slotted.length > 0) {

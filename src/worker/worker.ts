@@ -24,7 +24,7 @@ import type { AutoscaleBounds } from "./autoscale_decision.ts";
 import { type AutoscalerState, runAutoscaler } from "./autoscaler.ts";
 import { type AutoscaleOptions, choosePool } from "./pool_options.ts";
 import { PoolSize } from "./pool_size.ts";
-import { type TaskLimitSettings, TaskLimits } from "../limits/task_limits.ts";
+import { TaskLimits, type TaskLimitSettings } from "../limits/task_limits.ts";
 
 export type { AutoscaleOptions } from "./pool_options.ts";
 

@@ -8,11 +8,14 @@
 import assert from "node:assert/strict";
 import type { DispatchJob } from "../../src/dispatch/dispatcher.ts";
 import { leaderQueueName, slotQueueName, tokenQueueName } from "../../src/limits/limit_queues.ts";
+import type { FleetLimitStatus } from "../../src/client/fleet_limits_status.ts";
+import { inspectWorkers } from "../../src/client/inspect_workers.ts";
+import type { TaskLimitState } from "../../src/limits/task_limits.ts";
 import { openTransport } from "../../src/transport/open_transport.ts";
 import type { Transport } from "../../src/transport/transport.ts";
 import { deleteQueues, testBroker, testNamespace } from "../helpers/broker.ts";
 import { runDispatch } from "../helpers/in_process.ts";
-import type { CliProcess } from "../helpers/run_cli.ts";
+import { type CliProcess, type CliResult, runCli } from "../helpers/run_cli.ts";
 import { FIXTURE_PLUGINS, spawnWorker, tempConfig, waitUntil } from "../helpers/test_kit.ts";
 
 const TASK = "task_timed";
@@ -39,6 +42,7 @@ async function withFleet(
     queue: string;
     spawn(name: string, concurrency: number): Promise<CliProcess>;
     jobs(count: number, ms: number): DispatchJob[];
+    cli(args: string[]): Promise<CliResult>;
   }) => Promise<void>,
 ): Promise<void> {
   await using broker = await testBroker();
@@ -71,6 +75,8 @@ async function withFleet(
       },
       jobs: (count, ms) =>
         Array.from({ length: count }, () => ({ task: TASK, queue, args: [], kwargs: { ms } })),
+      cli: (args) =>
+        runCli([...args, "--config", config.path], { env: { DTS_BROKER_URL: broker.url } }),
     });
   } finally {
     for (const worker of workers) await worker[Symbol.asyncDispose]();
@@ -108,12 +114,20 @@ function mostAtOnce(spans: Span[]): number {
 
 Deno.test("rate_limit 20/s across 3 workers: 200 tasks start at 20/s fleet-wide, within 10%", async () => {
   await withFleet("    rate_limit: 20/s\n", async ({ transport, spawn, jobs }) => {
-    const workers = [await spawn("rate-1@t", 8), await spawn("rate-2@t", 8), await spawn("rate-3@t", 8)];
+    const workers = [
+      await spawn("rate-1@t", 8),
+      await spawn("rate-2@t", 8),
+      await spawn("rate-3@t", 8),
+    ];
     const { outcomes } = await runDispatch(transport, jobs(200, 0), { timeoutMs: 60_000 });
     const spans = spansOf(outcomes);
     const rate = rateOf(spans);
     const byWorker = new Set(spans.map((s) => s.pid)).size;
-    console.log(`fleet-wide rate: ${rate.toFixed(2)} tasks/s over ${spans.length} tasks, on ${byWorker} workers`);
+    console.log(
+      `fleet-wide rate: ${
+        rate.toFixed(2)
+      } tasks/s over ${spans.length} tasks, on ${byWorker} workers`,
+    );
     assert.ok(rate >= 18 && rate <= 22, `rate ${rate.toFixed(2)}/s is not within 10% of 20/s`);
     assert.equal(byWorker, 3, "every worker ran some");
     const leaders = workers.filter((w) => w.output.includes("Leading the fleet-wide rate limit"));
@@ -162,9 +176,9 @@ Deno.test("max_concurrency 2 across 3 workers with 8 slots each: never more than
     const most = mostAtOnce(spans);
     const seconds = (spans.at(-1)!.end - spans[0].start) / 1000;
     console.log(
-      `max_concurrency 2: at most ${most} ran at once; 30 tasks of 200 ms took ${seconds.toFixed(2)} s on ${
-        new Set(spans.map((s) => s.pid)).size
-      } workers`,
+      `max_concurrency 2: at most ${most} ran at once; 30 tasks of 200 ms took ${
+        seconds.toFixed(2)
+      } s on ${new Set(spans.map((s) => s.pid)).size} workers`,
     );
     assert.equal(most, 2);
     // Two at a time: 15 rounds of 200 ms, plus handing slots over.
@@ -200,25 +214,43 @@ Deno.test("max_concurrency: SIGKILL of a worker holding slots gives them back; e
   });
 });
 
-Deno.test("limits show in inspect stats and reserved: the leader, slots held, tasks waiting", async () => {
-  await withFleet("    rate_limit: 2/s\n    max_concurrency: 1\n", async ({ transport, spawn, jobs }) => {
-    await spawn("vis-1@t", 4);
-    const dispatching = runDispatch(transport, jobs(6, 300), { timeoutMs: 60_000 });
-    const { inspectWorkers } = await import("../../src/client/inspect_workers.ts");
-    let reserved: unknown[] = [];
-    let limits: Record<string, Record<string, unknown>> = {};
-    await waitUntil("tasks waiting for their limits", async () => {
-      const replies = await inspectWorkers(transport, { method: "reserved", timeoutMs: 500 });
-      reserved = (replies.get("vis-1@t") ?? []) as unknown[];
-      return reserved.length >= 2;
-    });
-    const stats = await inspectWorkers(transport, { method: "stats", timeoutMs: 500 });
-    limits = (stats.get("vis-1@t") as { limits: typeof limits }).limits;
-    assert.equal(limits[TASK].rate_limit, "2/s");
-    assert.equal(limits[TASK].leader, true);
-    assert.equal(limits[TASK].max_concurrency, 1);
-    assert.ok((limits[TASK].waiting as number) >= 1);
-    assert.equal((reserved[0] as { name: string }).name, TASK);
-    await dispatching;
-  });
+Deno.test("limits show in inspect stats and reserved, and in dts status: the leader, slots in use, tasks waiting", async () => {
+  await withFleet(
+    "    rate_limit: 2/s\n    max_concurrency: 1\n",
+    async ({ transport, spawn, jobs, cli }) => {
+      await spawn("vis-1@t", 4);
+      const dispatching = runDispatch(transport, jobs(6, 300), { timeoutMs: 60_000 });
+      let reserved: { name: string }[] = [];
+      await waitUntil("tasks waiting for their limits", async () => {
+        const replies = await inspectWorkers(transport, { method: "reserved", timeoutMs: 500 });
+        reserved = (replies.get("vis-1@t") ?? []) as { name: string }[];
+        return reserved.length >= 2;
+      });
+      assert.equal(reserved[0].name, TASK);
+      const stats = await inspectWorkers(transport, { method: "stats", timeoutMs: 500 });
+      const limits = (stats.get("vis-1@t") as { limits: Record<string, TaskLimitState> }).limits;
+      assert.equal(limits[TASK].rate_limit, "2/s");
+      assert.equal(limits[TASK].leader, true);
+      assert.equal(limits[TASK].max_concurrency, 1);
+      assert.ok(limits[TASK].waiting >= 1);
+
+      const status = await cli(["status", "--json"]);
+      assert.equal(status.code, 0, status.stderr);
+      const shown = (JSON.parse(status.stdout).limits as FleetLimitStatus[]).find((l) =>
+        l.task === TASK
+      );
+      assert.ok(shown, status.stdout);
+      assert.equal(shown.leader, "vis-1@t");
+      assert.equal(shown.rate_limit, "2/s");
+      assert.equal(shown.max_concurrency, 1);
+      assert.ok(shown.slots_in_use !== null && shown.slots_in_use <= 1);
+      assert.equal(typeof shown.tokens_waiting, "number");
+      const text = await cli(["status"]);
+      assert.match(
+        text.stdout,
+        /Fleet-wide limits\n  task_timed +rate 2\/s \(leader vis-1@t, tokens waiting \d+\)  slots [01]\/1 in use  tasks waiting \d+/,
+      );
+      await dispatching;
+    },
+  );
 });
