@@ -165,3 +165,28 @@ Deno.test("ConfigSchema takes tasks.<key>.max_priority (1..255) and a job's prio
     ],
   );
 });
+
+Deno.test("ConfigSchema takes tasks.<key>.rate_limit and max_concurrency, and names what is wrong", () => {
+  const result = parse({
+    name: "n",
+    tasks: { a: { rate_limit: "20/s", max_concurrency: 2 }, b: { rate_limit: 5 } },
+  });
+  assert.ok(result.success);
+  assert.deepEqual(result.data.tasks.a.rateLimit, { text: "20/s", perSecond: 20, burst: 2 });
+  assert.equal(result.data.tasks.a.maxConcurrency, 2);
+  assert.equal(result.data.tasks.b.rateLimit?.text, "5/s");
+  const found = issues({
+    name: "n",
+    tasks: {
+      a: { rate_limit: "20 per second" },
+      b: { max_concurrency: 0 },
+      c: { max_concurrency: 257 },
+      d: { rate_limit: "0/m" },
+    },
+  });
+  assert.equal(found.length, 4, found.join("\n"));
+  assert.match(found[0], /^tasks\.a\.rate_limit .*"20 per second".*N\/s, N\/m or N\/h/);
+  assert.equal(found[1], "tasks.b.max_concurrency must be >= 1");
+  assert.equal(found[2], "tasks.c.max_concurrency must be <= 256");
+  assert.match(found[3], /^tasks\.d\.rate_limit .*above 0/);
+});

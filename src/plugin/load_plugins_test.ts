@@ -127,3 +127,44 @@ Deno.test("resolveRoute() falls back to task_<key> on queue_<key> when allowed",
     { key: "c", name: "task_c", queue: "queue_c" },
   );
 });
+
+Deno.test("a plugin's rateLimit and maxConcurrency are checked, and config overrides them", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "dts_plugin_limits_" });
+  try {
+    await Deno.writeTextFile(
+      `${dir}/limited.ts`,
+      `export default { name: "task_limited", rateLimit: "10/m", maxConcurrency: 3, run() { return 1; } };`,
+    );
+    const plugins = await loadPlugins({ dirs: [dir] });
+    const fromPlugin = resolveTask("limited", { plugins, tasks: {} });
+    assert.equal(fromPlugin.rateLimit?.text, "10/m");
+    assert.equal(fromPlugin.maxConcurrency, 3);
+    const configured = resolveTask("limited", {
+      plugins,
+      tasks: {
+        limited: {
+          key: "limited",
+          name: "task_limited",
+          rateLimit: { text: "5/s", perSecond: 5, burst: 1 },
+          maxConcurrency: 1,
+        },
+      },
+    });
+    assert.equal(configured.rateLimit?.text, "5/s");
+    assert.equal(configured.maxConcurrency, 1);
+    // A new file: a module once imported stays as it was.
+    await Deno.mkdir(`${dir}/bad`);
+    await Deno.writeTextFile(
+      `${dir}/bad/overlimited.ts`,
+      `export default { name: "task_over", rateLimit: "lots", maxConcurrency: 0, run() {} };`,
+    );
+    await assert.rejects(
+      loadPlugins({ dirs: [`${dir}/bad`] }),
+      (error: Error) =>
+        error.message.includes("overlimited.ts") && error.message.includes('"lots"') &&
+        error.message.includes("maxConcurrency"),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
