@@ -386,3 +386,57 @@ Deno.test("Worker: a Celery chain it cannot honour yet is run and warned about, 
   assert.deepEqual(warning?.features, ["chain"]);
   assert.match(String(warning?.effect), /its chain will not be sent/);
 });
+
+Deno.test("Worker: a task waiting for its max_concurrency slot that is revoked meanwhile is refused and never runs", async () => {
+  const started: string[] = [];
+  const gate = Promise.withResolvers<void>();
+  await using h = await harness([
+    task(async (ctx) => {
+      started.push(ctx.id);
+      await gate.promise;
+      return "done";
+    }, { maxConcurrency: 1 }),
+  ], { concurrency: 2 });
+  const first = await h.send();
+  const second = await h.send();
+  await settle(() => h.worker.limits().task_t?.waiting === 1);
+  assert.deepEqual(started, [first]);
+  assert.equal(h.worker.limits().task_t.slots_held, 1);
+  const { revokeTasks } = await import("../client/revoke_tasks.ts");
+  await revokeTasks(h.transport, [second]);
+  await settle(async () => (await h.depth(REPLY)) === 1);
+  const [revoked] = await h.results();
+  assert.deepEqual([revoked.taskId, revoked.status], [second, "REVOKED"]);
+  assert.equal(h.worker.limits().task_t.waiting, 0);
+  gate.resolve();
+  await settle(async () => (await h.depth(REPLY)) === 1);
+  const [done] = await h.results();
+  assert.deepEqual([done.taskId, done.status], [first, "SUCCESS"]);
+  assert.deepEqual(started, [first], "the revoked one never ran");
+});
+
+Deno.test("Worker: a worker stopping puts back a task still waiting for its slot, uncounted", async () => {
+  const gate = Promise.withResolvers<void>();
+  await using h = await harness([
+    task(async () => {
+      await gate.promise;
+      return "done";
+    }, { maxConcurrency: 1 }),
+  ], { concurrency: 2 });
+  await h.send();
+  const waiting = await h.send();
+  await settle(() => h.worker.limits().task_t?.waiting === 1);
+  const stopping = h.worker.stop({ drainTimeoutMs: 60_000 });
+  // The waiting one is back in the queue at once; the running one drains.
+  await settle(async () => (await h.depth()) === 1);
+  const back = await h.transport.get(Q);
+  assert.ok(back);
+  assert.equal(back.props.headers.id, waiting);
+  assert.equal(back.redelivered, false);
+  assert.equal(back.props.headers["x-dts-redeliveries"], undefined);
+  await back.requeue();
+  gate.resolve();
+  await stopping;
+  const results = await h.results();
+  assert.deepEqual(results.map((r) => r.status), ["SUCCESS"]);
+});

@@ -248,7 +248,7 @@ Deno.test("limits show in inspect stats and reserved, and in dts status: the lea
       const text = await cli(["status"]);
       assert.match(
         text.stdout,
-        /Fleet-wide limits\n  task_timed +rate 2\/s \(leader vis-1@t, tokens waiting \d+\)  slots [01]\/1 in use  tasks waiting \d+/,
+        /Fleet-wide limits\n {2}task_timed +rate 2\/s \(leader vis-1@t, tokens waiting \d+\) {2}slots [01]\/1 in use {2}tasks waiting \d+/,
       );
       await dispatching;
     },
