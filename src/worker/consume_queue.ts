@@ -11,7 +11,7 @@ import { toErrorInfo } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { type Backoff, backoffDelayMs } from "../retry/backoff.ts";
 import type { Consumer, Delivery, TaskQueueOptions, Transport } from "../transport/transport.ts";
-import { type PoolSize, prefetchForPool } from "./pool_size.ts";
+import { holdTurn, type PoolSize, type PoolTurn, prefetchForPool } from "./pool_size.ts";
 
 /** How to consume one queue. */
 export interface ConsumeQueueOptions {
@@ -24,8 +24,8 @@ export interface ConsumeQueueOptions {
   signal: AbortSignal;
   /** Shared by every queue of the worker: attempts in flight. */
   pool: PoolSize;
-  /** Handle one delivery; never rejects. */
-  handle(delivery: Delivery): Promise<void>;
+  /** Handle one delivery, holding `turn` of the pool; never rejects. */
+  handle(delivery: Delivery, turn: PoolTurn): Promise<void>;
   /** A delivery the consumer had buffered when its channel died. */
   onReturned(delivery: Delivery): void;
   /** Whether the consumer runs now. */
@@ -115,8 +115,9 @@ async function take(delivery: Delivery, options: ConsumeQueueOptions): Promise<v
     await delivery.release().catch(noop);
     return;
   }
-  const job = options.handle(delivery).finally(() => {
-    slots.release();
+  const turn = holdTurn(slots);
+  const job = options.handle(delivery, turn).finally(() => {
+    turn.end();
     options.jobs.delete(job);
   });
   options.jobs.add(job);

@@ -22,6 +22,7 @@ import { judgeRedelivery } from "./redelivery_guard.ts";
 import { refuseRevoked, type Rejection, rejectMalformed, rejectTask } from "./reject_message.ts";
 import { publishResult } from "./result_publisher.ts";
 import { settleAfterError } from "./settle_after_error.ts";
+import type { PoolTurn } from "./pool_size.ts";
 import { withTimeLimit } from "./time_limit.ts";
 
 export type { DeliveryDeps } from "./delivery_deps.ts";
@@ -34,6 +35,8 @@ interface TaskDelivery {
   key: string;
   log: Logger;
   receivedAt: number;
+  /** Its hold on a pool slot, when it runs in a worker's pool. */
+  turn: PoolTurn | null;
 }
 
 /** An eta this close counts as now: the broker's delay ladder rounds up to 16 ms. */
@@ -48,11 +51,15 @@ const REFUSAL_LOG: Readonly<Record<string, string>> = {
 };
 
 /** Handle one delivery to the end; never rejects. */
-export async function handleDelivery(delivery: Delivery, deps: DeliveryDeps): Promise<void> {
+export async function handleDelivery(
+  delivery: Delivery,
+  deps: DeliveryDeps,
+  turn: PoolTurn | null = null,
+): Promise<void> {
   let key: string | null = null;
   let settled: boolean;
   try {
-    const task = await decode(delivery, deps);
+    const task = await decode(delivery, deps, turn);
     if (task !== null) {
       key = task.key;
       await process(task, deps);
@@ -66,7 +73,11 @@ export async function handleDelivery(delivery: Delivery, deps: DeliveryDeps): Pr
 }
 
 /** The decoded task, or null when the message was malformed (and is dead-lettered now). */
-async function decode(delivery: Delivery, deps: DeliveryDeps): Promise<TaskDelivery | null> {
+async function decode(
+  delivery: Delivery,
+  deps: DeliveryDeps,
+  turn: PoolTurn | null,
+): Promise<TaskDelivery | null> {
   const receivedAt = deps.now();
   let message: TaskMessage;
   try {
@@ -77,7 +88,14 @@ async function decode(delivery: Delivery, deps: DeliveryDeps): Promise<TaskDeliv
     return null;
   }
   const log = deps.logger.child({ task: message.task, id: message.id, retries: message.retries });
-  return { delivery, message, key: messageKey(message.id, message.retries), log, receivedAt };
+  return {
+    delivery,
+    message,
+    key: messageKey(message.id, message.retries),
+    log,
+    receivedAt,
+    turn,
+  };
 }
 
 async function process(task: TaskDelivery, deps: DeliveryDeps): Promise<void> {
@@ -134,9 +152,15 @@ async function runWithinLimits(
     startedAt: deps.now(),
   });
   const signal = AbortSignal.any([deps.intakeSignal, waiting.revokeSignal]);
+  // Waiting on the fleet, not on this worker: its pool slot is free for other queues' tasks.
+  task.turn?.stepAside();
   let release: ReleaseLimits;
   try {
     release = await deps.limits.acquire(message.task, signal);
+    await task.turn?.comeBack(signal).catch(async (error) => {
+      await release();
+      throw error;
+    });
   } catch (error) {
     const revocation = deps.revoked.get(message.id);
     if (revocation !== undefined) return await refuseRevoked(task, revocation, deps);

@@ -49,6 +49,39 @@ export class PoolSize {
   }
 }
 
+/** One delivery's hold on a pool slot, which it may give up while it waits on something else. */
+export interface PoolTurn {
+  /**
+   * Give the slot back while waiting on the fleet (a rate-limit token, a
+   * concurrency slot), so the worker's other queues are not starved by it.
+   */
+  stepAside(): void;
+  /** Take a slot again; rejects with the signal's reason when it aborts first. */
+  comeBack(signal: AbortSignal): Promise<void>;
+}
+
+/** A turn that holds a slot of `slots` now; `end()` gives it back if it still holds it. */
+export function holdTurn(slots: Semaphore): PoolTurn & { end(): void } {
+  let holding = true;
+  return {
+    stepAside() {
+      if (!holding) return;
+      holding = false;
+      slots.release();
+    },
+    async comeBack(signal) {
+      if (holding) return;
+      await slots.acquire(signal);
+      holding = true;
+    },
+    end() {
+      if (!holding) return;
+      holding = false;
+      slots.release();
+    },
+  };
+}
+
 /**
  * The prefetch of each queue's consumer for a pool of `size`: one message
  * per slot, so a worker never holds work that waits while another worker

@@ -190,7 +190,7 @@ export class Worker {
       prefetch: this.#options.prefetch ?? null,
       signal: this.#consuming.signal,
       pool: this.#pool,
-      handle: (delivery) => handleDelivery(delivery, deps),
+      handle: (delivery, turn) => handleDelivery(delivery, deps, turn),
       onReturned: (delivery) => {
         const key = keyOfHeaders(delivery.props.headers);
         if (key !== null) deps.held.take(key);

@@ -440,3 +440,30 @@ Deno.test("Worker: a worker stopping puts back a task still waiting for its slot
   const results = await h.results();
   assert.deepEqual(results.map((r) => r.status), ["SUCCESS"]);
 });
+
+Deno.test("Worker: tasks waiting for their fleet-wide limit leave the pool to the worker's other queues", async () => {
+  const gate = Promise.withResolvers<void>();
+  const ran: string[] = [];
+  await using h = await harness([
+    task(async () => {
+      ran.push("limited");
+      await gate.promise;
+      return "limited";
+    }, { maxConcurrency: 1 }),
+    task(() => {
+      ran.push("free");
+      return "free";
+    }, { name: "task_free", queue: "queue_free" }),
+  ], { concurrency: 2 });
+  await h.send();
+  await h.send();
+  await settle(() => h.worker.limits().task_t?.waiting === 1);
+  // The pool has 2 slots: one runs the limited task, the other is free although one more waits.
+  const message = createTaskMessage("task_free", { replyTo: REPLY });
+  const { body, props } = encodeTaskMessage(message);
+  await h.transport.publish("queue_free", body, props);
+  await settle(async () => (await h.depth(REPLY)) === 1);
+  assert.deepEqual(ran, ["limited", "free"]);
+  gate.resolve();
+  await settle(async () => (await h.depth(REPLY)) === 3);
+});
