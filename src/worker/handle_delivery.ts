@@ -16,7 +16,7 @@ import { type Delivery, MAX_DELAY_MS } from "../transport/transport.ts";
 import { canvasFeatures } from "./canvas_features.ts";
 import type { ReleaseLimits } from "../limits/task_limits.ts";
 import type { DeliveryDeps, RunnableTask } from "./delivery_deps.ts";
-import { messageKey } from "./in_flight.ts";
+import { type ActiveTask, messageKey } from "./in_flight.ts";
 import { recordOutcome } from "./record_outcome.ts";
 import { judgeRedelivery } from "./redelivery_guard.ts";
 import { refuseRevoked, type Rejection, rejectMalformed, rejectTask } from "./reject_message.ts";
@@ -142,15 +142,7 @@ async function runWithinLimits(
   deps: DeliveryDeps,
 ): Promise<void> {
   const { message, delivery } = task;
-  const waiting = deps.inFlight.reserve({
-    id: message.id,
-    name: message.task,
-    args: message.args,
-    kwargs: message.kwargs,
-    retries: message.retries,
-    queue: delivery.queue,
-    startedAt: deps.now(),
-  });
+  const waiting = deps.inFlight.reserve(describeTask(task, deps.now()));
   const signal = AbortSignal.any([deps.intakeSignal, waiting.revokeSignal]);
   // Waiting on the fleet, not on this worker: its pool slot is free for other queues' tasks.
   task.turn?.stepAside();
@@ -281,6 +273,20 @@ async function deferredUntilEta(task: TaskDelivery, deps: DeliveryDeps): Promise
   return true;
 }
 
+/** What `inspect active` and `inspect reserved` show of a task, since `at`. */
+function describeTask(task: TaskDelivery, at: number): ActiveTask {
+  const { message, delivery } = task;
+  return {
+    id: message.id,
+    name: message.task,
+    args: message.args,
+    kwargs: message.kwargs,
+    retries: message.retries,
+    queue: delivery.queue,
+    startedAt: at,
+  };
+}
+
 async function runAndRecord(
   task: TaskDelivery,
   entry: RunnableTask,
@@ -298,15 +304,7 @@ async function runAndRecord(
       queue: delivery.queue,
     }).catch((error) => log.debug("Cannot publish STARTED", { error }));
   }
-  const running = deps.inFlight.start({
-    id: message.id,
-    name: message.task,
-    args: message.args,
-    kwargs: message.kwargs,
-    retries: message.retries,
-    queue: delivery.queue,
-    startedAt,
-  });
+  const running = deps.inFlight.start(describeTask(task, startedAt));
   let recorded = false;
   try {
     deps.metrics.taskStarted();

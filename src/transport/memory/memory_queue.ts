@@ -188,28 +188,20 @@ export function notFoundError(action: string, state: string): BrokerError {
   return new BrokerError(`Cannot ${action}: ${state}`, { recoverable: false });
 }
 
+/** Every option of a queue, in one fixed order (a record type says which keys there are, not their order). */
+const QUEUE_OPTION_KEYS: readonly (keyof MemoryQueueOptions)[] = [
+  "durable",
+  "autoDelete",
+  "expiresMs",
+  "messageTtlMs",
+  "type",
+  "deliveryLimit",
+  "maxPriority",
+  "maxLength",
+  "singleActiveConsumer",
+];
+
 /** The options of a queue as one comparable string, to refuse a conflicting redeclaration. */
 export function queueOptionsKey(options: MemoryQueueOptions): string {
-  const {
-    durable,
-    autoDelete,
-    expiresMs,
-    messageTtlMs,
-    type,
-    deliveryLimit,
-    maxPriority,
-    maxLength,
-    singleActiveConsumer,
-  } = options;
-  return JSON.stringify({
-    durable,
-    autoDelete,
-    expiresMs,
-    messageTtlMs,
-    type,
-    deliveryLimit,
-    maxPriority,
-    maxLength,
-    singleActiveConsumer,
-  });
+  return JSON.stringify(Object.fromEntries(QUEUE_OPTION_KEYS.map((key) => [key, options[key]])));
 }
