@@ -40,6 +40,14 @@ interface Limited {
   slots: ConcurrencySlots | null;
 }
 
+/**
+ * The longest a task waits for its limits on one worker before it goes back
+ * to its queue's tail (and comes round again): its message is unacknowledged
+ * while it waits, and RabbitMQ closes a channel holding one past
+ * `consumer_timeout` (30 min by default), wait and run together.
+ */
+export const MAX_LIMIT_WAIT_MS = 60_000;
+
 /** Gives back what a task held; safe to call once it is done. */
 export type ReleaseLimits = () => Promise<void>;
 

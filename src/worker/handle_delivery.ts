@@ -14,7 +14,8 @@ import {
 } from "../protocol/celery_task_message.ts";
 import { type Delivery, MAX_DELAY_MS } from "../transport/transport.ts";
 import { canvasFeatures } from "./canvas_features.ts";
-import type { ReleaseLimits } from "../limits/task_limits.ts";
+import { CANCELLED } from "../clock.ts";
+import { MAX_LIMIT_WAIT_MS, type ReleaseLimits } from "../limits/task_limits.ts";
 import type { DeliveryDeps, RunnableTask } from "./delivery_deps.ts";
 import { type ActiveTask, messageKey } from "./in_flight.ts";
 import { recordOutcome } from "./record_outcome.ts";
@@ -143,7 +144,13 @@ async function runWithinLimits(
 ): Promise<void> {
   const { message, delivery } = task;
   const waiting = deps.inFlight.reserve(describeTask(task, deps.now()));
-  const signal = AbortSignal.any([deps.intakeSignal, waiting.revokeSignal]);
+  const timer = new AbortController();
+  const tooLong = new AbortController();
+  deps.clock.sleep(MAX_LIMIT_WAIT_MS, timer.signal).then(
+    () => tooLong.abort(new Error(`it waited ${MAX_LIMIT_WAIT_MS / 1000} s on this worker`)),
+    () => {},
+  );
+  const signal = AbortSignal.any([deps.intakeSignal, waiting.revokeSignal, tooLong.signal]);
   // Waiting on the fleet, not on this worker: its pool slot is free for other queues' tasks.
   task.turn?.stepAside();
   let release: ReleaseLimits;
@@ -161,6 +168,7 @@ async function runWithinLimits(
     });
     return await delivery.release();
   } finally {
+    timer.abort(CANCELLED);
     waiting.done();
   }
   try {

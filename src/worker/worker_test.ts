@@ -467,3 +467,39 @@ Deno.test("Worker: tasks waiting for their fleet-wide limit leave the pool to th
   gate.resolve();
   await settle(async () => (await h.depth(REPLY)) === 3);
 });
+
+Deno.test("Worker: a task that waited a minute for its slot goes back to the queue's tail, uncounted", async () => {
+  const gate = Promise.withResolvers<void>();
+  const lines: Record<string, unknown>[] = [];
+  const logger = createLogger({
+    format: "json",
+    level: "info",
+    write: (l) => lines.push(JSON.parse(l)),
+  });
+  await using h = await harness([
+    task(async () => {
+      await gate.promise;
+      return "done";
+    }, { maxConcurrency: 1 }),
+  ], { concurrency: 2, logger });
+  await h.send();
+  const second = await h.send();
+  await settle(() => h.worker.limits().task_t?.waiting === 1);
+  const putBack = () => lines.filter((l) => String(l.msg).startsWith("Putting back")).length;
+  h.clock.tick(59_000);
+  await settle();
+  assert.equal(putBack(), 0, "still waiting before the minute");
+  h.clock.tick(1_000);
+  await settle(() => putBack() === 1);
+  assert.match(
+    String(lines.find((l) => String(l.msg).startsWith("Putting back"))?.why),
+    /waited 60 s/,
+  );
+  // Back at the tail and taken again (the prefetch has room): it waits anew, then runs.
+  await settle(() => h.worker.limits().task_t?.waiting === 1);
+  gate.resolve();
+  await settle(async () => (await h.depth(REPLY)) === 2);
+  const results = await h.results();
+  assert.deepEqual(results.map((r) => r.status), ["SUCCESS", "SUCCESS"]);
+  assert.ok(results.some((r) => r.taskId === second));
+});
