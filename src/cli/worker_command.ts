@@ -128,6 +128,10 @@ second, and shrinks one slot a second once the demand stayed lower for worker.au
 --concurrency (both in one place is an error; a flag's choice wins over the env's or the file's).
 dts scale starts and stops worker processes instead; the two can be combined.
 
+Fleet-wide limits: tasks.<key>.rate_limit (20/s, 100/m, 500/h) and tasks.<key>.max_concurrency
+(or the plugin's rateLimit/maxConcurrency) hold across every worker of the task, on RabbitMQ alone
+(queues dts.limit.<task>.*). A task waiting for them is listed by dts inspect reserved.
+
 Time limits: a task runs at most its plugin's timeoutMs, tasks.<key>.timeout, or worker.task_timeout
 (default 10m); it must end before RabbitMQ's consumer_timeout (broker.consumer_timeout, default 30m),
 or the broker would hand it to another worker while it still runs: the start refuses such a task.`,
