@@ -15,7 +15,8 @@ import type { Clock } from "../clock.ts";
 import { CANCELLED } from "../clock.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Delivery, Transport } from "../transport/transport.ts";
-import { declareClaim, slotQueueName } from "./limit_queues.ts";
+import { declareClaim } from "../control/claim_queue.ts";
+import { slotQueueName } from "./limit_queues.ts";
 import { WaitLine } from "./waiters.ts";
 
 /** One slot held: give it back once the task is done. */

@@ -10,10 +10,7 @@
  *   `max_concurrency`, each single-active-consumer with one token; a worker
  *   runs a task while it is the active consumer holding that token.
  *
- * The lease and slot queues keep at most one ready message (drop-head), so
- * any worker may put one in at any time without ever making two: a second
- * copy can only wait behind the one held, and the single active consumer,
- * taking one at a time, never holds both.
+ * The lease and slot queues are claim queues (`control/claim_queue.ts`).
  * @module
  */
 import type { QueueOptions, Transport } from "../transport/transport.ts";
@@ -36,26 +33,10 @@ export function slotQueueName(task: string, index: number): string {
   return `dts.limit.${task}.slot.${index}`;
 }
 
-/**
- * Classic and durable: they hold no work, only claims, and a quorum queue
- * counts every requeue of a claim toward a delivery limit (RabbitMQ 4 drops
- * a message after 20 by default).
- */
+/** Classic and durable, like the claim queues: it holds no work, only tokens. */
 const TOKEN_QUEUE: QueueOptions = { durable: true };
-const CLAIM_QUEUE: QueueOptions = { durable: true, singleActiveConsumer: true, maxLength: 1 };
 
 /** Declare the token bucket. */
 export function declareTokenQueue(transport: Transport, task: string): Promise<void> {
   return transport.assertQueue(tokenQueueName(task), TOKEN_QUEUE);
 }
-
-/**
- * Declare a claim queue (the leader's or a slot's) and put one claim in it.
- * Idempotent by construction: the queue keeps one ready claim at most.
- */
-export async function declareClaim(transport: Transport, queue: string): Promise<void> {
-  await transport.assertQueue(queue, CLAIM_QUEUE);
-  await transport.publish(queue, CLAIM_BODY, { persistent: true, contentType: "text/plain" });
-}
-
-const CLAIM_BODY = new TextEncoder().encode("claim");

@@ -130,7 +130,9 @@ Deno.test("rate_limit 20/s across 3 workers: 200 tasks start at 20/s fleet-wide,
     );
     assert.ok(rate >= 18 && rate <= 22, `rate ${rate.toFixed(2)}/s is not within 10% of 20/s`);
     assert.equal(byWorker, 3, "every worker ran some");
-    const leaders = workers.filter((w) => w.output.includes("Leading the fleet-wide rate limit"));
+    const leaders = workers.filter((w) =>
+      w.output.includes("Leading: refilling the fleet-wide rate limit")
+    );
     assert.equal(leaders.length, 1, "exactly one worker refilled the tokens");
   });
 });
@@ -138,7 +140,7 @@ Deno.test("rate_limit 20/s across 3 workers: 200 tasks start at 20/s fleet-wide,
 Deno.test("rate_limit: SIGKILL of the leader mid-run; another takes over within seconds and the rate holds", async () => {
   await withFleet("    rate_limit: 20/s\n", async ({ transport, spawn, jobs }) => {
     const first = await spawn("lead-1@t", 8);
-    await first.waitFor(/Leading the fleet-wide rate limit/, 10_000);
+    await first.waitFor(/Leading: refilling the fleet-wide rate limit/, 10_000);
     const second = await spawn("lead-2@t", 8);
     let finished = 0;
     let killedAt = 0;
@@ -150,7 +152,7 @@ Deno.test("rate_limit: SIGKILL of the leader mid-run; another takes over within 
         first.kill("SIGKILL");
       },
     });
-    await second.waitFor(/Leading the fleet-wide rate limit/, 15_000);
+    await second.waitFor(/Leading: refilling the fleet-wide rate limit/, 15_000);
     const tookOverMs = Date.now() - killedAt;
     const { outcomes } = await dispatching;
     const spans = spansOf(outcomes);
