@@ -222,6 +222,26 @@ Deno.test("loadConfig() compiles every field of the valid fixture", async () => 
       connectTimeoutMs: null,
     },
     log: { level: "debug", format: "json" },
+    schedules: {
+      nightly: {
+        name: "nightly",
+        task: "a",
+        times: { kind: "cron", pattern: "0 2 * * *", timezone: "Europe/Berlin" },
+        args: [],
+        kwargs: { full: true },
+        jitterMs: 5000,
+        catchUp: "latest",
+      },
+      heartbeat: {
+        name: "heartbeat",
+        task: "b",
+        times: { kind: "every", everyMs: 30_000 },
+        args: [],
+        kwargs: {},
+        jitterMs: 0,
+        catchUp: "none",
+      },
+    },
   });
 });
 

@@ -15,6 +15,7 @@ import {
   scalingSchema,
   workerSchema,
 } from "./section_schemas.ts";
+import { schedulesSchema } from "./schedule_schema.ts";
 import { tasksSchema } from "./task_schema.ts";
 
 export type { TaskConfig } from "./task_schema.ts";
@@ -33,6 +34,9 @@ export const ConfigSchema = z.strictObject({
   load: loadSchema,
   worker: workerSchema,
   log: logSchema,
+  schedules: schedulesSchema.describe(
+    "Schedule name → when `dts schedule` sends which task. Default: {}.",
+  ),
 });
 
 /** A validated, compiled config: what every command works from. */
@@ -45,6 +49,8 @@ export type ScalingConfig = Config["scaling"][string];
 export type LoadConfig = Config["load"];
 /** The `worker` section. */
 export type WorkerConfig = Config["worker"];
+/** One `schedules.<name>` entry. */
+export type { ScheduleConfig } from "./schedule_schema.ts";
 /** The `log` section. */
 export type LogConfig = Config["log"];
 

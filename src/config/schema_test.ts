@@ -43,6 +43,7 @@ Deno.test("defaultConfig() fills every documented default", () => {
       connectTimeoutMs: null,
     },
     log: { level: "info", format: null },
+    schedules: {},
   });
   assert.equal(defaultConfig("scenario").name, "scenario");
 });
@@ -189,4 +190,28 @@ Deno.test("ConfigSchema takes tasks.<key>.rate_limit and max_concurrency, and na
   assert.equal(found[1], "tasks.b.max_concurrency must be >= 1");
   assert.equal(found[2], "tasks.c.max_concurrency must be <= 256");
   assert.match(found[3], /^tasks\.d\.rate_limit .*above 0/);
+});
+
+Deno.test("ConfigSchema checks schedules: one of cron and every, a cron that parses, a known timezone", () => {
+  assert.deepEqual(
+    issues({
+      name: "n",
+      schedules: {
+        both: { task: "a", cron: "* * * * *", every: "1m" },
+        neither: { task: "a" },
+        bad_cron: { task: "a", cron: "every minute" },
+        bad_zone: { task: "a", cron: "0 * * * *", timezone: "Mars/Olympus" },
+        fast: { task: "a", every: "100ms" },
+        zone_without_cron: { task: "a", every: "1m", timezone: "UTC" },
+      },
+    }).map((issue) => issue.replace(/\(.*$/, "")),
+    [
+      "schedules.both needs exactly one of cron and every",
+      "schedules.neither needs exactly one of cron and every",
+      "schedules.bad_cron.cron CronPattern: invalid configuration format ",
+      'schedules.bad_zone.timezone unknown timezone "Mars/Olympus" ',
+      "schedules.fast.every must be at least 1s",
+      "schedules.zone_without_cron.timezone applies to cron only",
+    ],
+  );
 });
