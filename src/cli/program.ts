@@ -12,6 +12,7 @@ import { registerDlqCommand } from "./dlq_command.ts";
 import { registerInspectCommand } from "./inspect_command.ts";
 import { registerLoadCommand } from "./load_command.ts";
 import { registerRevokeCommand } from "./revoke_command.ts";
+import { registerScheduleCommand } from "./schedule_command.ts";
 import { registerScaleCommand } from "./scale_command.ts";
 import { registerStatusCommand } from "./status_command.ts";
 import { formatVersion, registerVersionCommand, versionInfo } from "./version_command.ts";
@@ -45,6 +46,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
   registerStatusCommand(program, ctx, dropping(["run", "write", "ffi"]));
   registerLoadCommand(program, ctx, dropping(["run", "ffi"]));
   registerScaleCommand(program, ctx, dropping(["ffi"]));
+  registerScheduleCommand(program, ctx, dropping(["run", "write", "ffi"]));
   registerDemoCommand(program, ctx, dropping(["run", "ffi"]));
   registerDlqCommand(program, ctx, dropping(["run", "write", "ffi"]));
   registerRevokeCommand(program, ctx, dropping(["run", "write", "ffi"]));
