@@ -1,6 +1,6 @@
 /**
  * Every place a config names a task by key (dispatch jobs, `load.task`,
- * `scaling`), checked against what is known: the config's `tasks` and the
+ * `scaling`, `schedules`), checked against what is known: the config's `tasks` and the
  * loaded plugins. An unknown name would create `queue_<name>` and wait for a
  * worker that never comes, so it is a config problem with its path and line.
  * @module
@@ -12,7 +12,7 @@ import type { LoadedPlugin } from "../plugin/load_plugins.ts";
 import { isKnownTask, knownTaskRefs, resolveRoute } from "../plugin/resolve_tasks.ts";
 
 /** Which references to check. */
-export type TaskRefSection = "jobs" | "load" | "scaling";
+export type TaskRefSection = "jobs" | "load" | "scaling" | "schedules";
 
 /** One place the config names a task. */
 interface TaskRef {
@@ -38,6 +38,15 @@ function taskRefs(doc: ConfigDocument, sections: readonly TaskRefSection[]): Tas
       refs.push({ path: ["scaling", key], ref: key, needsPlugin: true });
     }
   }
+  if (sections.includes("schedules")) {
+    for (const schedule of Object.values(config.schedules)) {
+      refs.push({
+        path: ["schedules", schedule.name, "task"],
+        ref: schedule.task,
+        needsPlugin: false,
+      });
+    }
+  }
   return refs;
 }
 
@@ -45,7 +54,7 @@ function taskRefs(doc: ConfigDocument, sections: readonly TaskRefSection[]): Tas
 export function unknownTaskIssues(
   doc: ConfigDocument,
   plugins: readonly LoadedPlugin[],
-  sections: readonly TaskRefSection[] = ["jobs", "load", "scaling"],
+  sections: readonly TaskRefSection[] = ["jobs", "load", "scaling", "schedules"],
 ): ConfigIssue[] {
   const sources = { tasks: doc.config.tasks, plugins };
   const known = knownTaskRefs(sources).join(", ") || "none";

@@ -16,6 +16,9 @@ const TEXT = [
   "scaling:", // 10
   "  add: { max: 2 }", // 11
   "  b: { max: 2 }", // 12
+  "schedules:", // 13
+  "  tick: { task: b, every: 1m }", // 14
+  "  tock: { task: nada, every: 1m }", // 15
 ].join("\n");
 
 async function doc() {
@@ -42,6 +45,12 @@ Deno.test("unknownTaskIssues() names each unknown task with its path, line and t
       message:
         'names "add" (proj.tasks.add), which no plugin defines; dts scale starts dts workers, which need one; plugins: task_a, task_b',
       line: 11,
+    },
+    {
+      path: "schedules.tock.task",
+      message:
+        'names "nada", which neither a config tasks entry nor a plugin defines; known: add, task_a, task_b',
+      line: 15,
     },
   ]);
 });
