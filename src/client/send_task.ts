@@ -10,7 +10,7 @@ import { BrokerError } from "../errors.ts";
 import { encodeTaskMessage, type TaskMessage } from "../protocol/celery_task_message.ts";
 import { type Backoff, backoffDelayMs } from "../retry/backoff.ts";
 import type { TaskQueueOptions, Transport } from "../transport/transport.ts";
-import { ensureTaskQueue } from "./ensure_task_queue.ts";
+import { ensureTaskQueue } from "../transport/ensure_task_queue.ts";
 
 /** How a `TaskSender` sends. */
 export interface TaskSenderOptions {

@@ -13,7 +13,7 @@ import {
   type TaskMessage,
 } from "../protocol/celery_task_message.ts";
 import { type Delivery, MAX_DELAY_MS } from "../transport/transport.ts";
-import { canvasFeatures } from "./canvas_features.ts";
+import { canvasProblem } from "./canvas_continuation.ts";
 import { CANCELLED } from "../clock.ts";
 import { MAX_LIMIT_WAIT_MS, type ReleaseLimits } from "../limits/task_limits.ts";
 import type { DeliveryDeps, RunnableTask } from "./delivery_deps.ts";
@@ -49,6 +49,7 @@ const REFUSAL_LOG: Readonly<Record<string, string>> = {
   TaskRevokedError: "Dead-lettering an expired task",
   WorkerLostError: "Dead-lettering a poison message: workers kept dying holding it",
   ProtocolError: "Dead-lettering a task whose reply_to names a task queue",
+  CanvasUnsupported: "Dead-lettering a task whose Celery canvas dts workers cannot carry out",
 };
 
 /** Handle one delivery to the end; never rejects. */
@@ -116,19 +117,17 @@ async function process(task: TaskDelivery, deps: DeliveryDeps): Promise<void> {
   const refusal = whyNotRun(task, entry, deps);
   if (refusal !== null) return await refuse(task, refusal, deps);
   if (await deferredUntilEta(task, deps)) return;
-  if (deps.limits.limits(task.message.task)) return await runWithinLimits(task, entry!, deps);
-  await runChecked(task, entry!, deps);
-}
-
-async function runChecked(task: TaskDelivery, entry: RunnableTask, deps: DeliveryDeps) {
-  const features = canvasFeatures(task.message.embed);
-  if (features.length > 0) {
-    task.log.warn("This task carries Celery canvas that dts workers do not run yet", {
-      features,
-      effect: `the task runs; its ${features.join(", ")} will not be sent`,
-    });
+  // What it must send once done is checked now: a canvas dts cannot carry out is refused, not run.
+  const canvas = canvasProblem(task.message);
+  if (canvas !== null) {
+    return await refuse(task, {
+      status: "FAILURE",
+      type: "CanvasUnsupported",
+      reason: `dts workers cannot carry out this task's canvas: ${canvas}`,
+    }, deps);
   }
-  await runAndRecord(task, entry, deps);
+  if (deps.limits.limits(task.message.task)) return await runWithinLimits(task, entry!, deps);
+  await runAndRecord(task, entry!, deps);
 }
 
 /**
@@ -175,7 +174,7 @@ async function runWithinLimits(
     // It may have waited long: what expired meanwhile does not run.
     const refusal = whyNotRun(task, entry, deps);
     if (refusal !== null) return await refuse(task, refusal, deps);
-    await runChecked(task, entry, deps);
+    await runAndRecord(task, entry, deps);
   } finally {
     await release();
   }

@@ -18,6 +18,13 @@ import { type Delivery, MAX_DELAY_MS } from "../transport/transport.ts";
 import type { DeliveryDeps } from "./delivery_deps.ts";
 import { deadLetterSafely } from "./reject_message.ts";
 import { publishFinal, publishResult } from "./result_publisher.ts";
+import { ensureTaskQueue } from "../transport/ensure_task_queue.ts";
+import {
+  afterFailure,
+  afterSuccess,
+  chainBrokenError,
+  type Continuation,
+} from "./canvas_continuation.ts";
 
 /** One finished attempt, to record. */
 export interface FinishedAttempt {
@@ -118,6 +125,8 @@ async function recordSuccess(
     await failTooLarge(attempt, { tooLarge: error, runtimeMs }, deps);
     return;
   }
+  // The canvas continues before the ack, as the result does: a crash sends it again, never loses it.
+  await sendContinuations(afterSuccess(message, value), attempt, deps);
   attempt.recorded();
   await delivery.ack();
   deps.metrics.taskFinished(message.task, "SUCCESS", runtimeMs / 1000);
@@ -175,6 +184,18 @@ async function recordFailure(
     () =>
       publishFinal(message, deps, { status: "FAILURE", error, runtimeMs, queue: delivery.queue }),
   );
+  const { errbacks, owed } = afterFailure(message);
+  await sendContinuations(errbacks, attempt, deps);
+  // The rest of its chain will never run: its clients get the failure instead of waiting forever.
+  const broken = chainBrokenError(message, error);
+  for (const { taskId, replyTo } of owed) {
+    await republishing(deps, () =>
+      publishFinal({ ...message, id: taskId, replyTo }, deps, {
+        status: "FAILURE",
+        error: broken,
+        queue: delivery.queue,
+      }));
+  }
   await deadLetterSafely(delivery, {
     reason: failure.reason,
     headers: {
@@ -208,6 +229,24 @@ async function failTooLarge(
   attempt.log.error("Task result too large for the broker; dead-lettered", {
     bytes: tooLarge.bytes,
   });
+}
+
+/** Send the canvas's next tasks, each confirmed, declaring its queue as Celery would. */
+async function sendContinuations(
+  sends: Continuation[],
+  attempt: FinishedAttempt,
+  deps: DeliveryDeps,
+): Promise<void> {
+  for (const { queue, message } of sends) {
+    await ensureTaskQueue(deps.transport, queue);
+    const { body, props } = encodeTaskMessage(message);
+    await republishing(deps, () => deps.transport.publish(queue, body, props));
+    attempt.log.info("Sent the next task of its canvas", {
+      next: message.task,
+      next_id: message.id,
+      queue,
+    });
+  }
 }
 
 /**

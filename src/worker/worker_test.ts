@@ -12,7 +12,9 @@ import { decodeResultMessage, type ResultMessage } from "../protocol/celery_resu
 import {
   createTaskMessage,
   type CreateTaskMessageOptions,
+  decodeTaskMessage,
   encodeTaskMessage,
+  type TaskMessage,
 } from "../protocol/celery_task_message.ts";
 import { MemoryBroker } from "../transport/memory/memory_broker.ts";
 import { MemoryTransport } from "../transport/memory/memory_transport.ts";
@@ -367,24 +369,101 @@ Deno.test("Worker: readiness says which queue it does not consume, and it consum
   assert.equal((await h.results())[0].status, "SUCCESS");
 });
 
-Deno.test("Worker: a Celery chain it cannot honour yet is run and warned about, naming the feature", async () => {
-  const lines: Record<string, unknown>[] = [];
-  const logger = createLogger({
-    format: "json",
-    level: "debug",
-    write: (l) => lines.push(JSON.parse(l)),
-  });
-  let ran = 0;
-  await using h = await harness([task(() => ran++)], { logger });
-  const message = createTaskMessage("task_t", { replyTo: REPLY });
-  message.embed = { callbacks: null, errbacks: null, chain: [{ task: "task_b" }], chord: null };
+/** A Celery signature dict as a client embeds it. */
+function sig(
+  task: string,
+  options: Record<string, unknown> = {},
+  more: Record<string, unknown> = {},
+) {
+  return { task, args: [], kwargs: {}, options, subtask_type: null, immutable: false, ...more };
+}
+
+async function sendWithEmbed(
+  h: Harness,
+  embed: Partial<TaskMessage["embed"]>,
+  args: unknown[] = [2],
+) {
+  const message = createTaskMessage("task_t", { replyTo: REPLY, args });
+  message.embed = { callbacks: null, errbacks: null, chain: null, chord: null, ...embed };
   const { body, props } = encodeTaskMessage(message);
   await h.transport.publish(Q, body, props);
-  await settle(() => ran === 1);
-  const warning = lines.find((l) => /Celery canvas/.test(String(l.msg)));
-  assert.equal(warning?.level, "warn");
-  assert.deepEqual(warning?.features, ["chain"]);
-  assert.match(String(warning?.effect), /its chain will not be sent/);
+  return message;
+}
+
+Deno.test("Worker: a Celery chain sends its next step with the result prepended, the rest of the chain, root and parent ids, before the ack", async () => {
+  await using h = await harness([task((ctx) => (ctx.args[0] as number) * 10)]);
+  await h.transport.assertTaskQueue("queue_next");
+  const last = sig("task_c", { queue: "queue_next", task_id: "id-c", reply_to: REPLY });
+  const next = sig("task_b", { queue: "queue_next", task_id: "id-b", reply_to: REPLY }, {
+    args: [5],
+  });
+  const sent = await sendWithEmbed(h, { chain: [last, next] });
+  await settle(async () => (await h.depth("queue_next")) === 1);
+  const delivery = await h.transport.get("queue_next");
+  assert.ok(delivery);
+  const step = decodeTaskMessage(delivery.body, delivery.props);
+  assert.deepEqual(
+    [step.task, step.id, step.args, step.rootId, step.parentId, step.replyTo],
+    ["task_b", "id-b", [20, 5], sent.id, sent.id, REPLY],
+  );
+  assert.deepEqual(step.embed.chain, [last], "the rest of the chain travels on");
+  const [result] = await h.results();
+  assert.deepEqual([result.taskId, result.status, result.result], [sent.id, "SUCCESS", 20]);
+});
+
+Deno.test("Worker: links get the result (an immutable one does not); error links get the failed task's id; the rest of a broken chain fails", async () => {
+  await using h = await harness([task((ctx) => {
+    if (ctx.args[0] === "fail") throw Object.assign(new Error("no"), { retryable: false });
+    return "ok";
+  })]);
+  await h.transport.assertTaskQueue("queue_next");
+  await sendWithEmbed(h, {
+    callbacks: [
+      sig("task_link", { queue: "queue_next" }, { args: [1] }),
+      sig("task_fixed", { queue: "queue_next" }, { args: [9], immutable: true }),
+    ],
+  }, ["go"]);
+  await settle(async () => (await h.depth("queue_next")) === 2);
+  const links = [];
+  for (let d = await h.transport.get("queue_next"); d; d = await h.transport.get("queue_next")) {
+    links.push(decodeTaskMessage(d.body, d.props));
+  }
+  assert.deepEqual(links.map((l) => [l.task, l.args]), [["task_link", ["ok", 1]], ["task_fixed", [
+    9,
+  ]]]);
+  await h.results();
+
+  const failed = await sendWithEmbed(h, {
+    errbacks: [sig("task_on_error", { queue: "queue_next" })],
+    chain: [sig("task_after", { queue: "queue_next", task_id: "never-runs", reply_to: REPLY })],
+  }, ["fail"]);
+  await settle(async () => (await h.depth("queue_next")) === 1 && (await h.depth(REPLY)) === 2);
+  const errback = await h.transport.get("queue_next");
+  assert.ok(errback);
+  assert.deepEqual(decodeTaskMessage(errback.body, errback.props).args, [failed.id]);
+  const results = await h.results();
+  assert.deepEqual(results.map((r) => [r.taskId, r.status]), [[failed.id, "FAILURE"], [
+    "never-runs",
+    "FAILURE",
+  ]]);
+});
+
+Deno.test("Worker: a chord, or a chain going on after a group, is refused before it runs, with the reason", async () => {
+  let ran = 0;
+  await using h = await harness([task(() => ran++)]);
+  await sendWithEmbed(h, { chord: sig("task_body") });
+  const group = sig("celery.group", {}, {
+    subtask_type: "group",
+    kwargs: { tasks: [sig("task_x")] },
+  });
+  await sendWithEmbed(h, { chain: [sig("task_after"), group] });
+  await sendWithEmbed(h, { callbacks: "not a list" as unknown });
+  await settle(async () => (await h.depth(deadLetterQueueName(Q))) === 3);
+  const reasons = (await h.dead()).map((d) => String(d.props.headers["x-dts-reason"]));
+  assert.match(reasons[0], /chord needs a result backend/);
+  assert.match(reasons[1], /chain that goes on after a group/);
+  assert.match(reasons[2], /embed is malformed: embed.callbacks must be a list/);
+  assert.equal(ran, 0);
 });
 
 Deno.test("Worker: a task waiting for its max_concurrency slot that is revoked meanwhile is refused and never runs", async () => {

@@ -1,9 +1,10 @@
 /**
- * How senders (dispatcher, load test) make sure a task queue exists.
+ * How senders (dispatcher, load test, a worker sending the next task of a
+ * Celery canvas) make sure a task queue exists.
  * @module
  */
 import { BrokerError } from "../errors.ts";
-import type { TaskQueueOptions, Transport } from "../transport/transport.ts";
+import type { TaskQueueOptions, Transport } from "./transport.ts";
 
 /**
  * Declare a task queue as the workers are configured to (`worker.queue_type`;
