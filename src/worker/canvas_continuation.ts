@@ -37,6 +37,7 @@ export interface OwedFailure {
 /** Why the message's canvas cannot be carried out by a dts worker, or null. */
 export function canvasProblem(message: TaskMessage): string | null {
   const { embed } = message;
+  if (noCanvas(embed)) return null; // nearly every message: nothing to read, on the hot path
   if (embed.chord !== null && embed.chord !== undefined) {
     return "a chord needs a result backend that stores results (Celery refuses chords with rpc://, and dts workers use rpc://); send its header as a group and its body after it";
   }
@@ -65,6 +66,7 @@ export function canvasProblem(message: TaskMessage): string | null {
 
 /** What to send after `message` succeeded with `value`; call only when `canvasProblem()` was null. */
 export function afterSuccess(message: TaskMessage, value: unknown): Continuation[] {
+  if (noCanvas(message.embed)) return [];
   const sends: Continuation[] = [];
   for (const link of readSignatures(message.embed.callbacks, "embed.callbacks")) {
     sends.push(...expand(link, [value], message, null));
@@ -100,6 +102,13 @@ export function chainBrokenError(message: TaskMessage, cause: ErrorInfo): ErrorI
     ...cause,
     message: `${cause.message} (in ${message.task}[${message.id}], earlier in the chain)`,
   };
+}
+
+/** Whether an embed asks for nothing (Celery sends nulls; empty lists count as none). */
+function noCanvas(embed: TaskMessage["embed"]): boolean {
+  const none = (v: unknown) =>
+    v === null || v === undefined || (Array.isArray(v) && v.length === 0);
+  return none(embed.callbacks) && none(embed.errbacks) && none(embed.chain) && none(embed.chord);
 }
 
 function expand(
