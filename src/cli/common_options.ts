@@ -6,6 +6,7 @@
 import { type Command, Option } from "commander";
 import { type ConfigDocument, type ConfigOverrides, loadConfigDocument } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
+import { UsageError } from "../errors.ts";
 import { createLogger, type Logger, type LogLevel } from "../log/logger.ts";
 import { readManifests } from "../attempt/hosted/read_manifests.ts";
 import { type LoadedPlugin, loadPlugins } from "../plugin/load_plugins.ts";
@@ -63,6 +64,38 @@ export async function loadCommandConfig(
   overrides: ConfigOverrides = {},
 ): Promise<Config> {
   return (await loadCommandConfigDocument(flags, ctx, overrides)).config;
+}
+
+/**
+ * The config of a command that needs a file with a non-empty `section`
+ * (`dts scale`: scaling; `dts schedule`: schedules).
+ * @throws {UsageError} without `--config`, or when the file has no such section
+ */
+export async function loadConfigWithSection(
+  flags: CommonFlags,
+  ctx: CliContext,
+  need: {
+    /** What cannot start, e.g. "scaler". */
+    what: string;
+    section: "scaling" | "schedules";
+    /** What the section says, e.g. "sets each task's min and max". */
+    says: string;
+    example: string;
+  },
+): Promise<Config> {
+  const { what, section, says, example } = need;
+  if (flags.config === undefined) {
+    throw new UsageError(
+      `Cannot start ${what}: no config file; name one with --config (its ${section} section ${says})`,
+    );
+  }
+  const config = await loadCommandConfig(flags, ctx);
+  if (Object.keys(config[section]).length === 0) {
+    throw new UsageError(
+      `Cannot start ${what}: config "${flags.config}" has no ${section} section (e.g. ${section}: ${example})`,
+    );
+  }
+  return config;
 }
 
 /** `loadCommandConfig`, keeping the lines of the file's values for later checks. */

@@ -4,7 +4,6 @@
  * @module
  */
 import { type Command, Option } from "commander";
-import { UsageError } from "../errors.ts";
 import { resolveRoute, resolveTask } from "../plugin/resolve_tasks.ts";
 import { createDenoLauncher } from "../scale/deno_launcher.ts";
 import { createDryRunLauncher } from "../scale/dry_run_launcher.ts";
@@ -17,8 +16,8 @@ import {
   brokerUrl,
   commandLogger,
   type CommonFlags,
-  loadCommandConfig,
   loadCommandPlugins,
+  loadConfigWithSection,
   openBroker,
 } from "./common_options.ts";
 import { parseDurationArg, parsePort, parsePositiveDurationArg } from "./option_parsers.ts";
@@ -91,18 +90,13 @@ export async function scaleCommand(
   ctx: CliContext,
   options: { memoryBroker?: MemoryBroker; launcher?: ProcessLauncher } = {},
 ): Promise<number> {
-  if (flags.config === undefined) {
-    throw new UsageError(
-      "Cannot start scaler: no config file; name one with --config (its scaling section sets each task's min and max)",
-    );
-  }
-  const config = await loadCommandConfig(flags, ctx);
+  const config = await loadConfigWithSection(flags, ctx, {
+    what: "scaler",
+    section: "scaling",
+    says: "sets each task's min and max",
+    example: "{ a: { min: 1, max: 8 } }",
+  });
   const keys = Object.keys(config.scaling);
-  if (keys.length === 0) {
-    throw new UsageError(
-      `Cannot start scaler: config "${flags.config}" has no scaling section (e.g. scaling: { a: { min: 1, max: 8 } })`,
-    );
-  }
   const logger = commandLogger(config, ctx);
   const plugins = await loadCommandPlugins(flags.plugins ?? []);
   const tasks: ScaledTask[] = keys.map((key) => {

@@ -15,8 +15,8 @@ import {
   addCommonOptions,
   commandLogger,
   type CommonFlags,
-  loadCommandConfig,
   loadCommandPlugins,
+  loadConfigWithSection,
   openBroker,
 } from "./common_options.ts";
 
@@ -59,18 +59,13 @@ export async function scheduleCommand(
   ctx: CliContext,
   options: { memoryBroker?: MemoryBroker } = {},
 ): Promise<number> {
-  if (flags.config === undefined) {
-    throw new UsageError(
-      "Cannot start the scheduler: no config file; name one with --config (its schedules section says what to send when)",
-    );
-  }
-  const config = await loadCommandConfig(flags, ctx);
+  const config = await loadConfigWithSection(flags, ctx, {
+    what: "the scheduler",
+    section: "schedules",
+    says: "says what to send when",
+    example: "{ tick: { task: a, every: 30s } }",
+  });
   const schedules = Object.values(config.schedules);
-  if (schedules.length === 0) {
-    throw new UsageError(
-      `Cannot start the scheduler: config "${flags.config}" has no schedules section (e.g. schedules: { tick: { task: a, every: 30s } })`,
-    );
-  }
   const logger = commandLogger(config, ctx);
   const plugins = await loadCommandPlugins(flags.plugins ?? []);
   const entries = schedules.map((schedule) => {
