@@ -18,11 +18,15 @@ import { TaskSender } from "../client/send_task.ts";
 import type { Clock } from "../clock.ts";
 import type { ScheduleConfig } from "../config/schedule_schema.ts";
 import { Lease } from "../control/lease.ts";
+import { type Backoff, backoffDelayMs } from "../retry/backoff.ts";
 import type { Logger } from "../log/logger.ts";
 import { createTaskMessage } from "../protocol/celery_task_message.ts";
 import type { TaskQueueOptions, Transport } from "../transport/transport.ts";
 import { readLastFired, recordFired, scheduleLeaderQueueName } from "./fired_slots.ts";
 import { latestSlotSince, nextSlot, slotTaskId } from "./schedule_times.ts";
+
+/** Waits before a leader that failed to fire starts over: 200 ms doubling to 5 s. */
+const RESTART: Backoff = { baseMs: 200, maxMs: 5000, jitter: "half" };
 
 /** A schedule and where its task goes. */
 export interface ScheduledTask {
@@ -88,15 +92,35 @@ export class Scheduler {
         clock,
         fields: { schedule: name, task: entry.route.name },
         duty: "firing the schedule",
-        lead: (term) =>
-          void this.#fire(entry, term).catch((error) => {
-            if (!term.aborted) logger.error("A schedule stopped firing", { schedule: name, error });
-          }),
+        lead: (term) => void this.#fireWhileLeading(entry, term),
       });
       this.#leases.set(name, lease);
       stands.push((await lease.start(signal)).done);
     }
     return { done: Promise.all(stands).then(() => {}) };
+  }
+
+  /**
+   * Fire while leading; a broker error (reading the record, publishing)
+   * starts over from the record after a backoff: a leader that stopped
+   * firing while it held the lease would silence the schedule everywhere.
+   */
+  async #fireWhileLeading(entry: ScheduledTask, term: AbortSignal): Promise<void> {
+    const { logger, clock } = this.#options;
+    for (let failures = 0; !term.aborted; failures++) {
+      try {
+        return await this.#fire(entry, term);
+      } catch (error) {
+        if (term.aborted) return;
+        const delayMs = backoffDelayMs(failures, RESTART);
+        logger.warn("A schedule could not fire; starting over from its record", {
+          schedule: entry.schedule.name,
+          error,
+          delay_ms: delayMs,
+        });
+        await clock.sleep(delayMs, term).catch(() => {});
+      }
+    }
   }
 
   /** Fire `entry`'s slots while `term` lasts. */

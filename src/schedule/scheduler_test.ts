@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { systemClock } from "../clock.ts";
 import type { ScheduleConfig } from "../config/schedule_schema.ts";
+import { BrokerError } from "../errors.ts";
 import { silentLogger } from "../log/logger.ts";
 import { MemoryBroker } from "../transport/memory/memory_broker.ts";
 import { MemoryTransport } from "../transport/memory/memory_transport.ts";
@@ -23,8 +24,12 @@ function schedule(overrides: Partial<ScheduleConfig> = {}): ScheduleConfig {
   };
 }
 
-function startScheduler(broker: MemoryBroker, config: ScheduleConfig, fired: FiredSlot[]) {
-  const transport = new MemoryTransport(broker);
+function startScheduler(
+  broker: MemoryBroker,
+  config: ScheduleConfig,
+  fired: FiredSlot[],
+  transport: MemoryTransport = new MemoryTransport(broker),
+) {
   const stop = new AbortController();
   const scheduler = new Scheduler({
     transport,
@@ -100,4 +105,26 @@ Deno.test("Scheduler: catch_up latest fires the latest slot missed while none le
       assert.deepEqual(fired.filter((f) => f.catchUp), []);
     }
   }
+});
+
+/** A transport whose first `failures` gets fail, as a broker error would. */
+class FlakyGets extends MemoryTransport {
+  failures = 2;
+  override get(queue: string) {
+    if (this.failures-- > 0) {
+      return Promise.reject(new BrokerError("injected", { recoverable: true }));
+    }
+    return super.get(queue);
+  }
+}
+
+Deno.test("Scheduler: a leader that cannot read its record starts over after a backoff, and fires", async () => {
+  using broker = new MemoryBroker();
+  const fired: FiredSlot[] = [];
+  const flaky = new FlakyGets(broker);
+  const scheduler = startScheduler(broker, schedule({ name: "flaky" }), fired, flaky);
+  await sleep(1200); // 200 ms, then 400 ms of backoff (half jitter), then it fires every 100 ms
+  await scheduler.stop();
+  assert.equal(flaky.failures, -1, "it read the record a third time");
+  assert.ok(fired.length >= 2, `fired ${fired.length} slots after the failures`);
 });
