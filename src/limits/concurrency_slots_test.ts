@@ -116,3 +116,23 @@ Deno.test("ConcurrencySlots: a wait that is aborted rejects, holds nothing, and 
     await transport.close();
   }
 });
+
+Deno.test("ConcurrencySlots: a slot queue deleted under a waiting task is declared again, with its claim, and the task gets it", async () => {
+  const { broker, members } = await fleet(1, 1);
+  const admin = new MemoryTransport(broker);
+  const held = await members[0].slots.acquire(new AbortController().signal);
+  const waiting = members[0].slots.acquire(new AbortController().signal);
+  await sleep(20);
+  await admin.deleteQueue(slotQueueName("task_x", 0)); // an operator's mistake: claim and all gone
+  const permit = await Promise.race([waiting, sleep(3000).then(() => null)]);
+  assert.ok(permit, "the waiting task got the slot once it was declared again");
+  await held.release(); // the deleted queue's claim: nothing to give back
+  await permit.release();
+  assert.deepEqual(await admin.inspectQueue(slotQueueName("task_x", 0)), {
+    messages: 1,
+    consumers: 0,
+  });
+  members[0].slots.close();
+  await members[0].transport.close();
+  await admin.close();
+});

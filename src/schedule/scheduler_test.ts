@@ -128,3 +128,16 @@ Deno.test("Scheduler: a leader that cannot read its record starts over after a b
   assert.equal(flaky.failures, -1, "it read the record a third time");
   assert.ok(fired.length >= 2, `fired ${fired.length} slots after the failures`);
 });
+
+Deno.test("readLastFired: a junk record reads as none and stays for the next reader", async () => {
+  using broker = new MemoryBroker();
+  const transport = new MemoryTransport(broker);
+  const { firedQueueName, readLastFired } = await import("./fired_slots.ts");
+  assert.equal(await readLastFired(transport, "junk"), null, "no record yet");
+  for (const body of ["not json", '{"slot": 42}', '{"slot": "yesterday"}', "[]"]) {
+    await transport.publish(firedQueueName("junk"), new TextEncoder().encode(body));
+    assert.equal(await readLastFired(transport, "junk"), null, body);
+  }
+  assert.equal((await transport.inspectQueue(firedQueueName("junk")))?.messages, 1);
+  await transport.close();
+});
