@@ -11,6 +11,8 @@ import { encodeTaskMessage, type TaskMessage } from "../protocol/celery_task_mes
 import { type Backoff, backoffDelayMs } from "../retry/backoff.ts";
 import type { TaskQueueOptions, Transport } from "../transport/transport.ts";
 import { ensureTaskQueue } from "../transport/ensure_task_queue.ts";
+import type { EventEmitter } from "../events/event_emitter.ts";
+import { sendTaskSent } from "../events/task_events.ts";
 
 /** How a `TaskSender` sends. */
 export interface TaskSenderOptions {
@@ -21,6 +23,8 @@ export interface TaskSenderOptions {
   attempts?: number;
   /** @default systemClock */
   clock?: Clock;
+  /** Send Celery's `task-sent` event for each message sent (`task_send_sent_event`). @default none */
+  sentEvents?: EventEmitter | null;
 }
 
 /** Waits between tries of one publish: 200 ms doubling to 5 s, jittered. */
@@ -67,7 +71,10 @@ export class TaskSender {
     const attempts = this.#options.attempts ?? 5;
     for (let attempt = 1;; attempt++) {
       try {
-        return await this.#options.transport.publish(queue, body, props);
+        await this.#options.transport.publish(queue, body, props);
+        // Once the broker has it, as Celery sends it after its publish.
+        if (this.#options.sentEvents) sendTaskSent(this.#options.sentEvents, queue, message);
+        return;
       } catch (error) {
         const again = error instanceof BrokerError && error.recoverable && attempt < attempts;
         if (!again) throw error;

@@ -3,6 +3,7 @@
  * optional rate, and measure publish-to-result latency per task.
  * @module
  */
+import type { EventEmitter } from "../events/event_emitter.ts";
 import { Deadlines } from "../client/deadlines.ts";
 import { ReplyInbox } from "../client/reply_inbox.ts";
 import { closeReplyQueue, openReplyQueue } from "../client/reply_queue.ts";
@@ -40,6 +41,8 @@ export interface LoadOptions {
   onProgress?: (progress: { sent: number; done: number }) => void;
   /** Timers, pacing and deadlines. @default systemClock */
   clock?: Clock;
+  /** Send Celery's `task-sent` event for each task (`dts load --events`). @default none */
+  sentEvents?: EventEmitter | null;
 }
 
 /** The outcome of a load test (SPEC `dts load --json`). */
@@ -74,6 +77,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     queueOptions: options.queueOptions,
     attempts: 1,
     clock,
+    sentEvents: options.sentEvents,
   });
   await sender.prepare(queue);
   const replyQueue = await openReplyQueue(transport, {
