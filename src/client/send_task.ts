@@ -71,10 +71,13 @@ export class TaskSender {
     const attempts = this.#options.attempts ?? 5;
     for (let attempt = 1;; attempt++) {
       try {
-        await this.#options.transport.publish(queue, body, props);
-        // Once the broker has it, as Celery sends it after its publish.
-        if (this.#options.sentEvents) sendTaskSent(this.#options.sentEvents, queue, message);
-        return;
+        const published = this.#options.transport.publish(queue, body, props);
+        // Right behind the task on the same channel, as Celery sends it: the
+        // broker routes it before any worker can receive the task, so a reader
+        // sees task-sent first. Not once per try: a repeat is the same send.
+        const events = this.#options.sentEvents;
+        if (events && attempt === 1) sendTaskSent(events, queue, message);
+        return await published;
       } catch (error) {
         const again = error instanceof BrokerError && error.recoverable && attempt < attempts;
         if (!again) throw error;
