@@ -29,6 +29,8 @@ export interface HeartbeatOptions {
 
 /** Running heartbeats; `stop()` sends `worker-offline`. */
 export interface Heartbeat {
+  /** Send one `worker-heartbeat` now, between the regular ones (Celery's `heartbeat` remote command). */
+  beatNow(): void;
   /** Stop beating and send `worker-offline`; waits at most `flushMs` for the broker's confirm. */
   stop(flushMs?: number): Promise<void>;
 }
@@ -59,6 +61,9 @@ export function startHeartbeat(
     }
   })();
   return {
+    beatNow() {
+      if (!stopped.signal.aborted) beat("worker-heartbeat");
+    },
     async stop(flushMs = 1000) {
       if (stopped.signal.aborted) return;
       stopped.abort();

@@ -29,6 +29,8 @@ export interface RemoteControlState {
   revoke(command: RevokeCommand): Promise<void>;
   /** Revoked task ids, for `inspect revoked` and Celery's start-up `hello`. */
   revoked(): string[];
+  /** Send a `worker-heartbeat` event now (with events on), as `celery events` and Flower ask on start. */
+  heartbeat?(): void;
 }
 
 /** Pidbox queue of one worker, named the way Celery names its own. */
@@ -69,6 +71,7 @@ export async function serveRemoteControl(
       if (forUs && request.method === "revoke") {
         await state.revoke(revokeCommand(request.arguments));
       }
+      if (forUs && request.method === "heartbeat") state.heartbeat?.();
       if (forUs && request.replyTo !== null) {
         const value = answer(request.method, state);
         const { body, props } = encodeControlReply(state.workerName, value, request.ticket);
@@ -117,6 +120,8 @@ function answer(method: string, state: RemoteControlState): unknown {
       return state.revoked();
     case "revoke":
       return { ok: "tasks revoked" };
+    case "heartbeat":
+      return { ok: "heartbeat sent" };
     default:
       return { error: `No such command: ${method}` };
   }

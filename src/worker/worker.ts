@@ -289,6 +289,7 @@ export class Worker {
       stats: () => this.#stats(),
       revoke: (command: RevokeCommand) => this.#revocations?.command(command) ?? Promise.resolve(),
       revoked: () => this.#revocations?.ids() ?? [],
+      heartbeat: () => this.#heartbeat?.beatNow(),
     };
     for (let failures = 0; !signal.aborted; failures++) {
       try {

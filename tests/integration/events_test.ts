@@ -6,6 +6,7 @@
  * online, heartbeat and offline events.
  */
 import assert from "node:assert/strict";
+import { inspectWorkers } from "../../src/client/inspect_workers.ts";
 import { revokeTasks } from "../../src/client/revoke_tasks.ts";
 import { OutcomeCollector } from "../../src/dispatch/collect_outcomes.ts";
 import { dispatch } from "../../src/dispatch/dispatcher.ts";
@@ -213,6 +214,36 @@ Deno.test("a worker with events off sends none", async () => {
     await worker.stop({ drainTimeoutMs: 1000 });
     assert.deepEqual(seen.filter((e) => e.hostname === workerName), []);
     assert.equal(worker.eventStats(), null);
+  } finally {
+    await worker.stop({ drainTimeoutMs: 0 });
+    await deleteQueues(broker.url, [q]);
+  }
+});
+
+Deno.test("a worker with events on answers Celery's heartbeat broadcast (celery events, Flower) with a worker-heartbeat at once", async () => {
+  await using broker = await testBroker();
+  const names = testNamespace();
+  const q = names.queue("beat_now");
+  await using transport = await openTransport(broker.url);
+  const workerName = `worker-beat-${names.prefix}@test`;
+  const seen: FleetEvent[] = [];
+  await using _stream = await subscribeEvents(transport, (event) => seen.push(event));
+  const worker = new Worker({
+    transport,
+    tasks: [testTask("task_beat", q, () => "ok")],
+    name: workerName,
+    logger: testLogger(),
+    events: true,
+    heartbeatMs: 60_000,
+  });
+  try {
+    await worker.start();
+    await waitUntil("worker-online", () => seen.some((e) => e.hostname === workerName), 5000);
+    assert.equal(heartbeats(seen, workerName).length, 0);
+    // Other tests' workers on this broker may answer too: only ours counts.
+    const replies = await inspectWorkers(transport, { method: "heartbeat", timeoutMs: 1000 });
+    assert.deepEqual(replies.get(workerName), { ok: "heartbeat sent" });
+    await waitUntil("a heartbeat", () => heartbeats(seen, workerName).length === 1, 2000);
   } finally {
     await worker.stop({ drainTimeoutMs: 0 });
     await deleteQueues(broker.url, [q]);
