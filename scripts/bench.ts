@@ -18,6 +18,9 @@
  * Options: --count N (5000) --window W (100 in flight) --rounds R (5)
  * --broker URL (DTS_BROKER_URL or amqp://guest:guest@127.0.0.1:5672/)
  * --quick (fewer rounds and tasks, for a smoke run) --out FILE
+ * --events (also "dts in-proc +events": worker events, task-sent and one
+ * monitor subscribed, alternated with "dts in-proc" so the ratio is fair)
+ * --events-only (just those two, in alternated rounds: the cost of events)
  * @module
  */
 import { parseArgs } from "node:util";
@@ -36,6 +39,8 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "5" },
     broker: { type: "string" },
     quick: { type: "boolean", default: false },
+    events: { type: "boolean", default: false },
+    "events-only": { type: "boolean", default: false },
     out: { type: "string", default: ".bench/latest.json" },
   },
 });
@@ -47,6 +52,7 @@ const broker = values.broker ?? Deno.env.get("DTS_BROKER_URL") ??
   "amqp://guest:guest@127.0.0.1:5672/";
 const load = { count, window };
 const log = (line: string) => console.error(`bench: ${line}`);
+const f0 = (n: number) => String(Math.round(n));
 
 const modes = {
   "raw-minimal": () => rawLoop(broker, "minimal", load),
@@ -55,6 +61,28 @@ const modes = {
   "dts process": () => loadAgainstWorkers(broker, { workers: 1, concurrency: window, ...load }),
 } satisfies Record<string, () => Promise<Throughput>>;
 type Mode = keyof typeof modes;
+const withEvents = () => dtsInProcess(broker, load, { events: true });
+
+if (values["events-only"]) {
+  const off: number[] = [];
+  const on: number[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    off.push((await modes["dts in-proc"]()).perSecond);
+    on.push((await withEvents()).perSecond);
+    log(`round ${round}/${rounds}: events off ${f0(off.at(-1)!)}, on ${f0(on.at(-1)!)} tasks/s`);
+  }
+  const [offRate, onRate] = [median(off), median(on)];
+  console.log(
+    `events cost (dts in-proc, ${count} no-op tasks, ${window} in flight, medians of ${rounds}): ` +
+      `off ${f0(offRate)} tasks/s, on ${f0(onRate)} tasks/s, on/off ${
+        (onRate / offRate).toFixed(2)
+      }`,
+  );
+  Deno.exit(0);
+}
+/** Not in `Mode`: only there with --events. */
+const EVENTS_MODE = "dts in-proc +events" as Mode;
+if (values.events) (modes as Record<string, () => Promise<Throughput>>)[EVENTS_MODE] = withEvents;
 
 const samples = new Map<Mode, Throughput[]>();
 for (let round = 1; round <= rounds; round++) {
@@ -114,6 +142,9 @@ const result = {
     "dts process / raw-celery": rate("dts process") / celeryCeiling,
     "dts in-proc / raw-minimal": rate("dts in-proc") / ceiling,
     "raw-celery / raw-minimal": celeryCeiling / ceiling,
+    ...(values.events
+      ? { "dts in-proc +events / dts in-proc": rate(EVENTS_MODE) / rate("dts in-proc") }
+      : {}),
   },
   roundTripMs: {
     raw: { p50: percentile(rawOne.latenciesMs!, 50), p99: percentile(rawOne.latenciesMs!, 99) },
@@ -128,7 +159,6 @@ const result = {
   workerProcesses: scaling,
 };
 
-const f0 = (n: number) => String(Math.round(n));
 const f1 = (n: number) => n.toFixed(1);
 const f2 = (n: number) => n.toFixed(2);
 const rows: [string, string, string][] = [
@@ -139,6 +169,13 @@ const rows: [string, string, string][] = [
     `${f0(rate("dts in-proc"))} tasks/s`,
     f2(result.ratios["dts in-proc / raw-minimal"]),
   ],
+  ...(values.events
+    ? [[
+      "dts in-process, events on",
+      `${f0(rate(EVENTS_MODE))} tasks/s`,
+      `${f2(result.ratios["dts in-proc +events / dts in-proc"]!)} of events off`,
+    ] as [string, string, string]]
+    : []),
   [
     "dts worker process + dts load",
     `${f0(rate("dts process"))} tasks/s`,
