@@ -18,6 +18,9 @@
  * Options: --count N (5000) --window W (100 in flight) --rounds R (5)
  * --broker URL (DTS_BROKER_URL or amqp://guest:guest@127.0.0.1:5672/)
  * --quick (fewer rounds and tasks, for a smoke run) --out FILE
+ * --tracing (adds "dts process traced": the same run with OpenTelemetry on,
+ * `OTEL_DENO=true` exporting to a sink in this process, alternated with the
+ * untraced one, and its ratio to it)
  * @module
  */
 import { parseArgs } from "node:util";
@@ -27,6 +30,7 @@ import { loadAgainstWorkers, type ProcessRun } from "./bench/dts_process.ts";
 import { median, percentile, type Throughput } from "./bench/measure.ts";
 import { rawLoop } from "./bench/raw_loop.ts";
 import { seedOverhead } from "./bench/seed_overhead.ts";
+import { startOtlpSink } from "./bench/otlp_sink.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -36,6 +40,7 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "5" },
     broker: { type: "string" },
     quick: { type: "boolean", default: false },
+    tracing: { type: "boolean", default: false },
     out: { type: "string", default: ".bench/latest.json" },
   },
 });
@@ -48,13 +53,18 @@ const broker = values.broker ?? Deno.env.get("DTS_BROKER_URL") ??
 const load = { count, window };
 const log = (line: string) => console.error(`bench: ${line}`);
 
-const modes = {
+const sink = values.tracing ? startOtlpSink() : null;
+const modes: Record<string, () => Promise<Throughput>> = {
   "raw-minimal": () => rawLoop(broker, "minimal", load),
   "raw-celery": () => rawLoop(broker, "celery", load),
   "dts in-proc": () => dtsInProcess(broker, load),
   "dts process": () => loadAgainstWorkers(broker, { workers: 1, concurrency: window, ...load }),
-} satisfies Record<string, () => Promise<Throughput>>;
-type Mode = keyof typeof modes;
+};
+if (sink !== null) {
+  modes["dts process traced"] = () =>
+    loadAgainstWorkers(broker, { workers: 1, concurrency: window, ...load, env: sink.env() });
+}
+type Mode = string;
 
 const samples = new Map<Mode, Throughput[]>();
 for (let round = 1; round <= rounds; round++) {
@@ -110,6 +120,9 @@ const result = {
     }]),
   ),
   ratios: {
+    ...(sink === null ? {} : {
+      "dts process traced / dts process": rate("dts process traced") / rate("dts process"),
+    }),
     "dts process / raw-minimal": rate("dts process") / ceiling,
     "dts process / raw-celery": rate("dts process") / celeryCeiling,
     "dts in-proc / raw-minimal": rate("dts in-proc") / ceiling,
@@ -126,7 +139,9 @@ const result = {
   },
   seedDispatch: seed,
   workerProcesses: scaling,
+  ...(sink === null ? {} : { tracingExport: { ...sink.received } }),
 };
+await sink?.[Symbol.asyncDispose]();
 
 const f0 = (n: number) => String(Math.round(n));
 const f1 = (n: number) => n.toFixed(1);
@@ -146,6 +161,11 @@ const rows: [string, string, string][] = [
       f2(result.ratios["dts process / raw-celery"])
     } of raw-celery)`,
   ],
+  ...(sink === null ? [] : [[
+    "dts process, tracing on (OTEL_DENO=true)",
+    `${f0(rate("dts process traced"))} tasks/s`,
+    `${f2(rate("dts process traced") / rate("dts process"))} of untraced`,
+  ] as [string, string, string]]),
   [
     "round trip, 1 in flight, p50 / p99",
     `dts ${f1(result.roundTripMs.dts.p50)} / ${f1(result.roundTripMs.dts.p99)} ms`,

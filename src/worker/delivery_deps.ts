@@ -10,6 +10,7 @@ import type { Logger } from "../log/logger.ts";
 import type { TaskDefinition } from "../plugin/task_plugin.ts";
 import type { RetryPolicy } from "../retry/retry_policy.ts";
 import type { TaskQueueOptions, Transport } from "../transport/transport.ts";
+import type { TaskTracer } from "../tracing/task_tracer.ts";
 import type { HeldMessages } from "./held_messages.ts";
 import type { InFlightTasks } from "./in_flight.ts";
 import type { WorkerMetrics } from "./metrics.ts";
@@ -51,6 +52,8 @@ export interface DeliveryDeps {
   revoked: { get(taskId: string): Revocation | undefined };
   held: HeldMessages;
   clock: Clock;
+  /** A span per attempt, when tracing is on (`NO_TRACING` otherwise). */
+  tracer: TaskTracer;
   /** `clock.now()`, for the result messages. */
   now(): number;
 }

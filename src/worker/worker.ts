@@ -25,6 +25,7 @@ import { type AutoscalerState, runAutoscaler } from "./autoscaler.ts";
 import { type AutoscaleOptions, choosePool } from "./pool_options.ts";
 import { PoolSize } from "./pool_size.ts";
 import { TaskLimits, type TaskLimitSettings } from "../limits/task_limits.ts";
+import { runtimeTaskTracer, type TaskTracer } from "../tracing/task_tracer.ts";
 
 export type { AutoscaleOptions } from "./pool_options.ts";
 
@@ -58,6 +59,8 @@ export interface WorkerOptions {
   version?: string;
   /** Runs the plugins. @default inline, on the worker's own thread */
   runner?: AttemptRunner;
+  /** A span per attempt. @default the OpenTelemetry API's global tracer, or none */
+  tracer?: TaskTracer;
 }
 
 /** A running worker's lifecycle: `start()`, then `stop()`. */
@@ -162,6 +165,7 @@ export class Worker {
       revoked: revocations,
       held: new HeldMessages(),
       clock: this.#clock,
+      tracer: this.#options.tracer ?? runtimeTaskTracer(this.#options.version),
       now: () => this.#clock.now(),
     };
     this.metrics.setConcurrency(this.#pool.size);
