@@ -21,6 +21,9 @@
  * --events (also "dts in-proc +events": worker events, task-sent and one
  * monitor subscribed, alternated with "dts in-proc" so the ratio is fair)
  * --events-only (just those two, in alternated rounds: the cost of events)
+ * --tracing (adds "dts process traced": the same run with OpenTelemetry on,
+ * `OTEL_DENO=true` exporting to a sink in this process, alternated with the
+ * untraced one, and its ratio to it)
  * @module
  */
 import { parseArgs } from "node:util";
@@ -30,6 +33,7 @@ import { loadAgainstWorkers, type ProcessRun } from "./bench/dts_process.ts";
 import { median, percentile, type Throughput } from "./bench/measure.ts";
 import { rawLoop } from "./bench/raw_loop.ts";
 import { seedOverhead } from "./bench/seed_overhead.ts";
+import { startOtlpSink } from "./bench/otlp_sink.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -41,6 +45,7 @@ const { values } = parseArgs({
     quick: { type: "boolean", default: false },
     events: { type: "boolean", default: false },
     "events-only": { type: "boolean", default: false },
+    tracing: { type: "boolean", default: false },
     out: { type: "string", default: ".bench/latest.json" },
   },
 });
@@ -54,13 +59,18 @@ const load = { count, window };
 const log = (line: string) => console.error(`bench: ${line}`);
 const f0 = (n: number) => String(Math.round(n));
 
-const modes = {
+const sink = values.tracing ? startOtlpSink() : null;
+const modes: Record<string, () => Promise<Throughput>> = {
   "raw-minimal": () => rawLoop(broker, "minimal", load),
   "raw-celery": () => rawLoop(broker, "celery", load),
   "dts in-proc": () => dtsInProcess(broker, load),
   "dts process": () => loadAgainstWorkers(broker, { workers: 1, concurrency: window, ...load }),
-} satisfies Record<string, () => Promise<Throughput>>;
-type Mode = keyof typeof modes;
+};
+if (sink !== null) {
+  modes["dts process traced"] = () =>
+    loadAgainstWorkers(broker, { workers: 1, concurrency: window, ...load, env: sink.env() });
+}
+type Mode = string;
 const withEvents = () => dtsInProcess(broker, load, { events: true });
 
 if (values["events-only"]) {
@@ -80,9 +90,9 @@ if (values["events-only"]) {
   );
   Deno.exit(0);
 }
-/** Not in `Mode`: only there with --events. */
-const EVENTS_MODE = "dts in-proc +events" as Mode;
-if (values.events) (modes as Record<string, () => Promise<Throughput>>)[EVENTS_MODE] = withEvents;
+/** Only there with --events. */
+const EVENTS_MODE = "dts in-proc +events";
+if (values.events) modes[EVENTS_MODE] = withEvents;
 
 const samples = new Map<Mode, Throughput[]>();
 for (let round = 1; round <= rounds; round++) {
@@ -138,6 +148,9 @@ const result = {
     }]),
   ),
   ratios: {
+    ...(sink === null ? {} : {
+      "dts process traced / dts process": rate("dts process traced") / rate("dts process"),
+    }),
     "dts process / raw-minimal": rate("dts process") / ceiling,
     "dts process / raw-celery": rate("dts process") / celeryCeiling,
     "dts in-proc / raw-minimal": rate("dts in-proc") / ceiling,
@@ -157,7 +170,9 @@ const result = {
   },
   seedDispatch: seed,
   workerProcesses: scaling,
+  ...(sink === null ? {} : { tracingExport: { ...sink.received } }),
 };
+await sink?.[Symbol.asyncDispose]();
 
 const f1 = (n: number) => n.toFixed(1);
 const f2 = (n: number) => n.toFixed(2);
@@ -183,6 +198,11 @@ const rows: [string, string, string][] = [
       f2(result.ratios["dts process / raw-celery"])
     } of raw-celery)`,
   ],
+  ...(sink === null ? [] : [[
+    "dts process, tracing on (OTEL_DENO=true)",
+    `${f0(rate("dts process traced"))} tasks/s`,
+    `${f2(rate("dts process traced") / rate("dts process"))} of untraced`,
+  ] as [string, string, string]]),
   [
     "round trip, 1 in flight, p50 / p99",
     `dts ${f1(result.roundTripMs.dts.p50)} / ${f1(result.roundTripMs.dts.p99)} ms`,

@@ -17,11 +17,18 @@ export function dts(
   broker: string,
   args: string[],
   output: "piped" | "null" = "null",
+  env: Record<string, string> = {},
 ): Deno.Command {
   const line = dtsCommandLine(currentProgram(), args);
   return new Deno.Command(line.command, {
     args: line.args,
-    env: { DTS_BROKER_URL: broker, DTS_HEALTH_PORT: "0", NO_COLOR: "1", DTS_LOG_FORMAT: "json" },
+    env: {
+      DTS_BROKER_URL: broker,
+      DTS_HEALTH_PORT: "0",
+      NO_COLOR: "1",
+      DTS_LOG_FORMAT: "json",
+      ...env,
+    },
     cwd: root,
     stdin: "null",
     stdout: output,
@@ -80,15 +87,22 @@ export async function loadAgainstWorkers(
     window: number;
     /** More config lines, e.g. a `worker:` section. */
     config?: string;
+    /** More environment for the worker and load processes, e.g. to turn tracing on. */
+    env?: Record<string, string>;
   },
 ): Promise<ProcessRun> {
   const queue = `bench_${crypto.randomUUID().slice(0, 8)}_proc`;
   await using config = await benchConfig(queue, options.config);
   const children = Array.from({ length: options.workers }, () =>
-    dts(broker, [
-      ...["worker", "--task", "a", "--config", config.path],
-      ...["--concurrency", String(options.concurrency)],
-    ]).spawn());
+    dts(
+      broker,
+      [
+        ...["worker", "--task", "a", "--config", config.path],
+        ...["--concurrency", String(options.concurrency)],
+      ],
+      "null",
+      options.env,
+    ).spawn());
   let sampling = true;
   const rss = { idleMb: 0, loadedMb: 0 };
   try {
@@ -102,10 +116,15 @@ export async function loadAgainstWorkers(
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     })();
-    const run = await dts(broker, [
-      ...["load", "--task", "a", "--count", String(options.count), "--args", "[0]"],
-      ...["--concurrency", String(options.window), "--json", "--config", config.path],
-    ], "piped").output();
+    const run = await dts(
+      broker,
+      [
+        ...["load", "--task", "a", "--count", String(options.count), "--args", "[0]"],
+        ...["--concurrency", String(options.window), "--json", "--config", config.path],
+      ],
+      "piped",
+      options.env,
+    ).output();
     sampling = false;
     await sampler;
     if (run.code !== 0) throw new Error(new TextDecoder().decode(run.stderr));

@@ -103,13 +103,19 @@ are written, each before it is acknowledged, to the journal
 waits in that queue, waits for the rest (until the run's deadlines, or --timeout
 from now), then prints and saves the complete results like the run would have.
 
+Jobs run concurrently unless one names others in after: [ids] (it is sent once
+they have ended) or args_from: id (their result comes first in its args; a list
+when that job has count > 1). When one of them did not succeed, the jobs after it
+end SKIPPED at once, unless on_failure: continue. Unknown ids and cycles are config
+errors.
+
 Examples:
   dts dispatch --config config/test-config.yml
   dts dispatch --config config/test-config.yml --output json --no-save | jq .summary
   DTS_BROKER_URL=amqp://user:pass@rabbit:5672/ dts dispatch -c my.yml --results-dir out/
   dts dispatch --resume 20261128_100000-4f09a2 --results-dir out/
 
-Exit code 0 when every task succeeded, 1 when any failed, timed out or was revoked, 2 for bad
+Exit code 0 when every task succeeded, 1 when any failed, timed out, was revoked or skipped, 2 for bad
 usage (also: an unknown run id, or a run whose reply queue expired), 130 when
 interrupted (SIGINT, SIGTERM): it stops waiting at once, marks every task without a
 result INTERRUPTED, and prints and saves the partial document with "interrupted": true.

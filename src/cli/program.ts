@@ -86,6 +86,9 @@ Examples:
 Environment (flag > env > config file > default):
 ${env.join("\n")}
 
+Tracing: OTEL_DENO=true with OTEL_EXPORTER_OTLP_ENDPOINT (and the other OTEL_* variables)
+exports a span per task sent and per attempt, W3C traceparent in the message (README, Tracing).
+
 Colour: on a terminal only; FORCE_COLOR or CLICOLOR_FORCE turn it on for pipes too
 (FORCE_COLOR=0 turns it off); NO_COLOR turns it off and wins over both.
 

@@ -2,7 +2,8 @@
  * Sending task messages, for every sender alike (dispatch, load, and those
  * to come): each task queue declared once, as the workers declare it; each
  * message encoded and published with the broker's confirm, and published
- * again with backoff when the connection dropped under it.
+ * again with backoff when the connection dropped under it. With tracing on,
+ * each send is a span whose context the message carries to its worker.
  * @module
  */
 import { type Clock, systemClock } from "../clock.ts";
@@ -13,6 +14,7 @@ import type { TaskQueueOptions, Transport } from "../transport/transport.ts";
 import { ensureTaskQueue } from "../transport/ensure_task_queue.ts";
 import type { EventEmitter } from "../events/event_emitter.ts";
 import { sendTaskSent } from "../events/task_events.ts";
+import { runtimeTaskTracer, type TaskTracer } from "../tracing/task_tracer.ts";
 
 /** How a `TaskSender` sends. */
 export interface TaskSenderOptions {
@@ -25,6 +27,8 @@ export interface TaskSenderOptions {
   clock?: Clock;
   /** Send Celery's `task-sent` event for each message sent (`task_send_sent_event`). @default none */
   sentEvents?: EventEmitter | null;
+  /** Spans of the sends. @default the OpenTelemetry API's global tracer, or none */
+  tracer?: TaskTracer;
 }
 
 /** Waits between tries of one publish: 200 ms doubling to 5 s, jittered. */
@@ -34,11 +38,13 @@ const REPUBLISH: Backoff = { baseMs: 200, maxMs: 5000, jitter: "full" };
 export class TaskSender {
   readonly #options: TaskSenderOptions;
   readonly #clock: Clock;
+  readonly #tracer: TaskTracer;
   readonly #declared = new Map<string, Promise<void>>();
 
   constructor(options: TaskSenderOptions) {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
+    this.#tracer = options.tracer ?? runtimeTaskTracer();
   }
 
   /**
@@ -67,6 +73,19 @@ export class TaskSender {
    */
   async send(queue: string, message: TaskMessage): Promise<void> {
     await this.prepare(queue);
+    const span = this.#tracer.startSend(message, queue);
+    if (span === null) return await this.#publish(queue, message);
+    const traced = { ...message, extraHeaders: { ...message.extraHeaders, ...span.headers } };
+    try {
+      await this.#publish(queue, traced);
+      span.end();
+    } catch (error) {
+      span.end(error);
+      throw error;
+    }
+  }
+
+  async #publish(queue: string, message: TaskMessage): Promise<void> {
     const { body, props } = encodeTaskMessage(message);
     const attempts = this.#options.attempts ?? 5;
     for (let attempt = 1;; attempt++) {

@@ -8,13 +8,13 @@ import { z } from "zod";
 import { configErrorMap } from "./issue_messages.ts";
 import {
   brokerSchema,
-  dispatchSchema,
   loadSchema,
   logSchema,
   resultsSchema,
   scalingSchema,
   workerSchema,
 } from "./section_schemas.ts";
+import { dispatchSchema } from "./dispatch_schema.ts";
 import { schedulesSchema } from "./schedule_schema.ts";
 import { tasksSchema } from "./task_schema.ts";
 

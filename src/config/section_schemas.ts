@@ -1,5 +1,6 @@
 /**
- * The config sections other than `tasks`: broker, dispatch, results, scaling, load, worker, log.
+ * The config sections other than `tasks`, `dispatch` and `schedules`:
+ * broker, results, scaling, load, worker, log.
  * Each reads snake_case YAML and outputs camelCase, with durations as `*Ms`.
  * @module
  */
@@ -19,35 +20,6 @@ export const brokerSchema = section(
   }).transform((broker) => ({
     url: broker.url ?? null,
     consumerTimeoutMs: broker.consumer_timeout,
-  })),
-);
-
-const jobSchema = z.strictObject({
-  task: taskKey().describe("A key of `tasks`, or a plugin's name without or with task_."),
-  args: z.array(z.unknown()).default([]).describe("Positional arguments. Default: []."),
-  kwargs: z.record(z.string(), z.unknown()).default({}).describe("Keyword arguments. Default: {}."),
-  count: wholeNumber(1).default(1).describe("How many times to send it. Default: 1."),
-  priority: z.number().int().min(0).max(255).optional().describe(
-    "AMQP priority of its messages; honoured when the task's queue has max_priority. Default: 0.",
-  ),
-});
-
-/** `dispatch`: what `dts dispatch` sends and how long it waits. */
-export const dispatchSchema = section(
-  z.strictObject({
-    expected_workers: wholeNumber(0).optional()
-      .describe("Warn when fewer workers answer a ping. Default: no check (null)."),
-    timeout: durationMs({ positive: true }).default(60_000)
-      .describe("Per task; then status TIMEOUT. Default: 60s."),
-    jobs: z.array(jobSchema).default([]).describe("Jobs to send concurrently. Default: []."),
-    events: z.boolean().default(false).describe(
-      "Send Celery's task-sent event on celeryev for each task (Celery's task_send_sent_event). Default: false.",
-    ),
-  }).transform((dispatch) => ({
-    expectedWorkers: dispatch.expected_workers ?? null,
-    timeoutMs: dispatch.timeout,
-    jobs: dispatch.jobs,
-    events: dispatch.events,
   })),
 );
 

@@ -10,20 +10,30 @@ export class OutcomeCollector {
 
   /** Take one event into account. */
   add(event: TaskEvent): void {
-    if (event.type === "SENT") {
-      this.#outcomes.set(event.id, {
+    if (event.type === "SENT" || event.type === "WAITING") {
+      const known = this.#outcomes.get(event.id);
+      // A held task keeps its place (when it became WAITING) once it is sent.
+      const outcome = known ?? {
         task: event.task,
         id: event.id,
         queue: event.queue,
-        status: "TIMEOUT",
+        status: "SKIPPED",
         result: null,
         error: null,
         retries: 0,
         runtimeMs: null,
         worker: null,
-        sentAt: event.at,
+        sentAt: null,
         doneAt: null,
-      });
+        job: event.job ?? null,
+        after: event.after ?? [],
+      };
+      if (event.type === "SENT") {
+        // Until a result comes, a sent task is one that timed out.
+        outcome.status = "TIMEOUT";
+        outcome.sentAt = event.at;
+      }
+      this.#outcomes.set(event.id, outcome);
       return;
     }
     const outcome = this.#outcomes.get(event.id);
@@ -60,12 +70,13 @@ export class OutcomeCollector {
         return;
       case "TIMEOUT":
       case "INTERRUPTED":
+      case "SKIPPED":
         Object.assign(outcome, { status: event.type, error: event.error, retries: event.retries });
         return;
     }
   }
 
-  /** Every task's outcome, in the order they were sent. */
+  /** Every task's outcome, in the order they were sent (held ones where they began waiting). */
   outcomes(): TaskOutcome[] {
     return [...this.#outcomes.values()];
   }

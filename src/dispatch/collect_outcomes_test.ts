@@ -45,6 +45,8 @@ Deno.test("OutcomeCollector folds events into one outcome per task in send order
       worker: "w@h",
       sentAt: 11,
       doneAt: 20,
+      job: null,
+      after: [],
     },
   );
 });

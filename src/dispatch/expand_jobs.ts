@@ -5,7 +5,7 @@
 import type { Config } from "../config/schema.ts";
 import type { DispatchJob } from "./dispatcher.ts";
 
-/** Every send of the config's jobs, `count` times each, in order. */
+/** Every send of the config's jobs, `count` times each, in order, with their places in the job graph. */
 export function expandJobs(
   config: Config,
   route: (ref: string) => { name: string; queue: string; maxPriority?: number },
@@ -19,6 +19,9 @@ export function expandJobs(
       kwargs: job.kwargs,
       ...(job.priority === undefined ? {} : { priority: job.priority }),
       ...(maxPriority === undefined ? {} : { maxPriority }),
+      ...(job.id === null ? {} : { job: job.id }),
+      ...(job.after.length === 0 ? {} : { after: job.after, onFailure: job.onFailure }),
+      ...(job.argsFrom === null ? {} : { argsFrom: job.argsFrom }),
     }));
   });
 }

@@ -79,6 +79,8 @@ const EVENT_TYPES = [
   "REVOKED",
   "TIMEOUT",
   "INTERRUPTED",
+  "WAITING",
+  "SKIPPED",
 ] as const;
 
 /** Validates a later line, as far as reading it back needs. */

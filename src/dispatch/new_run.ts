@@ -11,6 +11,7 @@ import { redactUrl } from "../log/redact.ts";
 import type { DispatchRun } from "../report/task_event.ts";
 import type { TaskQueueOptions, Transport } from "../transport/transport.ts";
 import { dispatch, type DispatchJob } from "./dispatcher.ts";
+import { graphJobs } from "./job_graph.ts";
 import { announceRun, followRun, type FollowRunOptions, journalErrorLogger } from "./follow_run.ts";
 import type { JournalWriter } from "./journal_writer.ts";
 import { preflight } from "./preflight.ts";
@@ -83,6 +84,7 @@ export async function runNewDispatch(options: NewRunOptions): Promise<DispatchRu
       taskCount: jobs.length,
       answered: answered.length,
       taskNames: [...new Set(jobs.map((job) => job.task))],
+      jobs: graphJobs(jobs),
     }, { ...follow, replyQueue });
     const events = dispatch({
       transport,

@@ -9,7 +9,7 @@ import { ReplyInbox } from "../client/reply_inbox.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { decodeEntry, openRevocationLog, REVOCATION_STREAM } from "../control/revocation_log.ts";
 import type { Revocation } from "../control/revoked_set.ts";
-import type { TaskEvent } from "../report/task_event.ts";
+import { isFinalEvent, type TaskEvent } from "../report/task_event.ts";
 import type { Delivery, Transport } from "../transport/transport.ts";
 import type { JournalRecord } from "./journal_record.ts";
 import { type FollowedTask, resultEvents } from "./result_events.ts";
@@ -21,6 +21,11 @@ export interface ExpectedTask extends FollowedTask {
   deadline: number;
   /** Named in the TIMEOUT message. */
   timeoutMs: number;
+  /**
+   * Not sent yet: it waits for other jobs, so no deadline runs until
+   * `release()`, and an interrupt ends it SKIPPED, not INTERRUPTED.
+   */
+  held?: boolean;
 }
 
 /** Where events are recorded durably before their result message is acknowledged. */
@@ -72,10 +77,21 @@ export class ReplyCollector {
     this.#deadlines?.add(task.id, task.deadline);
   }
 
-  /** Emit and journal an event that settles nothing (SENT). */
-  note(event: TaskEvent): void {
+  /** Emit and journal an event that settles nothing (SENT, WAITING); resolves once journaled. */
+  note(event: TaskEvent): Promise<void> {
     this.#options.emit(event);
-    this.#track(this.#write([event]));
+    const written = this.#write([event]);
+    this.#track(written);
+    return written.catch(() => {});
+  }
+
+  /** A held task is being sent: its deadline starts now. */
+  release(id: string, deadline: number): void {
+    const task = this.#tasks.get(id);
+    if (!task || task.done || !task.held) return;
+    task.held = false;
+    task.deadline = deadline;
+    this.#deadlines?.add(id, deadline);
   }
 
   /** End a task with `event` (from outside: a publish that failed for good); ignored when it ended already. */
@@ -131,7 +147,7 @@ export class ReplyCollector {
         if (options.drainFirst) await inbox.drain(() => this.#remaining > 0 && !signal?.aborted);
         inbox.start();
         for (const task of this.#tasks.values()) {
-          if (!task.done) deadlines.add(task.id, task.deadline);
+          if (!task.done && !task.held) deadlines.add(task.id, task.deadline);
         }
         deadlines.sweepNow();
         await Promise.race([this.#allDone.promise, aborted.promise]);
@@ -179,7 +195,7 @@ export class ReplyCollector {
     // Not ours, or a duplicate after a redelivery: nothing to record.
     if (events.length === 0) return;
     for (const event of events) {
-      if (isFinal(event)) {
+      if (isFinalEvent(event)) {
         this.#finish(event);
         continue;
       }
@@ -224,6 +240,21 @@ export class ReplyCollector {
     const now = this.#clock.now();
     for (const task of this.#tasks.values()) {
       if (task.done) continue;
+      if (task.held) {
+        this.settle({
+          type: "SKIPPED",
+          id: task.id,
+          task: task.task,
+          queue: task.queue,
+          at: now,
+          error: {
+            type: "DependencyError",
+            message: `dispatch interrupted by ${by} while it waited for the jobs it comes after`,
+          },
+          retries: 0,
+        });
+        continue;
+      }
       this.settle({
         type: "INTERRUPTED",
         id: task.id,
@@ -262,10 +293,4 @@ export class ReplyCollector {
     for (const task of this.#tasks.values()) shortest = Math.min(shortest, task.timeoutMs);
     return Math.max(10, Math.min(100, shortest / 4));
   }
-}
-
-function isFinal(event: TaskEvent): boolean {
-  return event.type === "SUCCESS" || event.type === "FAILURE" || event.type === "REVOKED" ||
-    event.type === "TIMEOUT" ||
-    event.type === "INTERRUPTED";
 }

@@ -20,6 +20,7 @@ const DOCUMENT: ResultsDocument = {
     succeeded: 0,
     failed: 0,
     interrupted: 0,
+    skipped: 0,
     retries: 0,
     avg_ms: null,
     min_ms: null,

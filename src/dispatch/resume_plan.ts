@@ -46,6 +46,7 @@ export function planResume(
   }
   const startedAt = Date.parse(header.started_at);
   const sent = new Map<string, TaskEvent>();
+  const waiting = new Map<string, TaskEvent>();
   const final = new Set<string>();
   const retries = new Map<string, number>();
   let lastWriteAt = Math.max(startedAt, options.modifiedAt ?? 0);
@@ -55,21 +56,44 @@ export function planResume(
     if (entry.kind !== "event") continue;
     const event = entry.event;
     if (event.type === "SENT" && !sent.has(event.id)) sent.set(event.id, event);
-    if (event.type === "SUCCESS" || event.type === "FAILURE" || event.type === "REVOKED") {
+    if (event.type === "WAITING" && !waiting.has(event.id)) waiting.set(event.id, event);
+    if (
+      event.type === "SUCCESS" || event.type === "FAILURE" || event.type === "REVOKED" ||
+      event.type === "SKIPPED"
+    ) {
       final.add(event.id);
     }
     if (event.type === "RETRY") retries.set(event.id, event.retries);
   }
   const history: TaskEvent[] = header.jobs.map((job) =>
-    sent.get(job.id) ?? { type: "SENT", ...job, at: startedAt }
+    sent.get(job.id) ?? waiting.get(job.id) ?? { type: "SENT", ...job, at: startedAt }
   );
   const known = new Set(header.jobs.map((job) => job.id));
   for (const entry of entries) {
     if (entry.kind !== "event" || !known.has(entry.event.id)) continue;
     const { type, id } = entry.event;
-    if (type === "SENT") continue;
+    if (type === "SENT" || type === "WAITING") continue;
     if ((type === "TIMEOUT" || type === "INTERRUPTED") && !final.has(id)) continue;
     history.push(entry.event);
+  }
+  // Still waiting for other jobs when the dispatcher stopped: never sent, and
+  // a resume collects, it does not send; so nothing will come for them.
+  for (const [id, event] of waiting) {
+    if (sent.has(id) || final.has(id) || !known.has(id)) continue;
+    final.add(id);
+    history.push({
+      type: "SKIPPED",
+      id,
+      task: event.task,
+      queue: event.queue,
+      at: options.now,
+      error: {
+        type: "DependencyError",
+        message:
+          "its dispatch stopped while it waited for the jobs it comes after; a resume does not send tasks, so dispatch again to run it",
+      },
+      retries: 0,
+    });
   }
   const missing = header.jobs.filter((job) => !final.has(job.id)).map((job): ExpectedTask => {
     const sentAt = sent.get(job.id)?.at ?? startedAt;

@@ -199,3 +199,29 @@ Deno.test("formatDuration() reads like a person would say it", () => {
   assert.equal(formatDuration(3_600_000), "1 h");
   assert.equal(formatDuration(3_660_000), "1 h 1 min");
 });
+
+Deno.test("planResume() ends a task still WAITING for its jobs SKIPPED: a resume sends nothing", () => {
+  const plan = planResume(
+    journal([
+      ev({ type: "SENT", id: "a", at: T0 + 1, job: "build" }),
+      ev({ type: "WAITING", id: "b", at: T0 + 2, job: "test", after: ["build"] }),
+      ev({ type: "WAITING", id: "c", at: T0 + 2, job: "test", after: ["build"] }),
+      // c was sent once build ended; b was still waiting when the dispatcher died.
+      ev({ type: "SENT", id: "c", at: T0 + 5, job: "test", after: ["build"] }),
+      ev({ type: "SKIPPED", id: "d", at: T0 + 6, error: null, retries: 0 }),
+    ]),
+    { now: T0 + 100 },
+  );
+  assert.deepEqual(plan.missing.map((t) => t.id), ["a", "c"]);
+  assert.deepEqual(plan.history.slice(0, 4).map((e) => `${e.id}:${e.type}`), [
+    "a:SENT",
+    "b:WAITING",
+    "c:SENT",
+    "d:SENT",
+  ]);
+  const skipped = plan.history.find((e) => e.id === "b" && e.type === "SKIPPED");
+  assert.ok(skipped?.type === "SKIPPED");
+  assert.match(skipped.error?.message ?? "", /a resume does not send tasks/);
+  // d ended SKIPPED in the run itself: kept, not waited for.
+  assert.ok(plan.history.some((e) => e.id === "d" && e.type === "SKIPPED"));
+});

@@ -15,3 +15,10 @@ export const REDELIVERIES_HEADER = "x-dts-redeliveries";
 
 /** Set by a sender to ask for a STARTED state message (Celery's `track_started`). */
 export const TRACK_STARTED_HEADER = "dts_track_started";
+
+/**
+ * On a retry message: the `traceparent` of the attempt that failed, so the
+ * next attempt's span links to it (the task's own `traceparent` stays that of
+ * its send, every attempt's parent).
+ */
+export const PREVIOUS_ATTEMPT_HEADER = "dts_previous_attempt";

@@ -24,6 +24,8 @@ const RUN: DispatchRun = {
     worker: "worker-a@host",
     sentAt: 1_001,
     doneAt: 1_120,
+    job: null,
+    after: [],
   }],
 };
 

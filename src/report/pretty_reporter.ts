@@ -8,6 +8,7 @@ import { toResultsDocument } from "./results_document.ts";
 import { renderTable, type TableColumn } from "./fit_table.ts";
 import { redactUrl } from "../log/redact.ts";
 import type { DispatchPlan, DispatchRun, Reporter, TaskEvent } from "./task_event.ts";
+import { type JobMove, type JobPhase, JobProgress } from "./job_progress.ts";
 import { formatMs, shortId, showError, showValue, timeOfDay, truncate } from "./text_format.ts";
 
 /** Options of `PrettyReporter`. */
@@ -45,6 +46,15 @@ const STATE_PAINT: Record<string, Paint> = {
   TIMEOUT: "red",
   REVOKED: "yellow",
   INTERRUPTED: "yellow",
+  WAITING: "dim",
+  SKIPPED: "yellow",
+};
+const PHASE_PAINT: Record<JobPhase, Paint> = {
+  waiting: "dim",
+  running: "cyan",
+  succeeded: "green",
+  failed: "red",
+  skipped: "yellow",
 };
 const BAR_WIDTH = 30;
 const REDRAW_EVERY_MS = 100;
@@ -78,6 +88,8 @@ export class PrettyReporter implements Reporter {
   #total = 0;
   #done = 0;
   #failed = 0;
+  #skipped = 0;
+  #jobs = new JobProgress();
   #retrying = new Set<string>();
   #finished = new Set<string>();
   #lastDecile = -1;
@@ -97,6 +109,7 @@ export class PrettyReporter implements Reporter {
   /** Print the header: dispatch name, run id and journal, broker, workers that answered, task count. */
   begin(plan: DispatchPlan): void {
     this.#total = plan.taskCount;
+    this.#jobs = new JobProgress(plan.jobs);
     this.#progress = plan.taskCount > this.#progressAbove;
     // Timeline columns line up however long the task names are.
     this.#taskWidth = Math.max(0, ...(plan.taskNames ?? []).map((name) => name.length));
@@ -115,6 +128,9 @@ export class PrettyReporter implements Reporter {
         ? `  workers  ${serving} serve these queues: ${list}${elsewhere}`
         : `  workers  ${serving} of ${expected} expected serve these queues: ${list}${elsewhere}`,
       `  tasks    ${plan.taskCount}${resumed ? `, ${plan.missing} without a result yet` : ""}`,
+      ...JobProgress.describe(plan.jobs ?? []).map((job, i) =>
+        `  ${i === 0 ? "jobs  " : "      "}   ${job}`
+      ),
     ];
     if (expected !== null && serving < expected) {
       const missing = expected - serving;
@@ -130,20 +146,29 @@ export class PrettyReporter implements Reporter {
   report(event: TaskEvent): void {
     const failed = event.type === "FAILURE" || event.type === "TIMEOUT" ||
       event.type === "REVOKED";
-    const final = failed || event.type === "SUCCESS" || event.type === "INTERRUPTED";
+    const final = failed || event.type === "SUCCESS" || event.type === "INTERRUPTED" ||
+      event.type === "SKIPPED";
     if (event.type === "RETRY") this.#retrying.add(event.id);
     if (final && !this.#finished.has(event.id)) {
       this.#finished.add(event.id);
       this.#retrying.delete(event.id);
       this.#done += 1;
       if (failed) this.#failed += 1;
+      if (event.type === "SKIPPED") this.#skipped += 1;
     }
+    const move = this.#jobs.take(event);
     if (!this.#progress) {
       this.#write(this.#eventLine(event) + "\n");
+      if (move !== null) this.#write(this.#jobLine(move) + "\n");
       return;
     }
-    if (failed) {
-      this.#write((this.#barShown ? "\r\x1b[K" : "") + this.#eventLine(event) + "\n");
+    // Above the bar: failures, and the jobs' moves (a few per run).
+    const above = [
+      ...(failed ? [this.#eventLine(event)] : []),
+      ...(move === null ? [] : [this.#jobLine(move)]),
+    ];
+    if (above.length > 0) {
+      this.#write((this.#barShown ? "\r\x1b[K" : "") + above.join("\n") + "\n");
       this.#barShown = false;
     }
     if (final) this.#drawProgress(false);
@@ -199,7 +224,10 @@ export class PrettyReporter implements Reporter {
       `  retries    ${s.retries}`,
       `  tasks      ${this.#paint("green", `succeeded ${s.succeeded}`)}   ${
         s.failed > 0 ? this.#paint("red", failed) : failed
-      }${interrupted}   of ${doc.tasks.length}`,
+      }${interrupted}${
+        s.skipped > 0 ? `   ${this.#paint("yellow", `skipped ${s.skipped}`)}` : ""
+      }   of ${doc.tasks.length}`,
+      ...(this.#jobs.shown ? [`  jobs       ${this.#jobs.summary()}`] : []),
     );
     if (doc.interrupted) {
       out.push(this.#paint(
@@ -224,13 +252,22 @@ export class PrettyReporter implements Reporter {
     }`.trimEnd();
   }
 
+  /** `10:00:01.250  JOB       test      running: after build`. */
+  #jobLine(move: JobMove): string {
+    const state = this.#paint("bold", "JOB".padEnd(8));
+    const phase = this.#paint(PHASE_PAINT[move.phase], move.phase);
+    return `${timeOfDay(move.at)}  ${state}  ${move.job}  ${phase}: ${move.detail}`;
+  }
+
   #drawProgress(last: boolean): void {
     const total = Math.max(this.#total, this.#done);
     const fraction = total === 0 ? 1 : this.#done / total;
     const filled = Math.round(fraction * BAR_WIDTH);
     const bar =
       `[${"#".repeat(filled)}${"-".repeat(BAR_WIDTH - filled)}] ${this.#done}/${total} done` +
-      ` · ${this.#failed} failed · ${this.#retrying.size} retrying`;
+      ` · ${this.#failed} failed · ${this.#retrying.size} retrying` +
+      (this.#skipped > 0 ? ` · ${this.#skipped} skipped` : "") +
+      (this.#jobs.shown ? ` · ${this.#jobs.summary()}` : "");
     if (this.#interactive) {
       const now = this.#clock.now();
       if (!last && this.#done < total && now - this.#lastDrawAt < REDRAW_EVERY_MS) return;
@@ -283,6 +320,10 @@ function eventDetail(event: TaskEvent): string {
       return event.error == null
         ? "dispatch interrupted"
         : truncate(showError(event.error), DETAIL_WIDTH);
+    case "WAITING":
+      return `${event.queue}  after ${(event.after ?? []).join(", ")}`;
+    case "SKIPPED":
+      return event.error == null ? "skipped" : truncate(event.error.message, DETAIL_WIDTH);
     default:
       return "";
   }

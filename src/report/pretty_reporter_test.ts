@@ -78,6 +78,8 @@ function outcome(overrides: Partial<TaskOutcome> = {}): TaskOutcome {
     worker: "worker-a@host",
     sentAt: T0 + 1,
     doneAt: T0 + 110,
+    job: null,
+    after: [],
     ...overrides,
   };
 }
@@ -425,4 +427,49 @@ Deno.test("PrettyReporter shows INTERRUPTED tasks live, in the table and in the 
   painted.begin(plan());
   painted.report({ ...b, type: "INTERRUPTED", error, retries: 0, at: T0 + 200 });
   assert.ok(colored.text().includes("\x1b[33mINTERRUPTED"), "yellow interrupted");
+});
+
+Deno.test("PrettyReporter shows the job graph: the header, each job's moves, SKIPPED, and a summary", async () => {
+  const out = collector();
+  const reporter = new PrettyReporter({ write: out.write, color: false });
+  reporter.begin(plan({
+    taskCount: 3,
+    jobs: [
+      { id: "build", task: "task_a", count: 1, after: [] },
+      { id: "test", task: "task_b", count: 2, after: ["build"] },
+    ],
+  }));
+  const build = { id: ID_A, task: "task_a", queue: "queue_a" };
+  const tests = ["t1", "t2"].map((id) => ({ id, task: "task_b", queue: "queue_b" }));
+  reporter.report({ type: "SENT", ...build, job: "build", at: T0 });
+  for (const t of tests) {
+    reporter.report({ type: "WAITING", ...t, job: "test", after: ["build"], at: T0 });
+  }
+  reporter.report({
+    type: "FAILURE",
+    ...build,
+    at: T0 + 5,
+    error: { type: "ValueError", message: "broke" },
+    runtimeMs: 4,
+    worker: "w",
+    retries: 0,
+  });
+  const why = { type: "DependencyError", message: 'the job it waits for "build" did not succeed' };
+  for (const t of tests) {
+    reporter.report({ type: "SKIPPED", ...t, at: T0 + 6, error: why, retries: 0 });
+  }
+  await reporter.finish(run([
+    outcome({ status: "FAILURE", job: "build" }),
+    ...tests.map((t) =>
+      outcome({ ...t, status: "SKIPPED", sentAt: null, doneAt: null, job: "test", error: why })
+    ),
+  ]));
+  const text = out.text();
+  assert.match(text, / {2}jobs {5}build \(task_a\)\n {11}test \(task_b ×2\) after build\n/);
+  assert.match(text, /WAITING +task_b +t1 +queue_b {2}after build/);
+  assert.match(text, /JOB +build {2}failed: 0 of 1 succeeded, 1 FAILURE/);
+  assert.match(text, /SKIPPED +task_b +t2 +the job it waits for "build" did not succeed/);
+  assert.match(text, /JOB +test {2}skipped: 0 of 2 succeeded, 2 SKIPPED/);
+  assert.match(text, /failed 1 {3}skipped 2 {3}of 3/);
+  assert.match(text, / {2}jobs {7}build ✗ 0\/1 · test skipped/);
 });

@@ -18,10 +18,14 @@ export interface ResultsTask {
   retries: number;
   runtime_ms: number | null;
   worker: string | null;
-  /** ISO time. */
-  sent_at: string;
-  /** ISO time; null when the task has no result (TIMEOUT, INTERRUPTED). */
+  /** ISO time; null when it was never sent (SKIPPED). */
+  sent_at: string | null;
+  /** ISO time; null when the task has no result (TIMEOUT, INTERRUPTED, SKIPPED). */
   done_at: string | null;
+  /** Its job's `id` in the config, or null. */
+  job: string | null;
+  /** The job ids it waited for ([] for none). */
+  after: string[];
 }
 
 /** Totals over the tasks; the ms values are over tasks that report a runtime (null if none). */
@@ -31,6 +35,8 @@ export interface ResultsSummary {
   failed: number;
   /** INTERRUPTED: no result yet when the dispatch was stopped. */
   interrupted: number;
+  /** SKIPPED: never sent, as a job it comes after did not succeed. */
+  skipped: number;
   retries: number;
   avg_ms: number | null;
   min_ms: number | null;
@@ -84,6 +90,7 @@ export function toResultsDocument(run: DispatchRun): ResultsDocument {
           t.status === "FAILURE" || t.status === "TIMEOUT" || t.status === "REVOKED"
         ).length,
       interrupted: run.tasks.filter((t) => t.status === "INTERRUPTED").length,
+      skipped: run.tasks.filter((t) => t.status === "SKIPPED").length,
       retries: run.tasks.reduce((total, t) => total + t.retries, 0),
       avg_ms: runtimes.length === 0 ? null : roundMs(sum / runtimes.length),
       min_ms: runtimes.length === 0 ? null : roundMs(Math.min(...runtimes)),
@@ -105,8 +112,10 @@ function toResultsTask(outcome: TaskOutcome): ResultsTask {
       ? roundMs(outcome.runtimeMs)
       : null,
     worker: outcome.worker,
-    sent_at: isoTime(outcome.sentAt),
+    sent_at: outcome.sentAt === null ? null : isoTime(outcome.sentAt),
     done_at: outcome.doneAt === null ? null : isoTime(outcome.doneAt),
+    job: outcome.job,
+    after: [...outcome.after],
   };
 }
 

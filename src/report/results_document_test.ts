@@ -17,6 +17,8 @@ function outcome(overrides: Partial<TaskOutcome> = {}): TaskOutcome {
     worker: "worker-a@host",
     sentAt: T0 + 1,
     doneAt: T0 + 120,
+    job: null,
+    after: [],
     ...overrides,
   };
 }
@@ -74,11 +76,14 @@ Deno.test("toResultsDocument() produces the SPEC shape with keys in order", () =
     "worker",
     "sent_at",
     "done_at",
+    "job",
+    "after",
   ]);
   assert.deepEqual(Object.keys(doc.summary), [
     "succeeded",
     "failed",
     "interrupted",
+    "skipped",
     "retries",
     "avg_ms",
     "min_ms",
@@ -106,12 +111,15 @@ Deno.test("toResultsDocument() produces the SPEC shape with keys in order", () =
     worker: "worker-a@host",
     sent_at: "2026-11-28T10:00:00.001Z",
     done_at: "2026-11-28T10:00:00.120Z",
+    job: null,
+    after: [],
   });
   assert.equal(doc.tasks[1].runtime_ms, 201.1);
   assert.deepEqual(doc.summary, {
     succeeded: 2,
     failed: 0,
     interrupted: 0,
+    skipped: 0,
     retries: 0,
     avg_ms: 153.5,
     min_ms: 106,

@@ -9,14 +9,32 @@ import type { ErrorInfo } from "../errors.ts";
  * Final states of a dispatched task (SPEC "Results"). `INTERRUPTED`: the
  * dispatch was stopped (SIGINT, SIGTERM) before a result arrived; the task
  * itself may still run, and `dts dispatch --resume` can collect it.
+ * `SKIPPED`: never sent, since a job it comes after did not succeed (or the
+ * dispatch stopped while it waited).
  */
-export type FinalStatus = "SUCCESS" | "FAILURE" | "REVOKED" | "TIMEOUT" | "INTERRUPTED";
+export type FinalStatus =
+  | "SUCCESS"
+  | "FAILURE"
+  | "REVOKED"
+  | "TIMEOUT"
+  | "INTERRUPTED"
+  | "SKIPPED";
+
+/** Where a task stands in its dispatch's job graph (jobs with `id`/`after`). */
+export interface JobPlace {
+  /** The config job's `id`; absent for a job without one. */
+  job?: string;
+  /** The job ids it waits for. @default [] */
+  after?: string[];
+}
 
 /** One state change of one task. `at` is epoch ms. */
 export type TaskEvent =
   & { id: string; task: string; queue: string; at: number }
   & (
-    | { type: "SENT" }
+    | ({ type: "SENT" } & JobPlace)
+    /** Held back until the jobs it comes after end; then SENT, or SKIPPED. */
+    | ({ type: "WAITING" } & JobPlace)
     | { type: "RECEIVED" | "STARTED"; worker: string }
     | { type: "RETRY"; retries: number; delayMs: number | null; error: ErrorInfo | null }
     | {
@@ -35,7 +53,14 @@ export type TaskEvent =
       retries: number;
     }
     | { type: "TIMEOUT" | "INTERRUPTED"; error: ErrorInfo | null; retries: number }
+    | { type: "SKIPPED"; error: ErrorInfo | null; retries: number }
   );
+
+/** True for the event that ends a task. */
+export function isFinalEvent(event: TaskEvent): boolean {
+  return event.type !== "SENT" && event.type !== "WAITING" && event.type !== "RECEIVED" &&
+    event.type !== "STARTED" && event.type !== "RETRY";
+}
 
 /** The outcome of one task in a finished dispatch (SPEC results JSON, camelCase). */
 export interface TaskOutcome {
@@ -48,8 +73,13 @@ export interface TaskOutcome {
   retries: number;
   runtimeMs: number | null;
   worker: string | null;
-  sentAt: number;
+  /** Null for a task never sent (SKIPPED). */
+  sentAt: number | null;
   doneAt: number | null;
+  /** Its job's `id`, or null. */
+  job: string | null;
+  /** The job ids it waited for. */
+  after: string[];
 }
 
 /** A finished dispatch. */
@@ -87,6 +117,8 @@ export interface DispatchPlan {
   answered?: number;
   /** How many tasks will be sent. */
   taskCount: number;
+  /** The jobs with an id, when any job waits for another: the live view shows their progress. */
+  jobs?: readonly { id: string; task: string; count: number; after: readonly string[] }[];
   /** The distinct task names to be sent, to line up the timeline. @default [] */
   taskNames?: readonly string[];
   startedAt: number;

@@ -11,6 +11,7 @@ import type { Logger } from "../log/logger.ts";
 import type { TaskDefinition } from "../plugin/task_plugin.ts";
 import type { RetryPolicy } from "../retry/retry_policy.ts";
 import type { TaskQueueOptions, Transport } from "../transport/transport.ts";
+import type { TaskTracer } from "../tracing/task_tracer.ts";
 import type { HeldMessages } from "./held_messages.ts";
 import type { InFlightTasks } from "./in_flight.ts";
 import type { WorkerMetrics } from "./metrics.ts";
@@ -54,6 +55,8 @@ export interface DeliveryDeps {
   /** Celery's task events (`worker.events`). @default none sent */
   events?: TaskEvents;
   clock: Clock;
+  /** A span per attempt, when tracing is on (`NO_TRACING` otherwise). */
+  tracer: TaskTracer;
   /** `clock.now()`, for the result messages. */
   now(): number;
 }

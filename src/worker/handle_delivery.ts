@@ -320,6 +320,7 @@ async function runAndRecord(
     }).catch((error) => log.debug("Cannot publish STARTED", { error }));
   }
   const running = deps.inFlight.start(describeTask(task, startedAt));
+  const span = deps.tracer.startAttempt(message, delivery.queue, deps.workerName);
   let recorded = false;
   try {
     deps.metrics.taskStarted();
@@ -337,7 +338,17 @@ async function runAndRecord(
     });
     deps.metrics.taskEnded();
     const finished = { delivery, message, policy: entry.policy, outcome, log };
-    await recordOutcome({ ...finished, recorded: () => (recorded = true) }, deps);
+    const retryHeaders = span?.retryHeaders;
+    const state = await recordOutcome({
+      ...finished,
+      retryHeaders,
+      recorded: () => (recorded = true),
+    }, deps);
+    span?.end(state, outcome.ok ? null : outcome.error);
+  } catch (error) {
+    // Not recorded: the message is settled by settleAfterError, and will run again.
+    span?.end("UNRECORDED", { type: "BrokerError", message: String(error) });
+    throw error;
   } finally {
     running.done(recorded);
   }

@@ -3,6 +3,7 @@
  * "outcome recorded" and "message settled", and that every path ends with
  * the message settled or handed back, even when settling fails.
  */
+import { NO_TRACING } from "../tracing/task_tracer.ts";
 import assert from "node:assert/strict";
 import { inlineRunner } from "../attempt/inline_runner.ts";
 import { ManualClock } from "../../tests/helpers/manual_clock.ts";
@@ -114,6 +115,7 @@ async function setup(run: TaskDefinition["run"] = () => 42) {
     revoked: { get: () => undefined },
     held: new HeldMessages(),
     clock,
+    tracer: NO_TRACING,
     now: () => clock.now(),
   };
   const deliveryOf = (

@@ -35,17 +35,25 @@ export interface FinishedAttempt {
   log: Logger;
   /** Called once the outcome is safe on the broker, before the message is settled. */
   recorded(): void;
+  /** Headers the retry message gets besides the task's own (the attempt's trace link). @default none */
+  retryHeaders?: Readonly<Record<string, string>> | null;
 }
+
+/** What was recorded: the task's state after this attempt, or its message put back. */
+export type RecordedOutcome = "SUCCESS" | "RETRY" | "FAILURE" | "REVOKED" | "REQUEUED";
 
 /** A publish that lost its channel to a sibling's refused message is tried again, twice at most. */
 const REPUBLISH: Backoff = { baseMs: 50, factor: 4, maxMs: 1000, jitter: "full" };
 const REPUBLISH_TRIES = 2;
 
 /**
- * Record the outcome, then settle the message.
+ * Record the outcome, then settle the message; what was recorded.
  * @throws {BrokerError} when the outcome cannot be recorded; the message is still unsettled then
  */
-export async function recordOutcome(attempt: FinishedAttempt, deps: DeliveryDeps): Promise<void> {
+export async function recordOutcome(
+  attempt: FinishedAttempt,
+  deps: DeliveryDeps,
+): Promise<RecordedOutcome> {
   const { outcome } = attempt;
   const runtimeMs = Math.round(outcome.runtimeMs * 10) / 10;
 
@@ -55,18 +63,26 @@ export async function recordOutcome(attempt: FinishedAttempt, deps: DeliveryDeps
   // dead letter, and only then settles the delivery. A crash in between
   // means a redelivery (a task may run twice), never a lost task.
   // ===================================================================
-  if (outcome.ok) return await recordSuccess(attempt, { value: outcome.value, runtimeMs }, deps);
+  if (outcome.ok) {
+    return await recordSuccess(attempt, { value: outcome.value, runtimeMs }, deps);
+  }
   if (outcome.stopped) {
     // Cut short from outside, not failed: back to the queue, uncounted.
     attempt.recorded();
     await attempt.delivery.release();
     attempt.log.warn("Task interrupted by shutdown; requeued", { duration_ms: runtimeMs });
-    return;
+    return "REQUEUED";
   }
-  if (outcome.revoked === true) return await recordRevoked(attempt, outcome.error, runtimeMs, deps);
+  if (outcome.revoked === true) {
+    await recordRevoked(attempt, outcome.error, runtimeMs, deps);
+    return "REVOKED";
+  }
   const failure = { error: outcome.error, retryable: outcome.retryable, runtimeMs };
   const delayMs = attempt.policy.nextDelayMs(attempt.message.retries, failure);
-  if (delayMs !== null) return await recordRetry(attempt, { ...failure, delayMs }, deps);
+  if (delayMs !== null) {
+    await recordRetry(attempt, { ...failure, delayMs }, deps);
+    return "RETRY";
+  }
   const { error } = failure;
   const reason = failure.retryable
     ? `${error.type}: ${error.message} (gave up after ${attempt.message.retries} retries)`
@@ -76,6 +92,7 @@ export async function recordOutcome(attempt: FinishedAttempt, deps: DeliveryDeps
     duration_ms: runtimeMs,
     error: error.message,
   });
+  return "FAILURE";
 }
 
 /** Revoked with terminate while it ran: REVOKED, acknowledged, never retried. */
@@ -110,7 +127,7 @@ async function recordSuccess(
   attempt: FinishedAttempt,
   success: { value: unknown; runtimeMs: number },
   deps: DeliveryDeps,
-): Promise<void> {
+): Promise<"SUCCESS" | "FAILURE"> {
   const { delivery, message } = attempt;
   const { value, runtimeMs } = success;
   try {
@@ -124,7 +141,7 @@ async function recordSuccess(
   } catch (error) {
     if (!(error instanceof MessageTooLargeError)) throw error;
     await failTooLarge(attempt, { tooLarge: error, runtimeMs }, deps);
-    return;
+    return "FAILURE";
   }
   // The canvas continues before the ack, as the result does: a crash sends it again, never loses it.
   await sendContinuations(afterSuccess(message, value), attempt, deps);
@@ -133,6 +150,7 @@ async function recordSuccess(
   deps.events?.succeeded(message, value, runtimeMs);
   deps.metrics.taskFinished(message.task, "SUCCESS", runtimeMs / 1000);
   attempt.log.info("Task succeeded", { duration_ms: runtimeMs });
+  return "SUCCESS";
 }
 
 async function recordRetry(
@@ -144,7 +162,9 @@ async function recordRetry(
   const { error, delayMs, runtimeMs } = retry;
   // NEVER HOLD A RETRY IN MEMORY: the broker holds the wait (the delay ladder).
   const eta = new Date(deps.now() + delayMs).toISOString();
-  const { body, props } = encodeTaskMessage(retryTaskMessage(message, { eta }));
+  const next = retryTaskMessage(message, { eta });
+  if (attempt.retryHeaders) next.extraHeaders = { ...next.extraHeaders, ...attempt.retryHeaders };
+  const { body, props } = encodeTaskMessage(next);
   await republishing(deps, () =>
     deps.transport.publish(delivery.queue, body, {
       ...props,

@@ -28,6 +28,7 @@ import { TaskLimits, type TaskLimitSettings } from "../limits/task_limits.ts";
 import { type EmitterStats, EventEmitter } from "../events/event_emitter.ts";
 import { celeryTaskEvents } from "../events/task_events.ts";
 import { type Heartbeat, startHeartbeat } from "../events/worker_heartbeat.ts";
+import { runtimeTaskTracer, type TaskTracer } from "../tracing/task_tracer.ts";
 
 export type { AutoscaleOptions } from "./pool_options.ts";
 
@@ -65,6 +66,8 @@ export interface WorkerOptions {
   events?: boolean;
   /** Milliseconds between `worker-heartbeat` events. @default 2000 */
   heartbeatMs?: number;
+  /** A span per attempt. @default the OpenTelemetry API's global tracer, or none */
+  tracer?: TaskTracer;
 }
 
 /** A running worker's lifecycle: `start()`, then `stop()`. */
@@ -173,6 +176,7 @@ export class Worker {
       held: new HeldMessages(),
       events: taskEvents,
       clock: this.#clock,
+      tracer: this.#options.tracer ?? runtimeTaskTracer(this.#options.version),
       now: () => this.#clock.now(),
     };
     this.metrics.setConcurrency(this.#pool.size);

@@ -12,6 +12,7 @@ export const FIXTURE_PLUGINS = {
   good: new URL("../fixtures/plugins/good", import.meta.url).pathname,
   reliability: new URL("../fixtures/plugins/reliability", import.meta.url).pathname,
   hostile: new URL("../fixtures/plugins/hostile", import.meta.url).pathname,
+  workflow: new URL("../fixtures/plugins/workflow", import.meta.url).pathname,
 };
 
 /** A TCP port nothing listens on right now. */
