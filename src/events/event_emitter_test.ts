@@ -54,3 +54,45 @@ Deno.test("EventEmitter.flush() gives up after its timeout on a broker that neve
   release();
   await emitter.flush(1000);
 });
+
+/** A transport that records what is published and confirms at once. */
+function recordingTransport() {
+  const published: { routingKey: string; body: unknown }[] = [];
+  const transport = {
+    connected: true,
+    publish: (routingKey: string, body: Uint8Array) => {
+      published.push({ routingKey, body: JSON.parse(new TextDecoder().decode(body)) });
+      return Promise.resolve();
+    },
+  } as unknown as Transport;
+  return { transport, published };
+}
+
+Deno.test("EventEmitter with batchMs sends a task's events together on task.multi, worker events in order after them", async () => {
+  const { transport, published } = recordingTransport();
+  const emitter = new EventEmitter({ transport, hostname: "w@h", batchMs: 20, batchLimit: 3 });
+  emitter.send("task-received", { uuid: "a" });
+  emitter.send("task-started", { uuid: "a" });
+  assert.equal(published.length, 0, "the batch waits");
+  // A worker event sends the batch before it, so readers keep the order.
+  emitter.send("worker-heartbeat", { active: 1 });
+  assert.deepEqual(published.map((p) => p.routingKey), ["task.multi", "worker.heartbeat"]);
+  const batch = published[0].body as { type: string; uuid: string; clock: number }[];
+  assert.deepEqual(batch.map((e) => [e.type, e.uuid, e.clock]), [
+    ["task-received", "a", 1],
+    ["task-started", "a", 2],
+  ]);
+  // At the limit a batch goes at once; one event alone goes as itself, after batchMs.
+  for (const uuid of ["b", "c", "d"]) emitter.send("task-succeeded", { uuid });
+  assert.equal(published.at(-1)?.routingKey, "task.multi");
+  assert.equal((published.at(-1)?.body as unknown[]).length, 3);
+  emitter.send("task-failed", { uuid: "e" });
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  assert.equal(published.at(-1)?.routingKey, "task.failed");
+  assert.equal((published.at(-1)?.body as { uuid: string }).uuid, "e");
+  // flush() sends what waits.
+  emitter.send("task-revoked", { uuid: "f" });
+  await emitter.flush(1000);
+  assert.equal(published.at(-1)?.routingKey, "task.revoked");
+  assert.equal(emitter.stats.sent, 8);
+});

@@ -46,7 +46,16 @@ export function encodeEvent(
   sender: EventSender,
   event: { clock: number; timestampMs: number; fields: Record<string, unknown> },
 ): EncodedEvent {
-  const body = {
+  return encodeEventMessage(eventRoutingKey(type), eventBody(type, sender, event), sender.hostname);
+}
+
+/** The body of one event, keys in Celery's order (see `encodeEvent()`). */
+export function eventBody(
+  type: string,
+  sender: EventSender,
+  event: { clock: number; timestampMs: number; fields: Record<string, unknown> },
+): Record<string, unknown> {
+  return {
     hostname: sender.hostname,
     utcoffset: sender.utcoffset,
     pid: sender.pid,
@@ -55,15 +64,34 @@ export function encodeEvent(
     timestamp: event.timestampMs / 1000,
     type,
   };
+}
+
+/** Routing key of a batch of task events, as a Celery worker's buffer sends them. */
+export const TASK_BATCH_ROUTING_KEY = "task.multi";
+
+/** Several task events of one sender in one message: a JSON list on `task.multi`. */
+export function encodeEventBatch(
+  bodies: readonly Record<string, unknown>[],
+  hostname: string,
+): EncodedEvent {
+  return encodeEventMessage(TASK_BATCH_ROUTING_KEY, bodies, hostname);
+}
+
+/** An event message of `body` (one event, or a batch's list) on `routingKey`. */
+export function encodeEventMessage(
+  routingKey: string,
+  body: unknown,
+  hostname: string,
+): EncodedEvent {
   return {
-    routingKey: eventRoutingKey(type),
+    routingKey,
     body: encodeJsonBody(body),
     options: {
       exchange: EVENT_EXCHANGE,
       mandatory: false,
       contentType: JSON_CONTENT_TYPE,
       contentEncoding: UTF8_ENCODING,
-      headers: { hostname: sender.hostname },
+      headers: { hostname },
       persistent: false,
       priority: 0,
     },

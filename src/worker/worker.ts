@@ -30,6 +30,13 @@ import { celeryTaskEvents } from "../events/task_events.ts";
 import { type Heartbeat, startHeartbeat } from "../events/worker_heartbeat.ts";
 import { runtimeTaskTracer, type TaskTracer } from "../tracing/task_tracer.ts";
 
+/**
+ * How long a worker's task events wait to go out together (`task.multi`):
+ * under load one message carries many, at an idle worker an event waits
+ * this long at most.
+ */
+const TASK_EVENT_BATCH_MS = 10;
+
 export type { AutoscaleOptions } from "./pool_options.ts";
 
 /** How to run a worker. */
@@ -212,6 +219,7 @@ export class Worker {
       transport: this.#options.transport,
       hostname: this.name,
       clock: this.#clock,
+      batchMs: TASK_EVENT_BATCH_MS,
     });
     await emitter.prepare();
     this.#events = emitter;
