@@ -45,6 +45,13 @@ export interface PublishOptions extends Partial<MessageProps> {
    * `MAX_DELAY_MS`; RabbitMQ holds it to the nearest 16 ms.
    */
   delayMs?: number;
+  /**
+   * Refuse a message no queue takes with `UnroutableError` (AMQP's
+   * `mandatory`). `false` lets the broker drop it silently, for messages
+   * nobody may be listening to (Celery's events, as Celery publishes them).
+   * @default true
+   */
+  mandatory?: boolean;
 }
 
 /**
@@ -245,7 +252,7 @@ export interface Transport extends BrokerAdmin, AsyncDisposable {
    * Publish one message; resolves once the broker has confirmed it (it is then
    * safe: routed to a queue, or returned as unroutable with a rejection).
    * @throws {MessageTooLargeError} when it is larger than the broker takes
-   * @throws {UnroutableError} when no queue takes it
+   * @throws {UnroutableError} when no queue takes it (unless `mandatory: false`)
    * @throws {BrokerError} when the broker refuses it or the connection drops before the confirm
    */
   publish(routingKey: string, body: Uint8Array, options?: PublishOptions): Promise<void>;

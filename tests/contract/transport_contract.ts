@@ -569,6 +569,30 @@ export function testTransport(name: string, open: () => Promise<TransportHarness
     assert.deepEqual(await t.inspectQueue(q), { messages: 1, consumers: 0 });
   });
 
+  test("publish() with mandatory: false drops an unroutable message without an error; a routed one still arrives", async (h) => {
+    const t = h.transport;
+    const q = h.queue("events");
+    const ns = q; // unique routing key prefix for this test
+    await assert.rejects(
+      t.publish(`${ns}.nobody`, bytes("x"), { exchange: "amq.topic" }),
+      UnroutableError,
+    );
+    await t.publish(`${ns}.nobody`, bytes("dropped"), { exchange: "amq.topic", mandatory: false });
+    await t.publish(h.queue("missing"), bytes("dropped"), { mandatory: false });
+    await t.assertQueue(q, { durable: false, autoDelete: true });
+    await t.bindQueue(q, "amq.topic", `${ns}.#`);
+    await t.publish(`${ns}.task.sent`, bytes("kept"), {
+      exchange: "amq.topic",
+      mandatory: false,
+      persistent: false,
+    });
+    const delivery = await t.get(q);
+    assert.equal(delivery && text(delivery.body), "kept");
+    assert.equal(delivery?.props.persistent, undefined);
+    await delivery?.ack();
+    assert.equal(await t.get(q), null);
+  });
+
   test("assertQueue() declares a quorum queue; one that would be auto-delete is refused", async (h) => {
     const t = h.transport;
     const q = h.queue("quorum_plain");

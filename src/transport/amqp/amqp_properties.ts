@@ -14,10 +14,10 @@ export function toBuffer(body: Uint8Array): Buffer {
   return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
 }
 
-/** amqplib's publish options: always mandatory, numbers in headers typed for Celery. */
+/** amqplib's publish options: mandatory unless asked otherwise, numbers in headers typed for Celery. */
 export function toPublishOptions(options: PublishOptions): Options.Publish {
   const publish: Options.Publish = {
-    mandatory: true,
+    mandatory: options.mandatory ?? true,
     headers: options.headers === undefined ? {} : toAmqpHeaders(options.headers),
   };
   if (options.contentType !== undefined) publish.contentType = options.contentType;
@@ -27,6 +27,8 @@ export function toPublishOptions(options: PublishOptions): Options.Publish {
   if (options.messageId !== undefined) publish.messageId = options.messageId;
   if (options.priority !== undefined) publish.priority = options.priority;
   if (options.persistent) publish.deliveryMode = 2;
+  // Said outright, as Celery's events do (delivery_mode 1), rather than left out.
+  if (options.persistent === false) publish.deliveryMode = 1;
   return publish;
 }
 

@@ -205,7 +205,8 @@ export class MemoryBroker implements Disposable {
    * exchange only). A stream appends it. An unroutable message is refused,
    * as an AMQP mandatory publish is; a delayed one is checked when published
    * and dropped if its queue is gone when the delay ends (as RabbitMQ's
-   * dead-lettering does).
+   * dead-lettering does). With `mandatory: false` an unroutable message is
+   * dropped without a word instead.
    * @throws {BrokerError} when no queue would receive the message, or the exchange does not exist
    */
   publish(
@@ -214,12 +215,14 @@ export class MemoryBroker implements Disposable {
     body: Uint8Array,
     props: MessageProps,
     delayMs = 0,
+    mandatory = true,
   ): void {
     const target = exchange === "" ? `queue "${routingKey}"` : `exchange "${exchange}"`;
     const action = `publish to ${target}`;
     this.#assertOpen(action);
     const targets = this.#route(exchange, routingKey, action);
     if (targets.length === 0) {
+      if (!mandatory) return;
       throw new UnroutableError(
         `Cannot ${action}: unroutable (no queue${exchange === "" ? " by that name" : " bound"})`,
         routingKey,

@@ -121,7 +121,14 @@ export class MemoryTransport implements Transport {
     const problem = delayProblem(exchange, delayMs);
     if (problem !== null) return Promise.reject(problem);
     return this.#run(() =>
-      this.#broker.publish(exchange, routingKey, body, toMessageProps(options), delayMs)
+      this.#broker.publish(
+        exchange,
+        routingKey,
+        body,
+        toMessageProps(options),
+        delayMs,
+        options.mandatory ?? true,
+      )
     );
   }
 
