@@ -9,7 +9,8 @@ import { dirname } from "node:path";
 import { UsageError } from "../errors.ts";
 import { redactUrl } from "../log/redact.ts";
 import { resolveRoute, type TaskRoute } from "../plugin/resolve_tasks.ts";
-import { subscribeCeleryEvents } from "../ui/celeryev_subscription.ts";
+import { subscribeEvents } from "../events/event_stream.ts";
+import { fromFleetEvent } from "../ui/celery_event.ts";
 import { EventStore } from "../ui/event_store.ts";
 import { FleetMonitor } from "../ui/fleet_monitor.ts";
 import { DEFAULT_RETENTION_MS, parseRetention } from "../ui/retention.ts";
@@ -100,7 +101,6 @@ export async function uiCommand(flags: UiFlags, ctx: CliContext): Promise<number
   const store = new EventStore(flags.db);
   const hub = new SseHub();
   const transport = await openBroker(config, logger, ctx);
-  const subscription = await subscribeCeleryEvents(transport);
   const monitor = new FleetMonitor({
     transport,
     store,
@@ -113,7 +113,15 @@ export async function uiCommand(flags: UiFlags, ctx: CliContext): Promise<number
         error: error instanceof Error ? error.message : String(error),
       }),
   });
-  monitor.start(subscription.events);
+  // The one subscription every page shares.
+  const subscription = await subscribeEvents(
+    transport,
+    (event) => monitor.push(fromFleetEvent(event)),
+    {
+      onSkip: (reason) => logger.debug("Skipped an event", { reason }),
+    },
+  );
+  monitor.start();
   const handler = createUiHandler({
     monitor,
     store,

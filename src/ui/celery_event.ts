@@ -4,6 +4,7 @@
  * fields the dashboard shows are named; the rest is kept as it came.
  * @module
  */
+import type { FleetEvent } from "../events/event_stream.ts";
 
 /** One event; `timestamp` is Unix seconds, as Celery sends it. */
 export interface CeleryEvent {
@@ -30,19 +31,13 @@ export interface CeleryEvent {
   [key: string]: unknown;
 }
 
-/** Whether an event is about a task (else about a worker). */
-export function isTaskEvent(event: CeleryEvent): boolean {
-  return event.type.startsWith("task-");
-}
-
-/**
- * Read an event body; null when it is not one (no `type` string, no numeric
- * `timestamp`): the dashboard ignores what it cannot read.
- */
-export function readCeleryEvent(value: unknown): CeleryEvent | null {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
-  const event = value as Record<string, unknown>;
-  if (typeof event.type !== "string" || typeof event.timestamp !== "number") return null;
-  if (event.type.startsWith("task-") && typeof event.uuid !== "string") return null;
-  return event as CeleryEvent;
+/** The dashboard's view of an event from `subscribeEvents()` (src/events/): its body, as Celery sent it. */
+export function fromFleetEvent(event: FleetEvent): CeleryEvent {
+  return {
+    ...event.fields,
+    type: event.type,
+    hostname: event.hostname,
+    timestamp: event.timestampMs / 1000,
+    ...(event.uuid === null ? {} : { uuid: event.uuid }),
+  };
 }

@@ -88,6 +88,8 @@ export class FleetMonitor {
   #taken = new Map<string, number>();
   #lastPoll: { atMs: number; depth: Map<string, number> } | null = null;
   #loops: Promise<void>[] = [];
+  #batch: CeleryEvent[] = [];
+  #batchTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(options: FleetMonitorOptions) {
     this.#o = {
@@ -97,12 +99,21 @@ export class FleetMonitor {
     };
   }
 
-  /** Start polling and batching; `events` (the subscription) is read until it ends. */
-  start(events: AsyncIterable<CeleryEvent> | null): void {
+  /**
+   * Take one event from the subscription. Events are gathered for 50 ms (or
+   * 1000 of them), then recorded in one transaction.
+   */
+  push(event: CeleryEvent): void {
+    this.#batch.push(event);
+    if (this.#batch.length >= 1000) this.#write();
+    else this.#batchTimer ??= setTimeout(() => this.#write(), 50);
+  }
+
+  /** Start polling and batching. */
+  start(): void {
     const o = this.#o;
     const every = (ms: number, what: string, work: () => Promise<void> | void) =>
       this.#loops.push(this.#every(ms, what, work));
-    if (events) this.#loops.push(this.#readEvents(events));
     every(o.flushMs ?? 250, "send changes", () => this.#flush());
     every(o.pollMs ?? 2000, "poll queues", () => this.pollQueues());
     every(o.statsMs ?? 5000, "ask workers", () => this.pollWorkers());
@@ -118,6 +129,8 @@ export class FleetMonitor {
   /** Stop every loop. */
   async stop(): Promise<void> {
     this.#stop.abort();
+    if (this.#batchTimer !== null) clearTimeout(this.#batchTimer);
+    this.#write();
     await Promise.allSettled(this.#loops);
   }
 
@@ -273,31 +286,14 @@ export class FleetMonitor {
     }
   }
 
-  async #readEvents(events: AsyncIterable<CeleryEvent>): Promise<void> {
-    // Events are gathered for one turn of the flush, then recorded in one transaction.
-    let batch: CeleryEvent[] = [];
-    let timer: ReturnType<typeof setTimeout> | null = null;
-    const write = () => {
-      timer = null;
-      const taken = batch;
-      batch = [];
-      try {
-        this.ingest(taken);
-      } catch (error) {
-        this.#o.onError?.("record events", error);
-      }
-    };
+  #write(): void {
+    this.#batchTimer = null;
+    const taken = this.#batch;
+    this.#batch = [];
     try {
-      for await (const event of events) {
-        batch.push(event);
-        if (batch.length >= 1000) write();
-        else timer ??= setTimeout(write, 50);
-      }
+      this.ingest(taken);
     } catch (error) {
-      if (!this.#stop.signal.aborted) this.#o.onError?.("read events", error);
-    } finally {
-      if (timer !== null) clearTimeout(timer);
-      write();
+      this.#o.onError?.("record events", error);
     }
   }
 
