@@ -77,7 +77,21 @@ export function bucketSeries(
 
 /** A bucket size that gives a chart about `points` points over `spanMs`, on a round step. */
 export function niceBucketMs(spanMs: number, points = 120): number {
-  const steps = [1_000, 2_000, 5_000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000];
+  const steps = [
+    100,
+    250,
+    500,
+    1_000,
+    2_000,
+    5_000,
+    10_000,
+    15_000,
+    30_000,
+    60_000,
+    120_000,
+    300_000,
+    600_000,
+  ];
   for (const step of steps) if (spanMs / step <= points) return step;
   return Math.ceil(spanMs / points / 3_600_000) * 3_600_000;
 }

@@ -13,6 +13,7 @@ export function dashboardHtml(): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <title>dts ui</title>
+<link rel="icon" href="data:,">
 <style>${PAGE_CSS}</style>
 </head><body>
 <div id="app"><p class="muted">Loading the dashboard…</p></div>
