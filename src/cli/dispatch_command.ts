@@ -4,6 +4,7 @@
  * collects the rest of a run whose dispatcher died or was interrupted.
  * @module
  */
+import { openSenderEvents } from "../events/sender_events.ts";
 import { type Command, Option } from "commander";
 import type { Config } from "../config/schema.ts";
 import { expandJobs } from "../dispatch/expand_jobs.ts";
@@ -40,6 +41,8 @@ export const DEFAULT_CONFIG_PATH = "config/test-config.yml";
 
 interface DispatchFlags extends CommonFlags {
   output?: "pretty" | "json";
+  /** `--events`: send Celery's task-sent events. */
+  events?: boolean;
   timeout?: number;
   resultsDir?: string;
   save: boolean;
@@ -73,6 +76,10 @@ export function registerDispatchCommand(
       "--timeout <time>",
       "per task: no result by then → TIMEOUT, e.g. 30s (config dispatch.timeout); with --resume: wait this long from now instead of until the run's own deadlines",
       parsePositiveDurationArg,
+    )
+    .option(
+      "--events",
+      "send Celery's task-sent event on celeryev for each task, for celery events and Flower (dispatch.events)",
     )
     .option(
       "--cancel-on-interrupt",
@@ -123,6 +130,7 @@ export async function dispatchCommand(
   const doc = await loadCommandConfigDocument({ ...flags, config: configPath }, ctx, {
     resultsDir: flags.resultsDir,
     dispatchTimeoutMs: flags.timeout,
+    dispatchEvents: flags.events,
   });
   const { config } = doc;
   const logger = commandLogger(config, ctx);
@@ -139,6 +147,7 @@ export async function dispatchCommand(
   if (flags.save) await ensureWritableDir(config.results.dir, "save results");
   const output = flags.output ?? (ctx.stdoutIsTerminal ? "pretty" : "json");
   const transport = await openBroker(config, logger, ctx, options);
+  const sentEvents = await openSenderEvents(transport, config.dispatch.events);
   try {
     const run = await runNewDispatch({
       transport,
@@ -151,8 +160,10 @@ export async function dispatchCommand(
       resultsDir: flags.save ? config.results.dir : null,
       signal: ctx.shutdown,
       logger,
+      sentEvents,
       follow: (runId) => commonFollow(flags, ctx, config.results.dir, logger, output, runId),
     });
+    await sentEvents?.flush(1000);
     if (run.interrupted) await cancelInterrupted(run, flags, ctx, transport, logger);
     return exitCodeOf(run);
   } finally {

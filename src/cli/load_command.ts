@@ -3,6 +3,7 @@
  * throughput and latency percentiles.
  * @module
  */
+import { openSenderEvents } from "../events/sender_events.ts";
 import type { Command } from "commander";
 import { dirname } from "node:path";
 import { DtsError, fsReason, UsageError } from "../errors.ts";
@@ -47,6 +48,8 @@ interface LoadFlags extends CommonFlags {
   report?: string;
   args?: string;
   priority?: number;
+  /** `--events`: send Celery's task-sent events. */
+  events?: boolean;
 }
 
 /** Register `load`. */
@@ -75,6 +78,10 @@ export function registerLoadCommand(
       "AMQP priority of the tasks, 0..255: honoured when tasks.<key>.max_priority makes the queue a priority queue",
       parsePriority,
     )
+    .option(
+      "--events",
+      "send Celery's task-sent event on celeryev for each task (dispatch.events), e.g. to measure its cost",
+    )
     .option("--json", "print one JSON document")
     .option("--report <file.html>", "also write an HTML report");
   addCommonOptions(command, { plugins: true });
@@ -100,6 +107,7 @@ export async function loadCommand(flags: LoadFlags, ctx: CliContext): Promise<nu
     loadDurationMs: flags.duration,
     loadRate: flags.rate,
     loadConcurrency: flags.concurrency,
+    dispatchEvents: flags.events,
   });
   const load = config.load;
   if (load.task === null) throw new UsageError("Cannot run load test: name a task with --task");
@@ -126,6 +134,7 @@ export async function loadCommand(flags: LoadFlags, ctx: CliContext): Promise<nu
   const startedMs = Date.now();
   let report: LoadReport;
   try {
+    const sentEvents = await openSenderEvents(transport, config.dispatch.events);
     report = await runLoad({
       transport,
       task: route.name,
@@ -145,7 +154,9 @@ export async function loadCommand(flags: LoadFlags, ctx: CliContext): Promise<nu
       onResult: flags.report
         ? (sample) => samples.push({ atMs: sample.atMs, ms: sample.latencyMs, ok: sample.ok })
         : undefined,
+      sentEvents,
     });
+    await sentEvents?.flush(1000);
   } finally {
     progress.finish();
     await transport.close();

@@ -42,6 +42,8 @@ interface WorkerFlags extends CommonFlags {
   metricsHost?: string;
   metricsPort?: number;
   queueType?: string;
+  /** `-E`/`--events`: send Celery events. */
+  events?: boolean;
 }
 
 /** Register `worker` on the program; `run` records the exit code. */
@@ -96,6 +98,10 @@ export function registerWorkerCommand(
       ).choices(["classic", "quorum"]),
     )
     .option(
+      "-E, --events",
+      "send Celery's task and worker events on celeryev, for celery events and Flower (worker.events)",
+    )
+    .option(
       "--connect-timeout <time>",
       "at start, stop waiting for an unreachable broker after this long, e.g. 30s (default: keep waiting; env DTS_CONNECT_TIMEOUT)",
       parsePositiveDurationArg,
@@ -109,6 +115,7 @@ Examples:
   dts worker --task a --task b --concurrency 8
   dts worker --task a --autoscale 8,1          # 1 to 8 tasks at once, by the backlog (Celery's order)
   dts worker --task a --queue-type quorum
+  dts worker --task a -E                       # Celery events, for celery events --dump and Flower
   dts worker --task b --plugins ./my-plugins --broker amqp://user:pass@rabbit:5672/
   DTS_HEALTH_PORT=0 dts worker --task a --log-format pretty
   dts worker --task a --metrics-host 127.0.0.1 --metrics-port 9464   # /metrics only on this host
@@ -134,7 +141,12 @@ Fleet-wide limits: tasks.<key>.rate_limit (20/s, 100/m, 500/h) and tasks.<key>.m
 
 Time limits: a task runs at most its plugin's timeoutMs, tasks.<key>.timeout, or worker.task_timeout
 (default 10m); it must end before RabbitMQ's consumer_timeout (broker.consumer_timeout, default 30m),
-or the broker would hand it to another worker while it still runs: the start refuses such a task.`,
+or the broker would hand it to another worker while it still runs: the start refuses such a task.
+
+Events: -E (worker.events: true) sends Celery 5.2's events on the topic exchange celeryev:
+task-received, -started, -succeeded, -failed, -retried, -revoked, and worker-online, a
+worker-heartbeat every 2 s, worker-offline. celery events, Flower and dts's own readers show them.
+Off by default; when on they never hold up a task: a slow or absent broker drops them (counted).`,
   );
   command.action((flags: WorkerFlags) => run(() => workerCommand(flags, ctx)));
 }
@@ -154,6 +166,7 @@ export async function workerCommand(
     metricsPort: flags.metricsPort,
     queueType: flags.queueType,
     connectTimeoutMs: flags.connectTimeout,
+    workerEvents: flags.events,
   });
   const logger = commandLogger(config, ctx);
   const plugins = await loadCommandPlugins(flags.plugins ?? []);
@@ -230,6 +243,7 @@ export async function workerCommand(
     deliveryLimit: config.worker.deliveryLimit,
     maxRedeliveries: config.worker.maxRedeliveries,
     version: VERSION,
+    events: config.worker.events,
     metrics,
     runner,
   });

@@ -11,6 +11,8 @@ import { encodeTaskMessage, type TaskMessage } from "../protocol/celery_task_mes
 import { type Backoff, backoffDelayMs } from "../retry/backoff.ts";
 import type { TaskQueueOptions, Transport } from "../transport/transport.ts";
 import { ensureTaskQueue } from "../transport/ensure_task_queue.ts";
+import type { EventEmitter } from "../events/event_emitter.ts";
+import { sendTaskSent } from "../events/task_events.ts";
 
 /** How a `TaskSender` sends. */
 export interface TaskSenderOptions {
@@ -21,6 +23,8 @@ export interface TaskSenderOptions {
   attempts?: number;
   /** @default systemClock */
   clock?: Clock;
+  /** Send Celery's `task-sent` event for each message sent (`task_send_sent_event`). @default none */
+  sentEvents?: EventEmitter | null;
 }
 
 /** Waits between tries of one publish: 200 ms doubling to 5 s, jittered. */
@@ -67,7 +71,13 @@ export class TaskSender {
     const attempts = this.#options.attempts ?? 5;
     for (let attempt = 1;; attempt++) {
       try {
-        return await this.#options.transport.publish(queue, body, props);
+        const published = this.#options.transport.publish(queue, body, props);
+        // Right behind the task on the same channel, as Celery sends it: the
+        // broker routes it before any worker can receive the task, so a reader
+        // sees task-sent first. Not once per try: a repeat is the same send.
+        const events = this.#options.sentEvents;
+        if (events && attempt === 1) sendTaskSent(events, queue, message);
+        return await published;
       } catch (error) {
         const again = error instanceof BrokerError && error.recoverable && attempt < attempts;
         if (!again) throw error;

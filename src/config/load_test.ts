@@ -156,6 +156,7 @@ Deno.test("loadConfig() loads the seed config/test-config.yml", async () => {
     dispatch: {
       expectedWorkers: 2,
       timeoutMs: 60_000,
+      events: false,
       jobs: [
         { task: "a", args: [], kwargs: {}, count: 1 },
         { task: "b", args: [], kwargs: {}, count: 1 },
@@ -189,6 +190,7 @@ Deno.test("loadConfig() compiles every field of the valid fixture", async () => 
     dispatch: {
       expectedWorkers: 3,
       timeoutMs: 120_000,
+      events: false,
       jobs: [
         { task: "a", args: [1, "two", { three: 3 }], kwargs: { greeting: "hello" }, count: 3 },
         { task: "slow-one", args: [], kwargs: {}, count: 1 },
@@ -220,6 +222,7 @@ Deno.test("loadConfig() compiles every field of the valid fixture", async () => 
       taskTimeoutMs: 600_000,
       maxRedeliveries: 3,
       connectTimeoutMs: null,
+      events: false,
     },
     log: { level: "debug", format: "json" },
     schedules: {

@@ -34,6 +34,10 @@ export interface ConfigOverrides {
   queueType?: string;
   /** `dts worker --connect-timeout` → `worker.connect_timeout` */
   connectTimeoutMs?: number;
+  /** `dts worker --events` → `worker.events` */
+  workerEvents?: boolean;
+  /** `dts dispatch --events` → `dispatch.events` */
+  dispatchEvents?: boolean;
   /** `--timeout` → `dispatch.timeout` */
   dispatchTimeoutMs?: number;
   /** `dts load --task` → `load.task` */
@@ -68,6 +72,8 @@ const FLAGS: Readonly<Record<keyof ConfigOverrides, FlagTarget>> = {
   metricsPort: { path: ["worker", "metrics_port"], flag: "--metrics-port" },
   queueType: { path: ["worker", "queue_type"], flag: "--queue-type" },
   connectTimeoutMs: { path: ["worker", "connect_timeout"], flag: "--connect-timeout", ms: true },
+  workerEvents: { path: ["worker", "events"], flag: "--events" },
+  dispatchEvents: { path: ["dispatch", "events"], flag: "--events" },
   dispatchTimeoutMs: { path: ["dispatch", "timeout"], flag: "--timeout", ms: true },
   loadTask: { path: ["load", "task"], flag: "--task" },
   loadCount: { path: ["load", "count"], flag: "--count" },

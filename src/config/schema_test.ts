@@ -17,7 +17,7 @@ Deno.test("defaultConfig() fills every documented default", () => {
     name: "dts",
     broker: { url: null, consumerTimeoutMs: 1_800_000 },
     tasks: {},
-    dispatch: { expectedWorkers: null, timeoutMs: 60_000, jobs: [] },
+    dispatch: { expectedWorkers: null, timeoutMs: 60_000, jobs: [], events: false },
     results: { dir: "results" },
     scaling: {},
     load: { task: null, rate: null, durationMs: null, count: null, concurrency: 100 },
@@ -41,6 +41,7 @@ Deno.test("defaultConfig() fills every documented default", () => {
       taskTimeoutMs: 600_000,
       maxRedeliveries: 3,
       connectTimeoutMs: null,
+      events: false,
     },
     log: { level: "info", format: null },
     schedules: {},
@@ -116,7 +117,7 @@ Deno.test("ConfigSchema rejects values outside their ranges", () => {
       dispatch: { expected_workers: -1, jobs: [{ task: "a", args: {}, kwargs: [] }] },
       scaling: { a: { min: 0 } },
       load: { rate: 0, count: 0, concurrency: 0 },
-      worker: { max_message_bytes: 0, delivery_limit: 0, prefetch: 0 },
+      worker: { max_message_bytes: 0, delivery_limit: 0, prefetch: 0, events: "yes" },
     }),
     [
       "name must not be empty",
@@ -134,6 +135,7 @@ Deno.test("ConfigSchema rejects values outside their ranges", () => {
       "worker.delivery_limit must be >= 1",
       "worker.max_message_bytes must be >= 1",
       "worker.prefetch must be >= 1",
+      "worker.events must be true or false, not a string",
     ],
   );
 });

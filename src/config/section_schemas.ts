@@ -40,10 +40,14 @@ export const dispatchSchema = section(
     timeout: durationMs({ positive: true }).default(60_000)
       .describe("Per task; then status TIMEOUT. Default: 60s."),
     jobs: z.array(jobSchema).default([]).describe("Jobs to send concurrently. Default: []."),
+    events: z.boolean().default(false).describe(
+      "Send Celery's task-sent event on celeryev for each task (Celery's task_send_sent_event). Default: false.",
+    ),
   }).transform((dispatch) => ({
     expectedWorkers: dispatch.expected_workers ?? null,
     timeoutMs: dispatch.timeout,
     jobs: dispatch.jobs,
+    events: dispatch.events,
   })),
 );
 
@@ -146,6 +150,9 @@ export const workerSchema = section(
     connect_timeout: durationMs().optional().describe(
       "At start, stop waiting for an unreachable broker after this long (exit 3). Default: keep waiting (null).",
     ),
+    events: z.boolean().default(false).describe(
+      "Send Celery's task and worker events on celeryev, for celery events and Flower (celery -E). Default: false.",
+    ),
   }).transform((worker) => ({
     concurrency: worker.concurrency,
     autoscale: worker.autoscale ?? null,
@@ -167,6 +174,7 @@ export const workerSchema = section(
     taskTimeoutMs: worker.task_timeout,
     maxRedeliveries: worker.max_redeliveries,
     connectTimeoutMs: worker.connect_timeout ?? null,
+    events: worker.events,
   })),
 );
 

@@ -3,6 +3,7 @@
  * messages, and yield what happens as `TaskEvent`s. It formats nothing.
  * @module
  */
+import type { EventEmitter } from "../events/event_emitter.ts";
 import { closeReplyQueue, openReplyQueue } from "../client/reply_queue.ts";
 import { TaskSender } from "../client/send_task.ts";
 import { type Clock, systemClock, within } from "../clock.ts";
@@ -63,6 +64,8 @@ export interface DispatchOptions {
    * saved, or to keep for `--resume` after an interrupt. @default false (deleted at the end)
    */
   keepReplyQueue?: boolean;
+  /** Send Celery's `task-sent` event for each task (`dispatch.events`). @default none */
+  sentEvents?: EventEmitter | null;
 }
 
 /** Send every job at once and yield each state change until all are final. */
@@ -96,6 +99,7 @@ async function runDispatch(
       queueOptions: options.queueOptions,
       attempts: options.publishAttempts,
       clock,
+      sentEvents: options.sentEvents,
     });
     for (const job of jobs) await sender.prepare(job.queue, { maxPriority: job.maxPriority });
     const collector = new ReplyCollector({

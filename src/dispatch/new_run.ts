@@ -5,6 +5,7 @@
  * is shown (`follow`).
  * @module
  */
+import type { EventEmitter } from "../events/event_emitter.ts";
 import type { Logger } from "../log/logger.ts";
 import { redactUrl } from "../log/redact.ts";
 import type { DispatchRun } from "../report/task_event.ts";
@@ -35,6 +36,8 @@ export interface NewRunOptions {
   signal: AbortSignal;
   /** Where the pre-flight warns. */
   logger: Logger;
+  /** Send Celery's `task-sent` event for each task (`dispatch.events`). @default none */
+  sentEvents?: EventEmitter | null;
   /** How the run is shown, once its id is known: reporter, logger, output. */
   follow(runId: string): Omit<FollowRunOptions, "run" | "events" | "journal" | "replyQueue">;
 }
@@ -93,6 +96,7 @@ export async function runNewDispatch(options: NewRunOptions): Promise<DispatchRu
       journal,
       onJournalError: journalErrorLogger(follow.logger, journal),
       keepReplyQueue: journal !== null,
+      sentEvents: options.sentEvents,
     });
     const { run: ended } = await followRun({
       ...follow,

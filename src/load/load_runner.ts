@@ -3,6 +3,7 @@
  * optional rate, and measure publish-to-result latency per task.
  * @module
  */
+import type { EventEmitter } from "../events/event_emitter.ts";
 import { Deadlines } from "../client/deadlines.ts";
 import { ReplyInbox } from "../client/reply_inbox.ts";
 import { closeReplyQueue, openReplyQueue } from "../client/reply_queue.ts";
@@ -42,6 +43,8 @@ export interface LoadOptions {
   clock?: Clock;
   /** Told of each task that got its result: when (epoch ms), its latency, whether it succeeded (the report's charts). */
   onResult?: (sample: { atMs: number; latencyMs: number; ok: boolean }) => void;
+  /** Send Celery's `task-sent` event for each task (`dts load --events`). @default none */
+  sentEvents?: EventEmitter | null;
 }
 
 /** The outcome of a load test (SPEC `dts load --json`). */
@@ -76,6 +79,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     queueOptions: options.queueOptions,
     attempts: 1,
     clock,
+    sentEvents: options.sentEvents,
   });
   await sender.prepare(queue);
   const replyQueue = await openReplyQueue(transport, {

@@ -5,6 +5,7 @@
 import type { AttemptRunner } from "../attempt/attempt_runner.ts";
 import type { Revocation } from "../control/revoked_set.ts";
 import type { Clock } from "../clock.ts";
+import type { TaskEvents } from "../events/task_events.ts";
 import type { ReleaseLimits } from "../limits/task_limits.ts";
 import type { Logger } from "../log/logger.ts";
 import type { TaskDefinition } from "../plugin/task_plugin.ts";
@@ -50,6 +51,8 @@ export interface DeliveryDeps {
   /** The tasks revoked fleet-wide: not run when they arrive. */
   revoked: { get(taskId: string): Revocation | undefined };
   held: HeldMessages;
+  /** Celery's task events (`worker.events`). @default none sent */
+  events?: TaskEvents;
   clock: Clock;
   /** `clock.now()`, for the result messages. */
   now(): number;

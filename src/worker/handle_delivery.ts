@@ -126,6 +126,8 @@ async function process(task: TaskDelivery, deps: DeliveryDeps): Promise<void> {
       reason: `dts workers cannot carry out this task's canvas: ${canvas}`,
     }, deps);
   }
+  // Received once it will run here: an eta deferred to the broker is received when it comes back.
+  deps.events?.received(task.message);
   if (deps.limits.limits(task.message.task)) return await runWithinLimits(task, entry!, deps);
   await runAndRecord(task, entry!, deps);
 }
@@ -255,6 +257,12 @@ async function refuse(task: TaskDelivery, rejection: Rejection, deps: DeliveryDe
     queue: task.delivery.queue,
     reason: rejection.reason,
   });
+  // As Celery: an expired task is revoked (expired), the rest fail with their reason.
+  if (rejection.status === "REVOKED") {
+    deps.events?.revoked(task.message, { terminated: false, expired: true });
+  } else {
+    deps.events?.failed(task.message, { type: rejection.type, message: rejection.reason });
+  }
   // A reply_to that names a task queue is the one place no result may go.
   const message = rejection.type === "ProtocolError"
     ? { ...task.message, replyTo: null }
@@ -315,6 +323,7 @@ async function runAndRecord(
   let recorded = false;
   try {
     deps.metrics.taskStarted();
+    deps.events?.started(message);
     log.info("Task started");
     const outcome = await deps.runner.run(withTimeLimit(entry.task, message.timeLimit), {
       id: message.id,

@@ -95,6 +95,7 @@ async function recordRevoked(
     }));
   attempt.recorded();
   await delivery.ack();
+  deps.events?.revoked(message, { terminated: true, expired: false });
   deps.metrics.taskFinished(message.task, "REVOKED", runtimeMs / 1000);
   attempt.log.warn("Task terminated: revoked", { duration_ms: runtimeMs, reason: error.message });
 }
@@ -129,6 +130,7 @@ async function recordSuccess(
   await sendContinuations(afterSuccess(message, value), attempt, deps);
   attempt.recorded();
   await delivery.ack();
+  deps.events?.succeeded(message, value, runtimeMs);
   deps.metrics.taskFinished(message.task, "SUCCESS", runtimeMs / 1000);
   attempt.log.info("Task succeeded", { duration_ms: runtimeMs });
 }
@@ -149,6 +151,7 @@ async function recordRetry(
       delayMs: Math.min(delayMs, MAX_DELAY_MS),
     }));
   attempt.recorded();
+  deps.events?.retried(message, error);
   // The retry message is the outcome; the RETRY state is a progress note
   // that follows the ack, so a client that saw RETRY never sees this
   // attempt run again after a crash.
@@ -206,6 +209,7 @@ async function recordFailure(
     },
   }, deps);
   attempt.recorded();
+  deps.events?.failed(message, error);
   deps.metrics.taskFinished(message.task, "FAILURE", runtimeMs / 1000);
 }
 

@@ -123,6 +123,7 @@ export async function refuseRevoked(
     queue: delivery.queue,
   });
   await delivery.ack();
+  deps.events?.revoked(message, { terminated: false, expired: false });
   deps.metrics.taskFinished(message.task, "REVOKED", 0);
 }
 

@@ -25,6 +25,9 @@ import { type AutoscalerState, runAutoscaler } from "./autoscaler.ts";
 import { type AutoscaleOptions, choosePool } from "./pool_options.ts";
 import { PoolSize } from "./pool_size.ts";
 import { TaskLimits, type TaskLimitSettings } from "../limits/task_limits.ts";
+import { type EmitterStats, EventEmitter } from "../events/event_emitter.ts";
+import { celeryTaskEvents } from "../events/task_events.ts";
+import { type Heartbeat, startHeartbeat } from "../events/worker_heartbeat.ts";
 
 export type { AutoscaleOptions } from "./pool_options.ts";
 
@@ -58,6 +61,10 @@ export interface WorkerOptions {
   version?: string;
   /** Runs the plugins. @default inline, on the worker's own thread */
   runner?: AttemptRunner;
+  /** Send Celery's task and worker events on `celeryev` (`celery -E`). @default false */
+  events?: boolean;
+  /** Milliseconds between `worker-heartbeat` events. @default 2000 */
+  heartbeatMs?: number;
 }
 
 /** A running worker's lifecycle: `start()`, then `stop()`. */
@@ -79,6 +86,8 @@ export class Worker {
   readonly #autoscale: AutoscaleBounds | null;
   readonly #pool: PoolSize;
   #unsubscribe: (() => void) | null = null;
+  #events: EventEmitter | null = null;
+  #heartbeat: Heartbeat | null = null;
   #state: "new" | "running" | "draining" | "stopped" = "new";
   #startedAt = 0;
 
@@ -143,6 +152,7 @@ export class Worker {
     this.#limits = limits;
     await limits.start(this.#consuming.signal);
     this.metrics.describeLimitsWith(() => limits.describe());
+    const taskEvents = this.#options.events ? await this.#startEvents() : undefined;
 
     const deps: DeliveryDeps = {
       transport,
@@ -161,6 +171,7 @@ export class Worker {
       inFlight: this.#active,
       revoked: revocations,
       held: new HeldMessages(),
+      events: taskEvents,
       clock: this.#clock,
       now: () => this.#clock.now(),
     };
@@ -169,6 +180,16 @@ export class Worker {
     this.#loops.push(this.#serveControl(queues));
     if (this.#autoscale !== null) this.#loops.push(this.#runAutoscaler(queues));
     this.#state = "running";
+    if (this.#events !== null && taskEvents !== undefined) {
+      this.#heartbeat = startHeartbeat(this.#events, {
+        active: () => this.#active.list().length,
+        processed: taskEvents.processed,
+      }, {
+        intervalMs: this.#options.heartbeatMs,
+        version: this.#options.version ?? "",
+        clock: this.#clock,
+      });
+    }
     logger.info("Worker started", {
       worker: this.name,
       queues,
@@ -179,6 +200,23 @@ export class Worker {
         cooldown_ms: this.#autoscale.cooldownMs,
       }),
     });
+  }
+
+  /** The emitter of this worker's events, its exchange declared. */
+  async #startEvents(): Promise<ReturnType<typeof celeryTaskEvents>> {
+    const emitter = new EventEmitter({
+      transport: this.#options.transport,
+      hostname: this.name,
+      clock: this.#clock,
+    });
+    await emitter.prepare();
+    this.#events = emitter;
+    return celeryTaskEvents(emitter);
+  }
+
+  /** What became of the events sent, or null with events off. */
+  eventStats(): Readonly<EmitterStats> | null {
+    return this.#events?.stats ?? null;
   }
 
   /** One consume loop; runs until the worker stops consuming. */
@@ -339,6 +377,10 @@ export class Worker {
       await Promise.allSettled([...this.#inFlight]);
     }
     cancel.abort();
+    // Offline once nothing runs any more, while the connection is still up.
+    await this.#heartbeat?.stop();
+    const dropped = this.#events?.stats.dropped ?? 0;
+    if (dropped > 0) logger.warn("Some events were not sent", { dropped });
     await this.#limits?.close();
     await Promise.allSettled(this.#loops);
     await this.#runner.close();
