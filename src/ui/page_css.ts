@@ -13,7 +13,7 @@ export const PAGE_CSS = `
 body{margin:0;background:var(--bg);color:var(--fg);font:13px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif}
 header{display:flex;align-items:center;gap:1rem;padding:.6rem 1.2rem;border-bottom:1px solid var(--line);background:var(--panel)}
 header h1{font-size:15px;margin:0}
-main{padding:1rem 1.2rem;display:grid;gap:1rem;grid-template-columns:repeat(auto-fit,minmax(440px,1fr))}
+main{padding:1rem 1.2rem;display:grid;gap:1rem;grid-template-columns:repeat(auto-fit,minmax(min(100%,640px),1fr))}
 section{background:var(--panel);border:1px solid var(--line);border-radius:8px;padding:.8rem 1rem;min-width:0;overflow-x:auto}
 section.wide{grid-column:1/-1}
 h2{font-size:13px;margin:0 0 .5rem;text-transform:uppercase;letter-spacing:.04em;color:var(--muted)}

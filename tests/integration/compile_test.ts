@@ -42,6 +42,8 @@ Deno.test("deno task compile builds with the plugins and the seed config embedde
     assert.match(text, /plugins\/\*/);
     assert.match(text, /config\/\*/);
     assert.match(text, /host_main\.ts/, "the plugin host's Web Worker entry is embedded");
+    assert.match(text, /dashboard\.js/, "the dts ui page's bundle is embedded");
+    assert.match(text, /load_report\.js/, "the load report's chart bundle is embedded");
     assert.match(text, /src\b/);
     assert.doesNotMatch(text, /testcontainers/, "test-only packages stay out of the binary");
     assert.ok((await Deno.stat(`${dir}/dts`)).isFile);

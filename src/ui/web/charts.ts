@@ -62,8 +62,8 @@ export function latencyChart(el: HTMLElement, series: TimeSeries, width: number)
       scales: { x: { time: true } },
       series: [
         {},
-        { label: "p50", stroke: cssVar("--ok"), width: 2, spanGaps: true, points: { size: 4 } },
-        { label: "p95", stroke: cssVar("--warn"), width: 2, spanGaps: true, points: { size: 4 } },
+        { label: "p50", stroke: cssVar("--ok"), width: 2, spanGaps: true, points: { show: true, size: 5 } },
+        { label: "p95", stroke: cssVar("--warn"), width: 2, spanGaps: true, points: { show: true, size: 5 } },
         { label: "max", stroke: cssVar("--bad"), width: 1, dash: [4, 4], spanGaps: true },
       ],
     },

@@ -203,7 +203,7 @@ export function DeadLettersPanel(props: { deadLetters: DeadLetterView[] }): Node
 
 /** Saved dispatch results files, newest first. */
 export function ResultsPanel(props: { results: ResultsFileEntry[] }): Node {
-  return html`<section id="results"><h2>Dispatch results files</h2>
+  return html`<section id="results" class="wide"><h2>Dispatch results files</h2>
     ${
     props.results.length === 0 ? html`<p class="muted">No results files saved yet.</p>` : html`
       <div class="scroll">
