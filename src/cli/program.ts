@@ -84,6 +84,7 @@ Examples:
   dts worker --task a                         consume queue_a, run task_a
   dts dispatch --config config/test-config.yml
   dts status
+  dts ui                                      the web dashboard on http://127.0.0.1:8090/
   dts demo                                    everything in one process on memory://
 
 Environment (flag > env > config file > default):

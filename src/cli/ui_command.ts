@@ -74,7 +74,7 @@ Examples:
   dts ui --config config/test-config.yml --retention 2d
   dts ui --host 0.0.0.0 --auth-token "$(openssl rand -hex 16)"
 
-Tasks show when workers send Celery events (dts worker with events on, celery -E);
+Tasks show when workers send Celery events (dts worker -E, worker.events: true, celery -E);
 workers and queues show either way. Dead letters have Replay and Purge buttons
 (as dts dlq replay|purge), queued and running tasks a Revoke button (as dts revoke
 --terminate). Ctrl-C stops it; the history stays in --db.`,

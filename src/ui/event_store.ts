@@ -5,7 +5,7 @@
  * retention are pruned.
  * @module
  */
-import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { type DatabaseSync, openDatabase, type StatementSync } from "./node_sqlite.ts";
 import type { CeleryEvent } from "./celery_event.ts";
 import { applyTaskEvent, newTaskRow, type TaskRow, type TaskState } from "./task_state.ts";
 import { applyWorkerEvent, newWorkerRow, type WorkerRow } from "./worker_state.ts";
@@ -62,7 +62,7 @@ export class EventStore implements Disposable {
 
   /** Open (or create) the database at `path`; `":memory:"` for one that is not kept. */
   constructor(path: string) {
-    this.#db = new DatabaseSync(path);
+    this.#db = openDatabase(path);
     this.#db.exec(SCHEMA);
     this.#insertEvent = this.#db.prepare(
       "INSERT INTO events (at_ms, type, task_id, worker, body) VALUES (?, ?, ?, ?, ?)",

@@ -62,8 +62,20 @@ export function latencyChart(el: HTMLElement, series: TimeSeries, width: number)
       scales: { x: { time: true } },
       series: [
         {},
-        { label: "p50", stroke: cssVar("--ok"), width: 2, spanGaps: true, points: { show: true, size: 5 } },
-        { label: "p95", stroke: cssVar("--warn"), width: 2, spanGaps: true, points: { show: true, size: 5 } },
+        {
+          label: "p50",
+          stroke: cssVar("--ok"),
+          width: 2,
+          spanGaps: true,
+          points: { show: true, size: 5 },
+        },
+        {
+          label: "p95",
+          stroke: cssVar("--warn"),
+          width: 2,
+          spanGaps: true,
+          points: { show: true, size: 5 },
+        },
         { label: "max", stroke: cssVar("--bad"), width: 1, dash: [4, 4], spanGaps: true },
       ],
     },
