@@ -23,7 +23,9 @@ export function WorkersPanel(props: { workers: WorkerRow[]; now: number }): Node
   const rows = [...props.workers].sort((a, b) =>
     Number(b.online) - Number(a.online) || a.name.localeCompare(b.name)
   );
-  return html`<section id="workers" class="wide"><h2>Workers (${rows.filter((w) => w.online).length} online)</h2>
+  return html`<section id="workers" class="wide"><h2>Workers (${
+    rows.filter((w) => w.online).length
+  } online)</h2>
     ${
     rows.length === 0 ? html`<p class="muted">No worker has answered yet.</p>` : html`
       <table>
