@@ -7,7 +7,7 @@ import { openSenderEvents } from "../events/sender_events.ts";
 import type { Command } from "commander";
 import { dirname } from "node:path";
 import { DtsError, fsReason, UsageError } from "../errors.ts";
-import { renderLoadReportHtml } from "../load/html_report.ts";
+import { renderLoadReportHtml, type ReportCharts } from "../load/html_report.ts";
 import { redactUrl } from "../log/redact.ts";
 import { type LoadReport, runLoad } from "../load/load_runner.ts";
 import { resolveRoute } from "../plugin/resolve_tasks.ts";
@@ -29,6 +29,14 @@ import {
 } from "./option_parsers.ts";
 import { loadProgressOutput } from "./load_progress_output.ts";
 import { ensureWritableDir } from "./writable_dir.ts";
+import {
+  bucketSeries,
+  type FinishedSample,
+  latencyHistogram,
+  niceBucketMs,
+} from "../ui/chart_series.ts";
+import { PAGE_CSS } from "../ui/page_css.ts";
+import { readAsset } from "../ui/ui_assets.ts";
 
 interface LoadFlags extends CommonFlags {
   task?: string;
@@ -121,6 +129,9 @@ export async function loadCommand(flags: LoadFlags, ctx: CliContext): Promise<nu
     write: (text) => ctx.stderr(text),
     logger,
   });
+  // Only for --report: one small record per result, for its charts.
+  const samples: FinishedSample[] = [];
+  const startedMs = Date.now();
   let report: LoadReport;
   try {
     const sentEvents = await openSenderEvents(transport, config.dispatch.events);
@@ -140,6 +151,9 @@ export async function loadCommand(flags: LoadFlags, ctx: CliContext): Promise<nu
       timeoutMs: config.dispatch.timeoutMs,
       signal: ctx.shutdown,
       onProgress: (counts) => progress.onProgress(counts),
+      onResult: flags.report
+        ? (sample) => samples.push({ atMs: sample.atMs, ms: sample.latencyMs, ok: sample.ok })
+        : undefined,
       sentEvents,
     });
     await sentEvents?.flush(1000);
@@ -150,7 +164,11 @@ export async function loadCommand(flags: LoadFlags, ctx: CliContext): Promise<nu
   if (flags.report) {
     await Deno.writeTextFile(
       flags.report,
-      renderLoadReportHtml(report, { broker: redactUrl(transport.url), at: new Date() }),
+      renderLoadReportHtml(report, {
+        broker: redactUrl(transport.url),
+        at: new Date(),
+        charts: await reportCharts(samples, startedMs),
+      }),
     ).catch((error) => {
       throw new DtsError(`Cannot write the report "${flags.report}": ${fsReason(error)}`, {
         cause: error,
@@ -160,6 +178,23 @@ export async function loadCommand(flags: LoadFlags, ctx: CliContext): Promise<nu
   ctx.stdout(flags.json ? `${JSON.stringify(report)}\n` : formatLoadReport(report));
   if (ctx.shutdown.aborted) return 130;
   return report.failed === 0 && report.timed_out === 0 ? 0 : 1;
+}
+
+/** The dashboard's charts over a load test's results. */
+async function reportCharts(samples: FinishedSample[], startedMs: number): Promise<ReportCharts> {
+  const toMs = samples.reduce((last, s) => Math.max(last, s.atMs), startedMs + 1000);
+  return {
+    script: await readAsset("load_report.js"),
+    css: PAGE_CSS,
+    data: {
+      series: bucketSeries(samples, {
+        fromMs: startedMs,
+        toMs,
+        bucketMs: niceBucketMs(toMs - startedMs, 60),
+      }),
+      histogram: latencyHistogram(samples.map((s) => s.ms ?? 0)),
+    },
+  };
 }
 
 function parseArgs(text: string | undefined): unknown[] {

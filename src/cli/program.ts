@@ -15,6 +15,7 @@ import { registerRevokeCommand } from "./revoke_command.ts";
 import { registerScheduleCommand } from "./schedule_command.ts";
 import { registerScaleCommand } from "./scale_command.ts";
 import { registerStatusCommand } from "./status_command.ts";
+import { registerUiCommand } from "./ui_command.ts";
 import { formatVersion, registerVersionCommand, versionInfo } from "./version_command.ts";
 import { registerWorkerCommand } from "./worker_command.ts";
 
@@ -51,6 +52,8 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
   registerDlqCommand(program, ctx, dropping(["run", "write", "ffi"]));
   registerRevokeCommand(program, ctx, dropping(["run", "write", "ffi"]));
   registerInspectCommand(program, ctx, dropping(["run", "write", "ffi"]));
+  // The dashboard writes its history (SQLite), so it keeps write.
+  registerUiCommand(program, ctx, dropping(["run", "ffi"]));
   registerConfigCommand(program, ctx, dropping(["run", "write", "net", "ffi"]));
   registerVersionCommand(program, ctx, dropping(["run", "write", "net", "ffi"]));
   for (const command of program.commands) {
@@ -81,6 +84,7 @@ Examples:
   dts worker --task a                         consume queue_a, run task_a
   dts dispatch --config config/test-config.yml
   dts status
+  dts ui                                      the web dashboard on http://127.0.0.1:8090/
   dts demo                                    everything in one process on memory://
 
 Environment (flag > env > config file > default):

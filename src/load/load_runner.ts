@@ -41,6 +41,8 @@ export interface LoadOptions {
   onProgress?: (progress: { sent: number; done: number }) => void;
   /** Timers, pacing and deadlines. @default systemClock */
   clock?: Clock;
+  /** Told of each task that got its result: when (epoch ms), its latency, whether it succeeded (the report's charts). */
+  onResult?: (sample: { atMs: number; latencyMs: number; ok: boolean }) => void;
   /** Send Celery's `task-sent` event for each task (`dts load --events`). @default none */
   sentEvents?: EventEmitter | null;
 }
@@ -85,7 +87,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     timeoutMs,
     type: options.queueOptions?.type,
   });
-  const tally = new LoadTally();
+  const tally = new LoadTally(options.onResult);
   const inbox = new ReplyInbox({
     transport,
     name: replyQueue,
@@ -207,6 +209,11 @@ class LoadTally {
   interrupted = 0;
   readonly latencies: number[] = [];
   readonly #inFlight = new Map<string, { sentAt: number; done: () => void }>();
+  readonly #onResult: LoadOptions["onResult"];
+
+  constructor(onResult?: LoadOptions["onResult"]) {
+    this.#onResult = onResult;
+  }
 
   get done(): number {
     return this.succeeded + this.failed + this.timedOut + this.interrupted;
@@ -230,7 +237,9 @@ class LoadTally {
     }
     const entry = this.#inFlight.get(result.taskId);
     if (!entry || !FINAL.has(result.status)) return;
-    this.latencies.push(performance.now() - entry.sentAt);
+    const latencyMs = performance.now() - entry.sentAt;
+    this.latencies.push(latencyMs);
+    this.#onResult?.({ atMs: Date.now(), latencyMs, ok: result.status === "SUCCESS" });
     this.end(result.taskId, result.status === "SUCCESS" ? "succeeded" : "failed");
   }
 

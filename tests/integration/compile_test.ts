@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 
 const root = new URL("../../", import.meta.url).pathname;
 
-Deno.test("deno task compile builds with the plugins and the seed config embedded", async () => {
+Deno.test("deno task compile builds with the plugins, the seed config and the dts ui page embedded", async () => {
   const config = JSON.parse(await Deno.readTextFile(`${root}deno.json`));
   const words: string[] = config.tasks.compile.split(/\s+/);
   assert.deepEqual(words.slice(0, 2), ["deno", "compile"]);
@@ -42,6 +42,13 @@ Deno.test("deno task compile builds with the plugins and the seed config embedde
     assert.match(text, /plugins\/\*/);
     assert.match(text, /config\/\*/);
     assert.match(text, /host_main\.ts/, "the plugin host's Web Worker entry is embedded");
+    // src/ui/assets/: the dts ui page's bundle and the load report's charts.
+    assert.match(text, /─┬ ui [^\n]*\n[^\n]*assets\/\*/, "the page bundles are embedded");
+    assert.doesNotMatch(
+      text,
+      /preact|uplot/,
+      "the page's packages are in the bundle, not the binary",
+    );
     assert.match(text, /src\b/);
     assert.doesNotMatch(text, /testcontainers/, "test-only packages stay out of the binary");
     assert.ok((await Deno.stat(`${dir}/dts`)).isFile);
