@@ -92,6 +92,8 @@ function readEnv(): Record<string, string | undefined> {
     "CLICOLOR_FORCE",
     "TERM",
     "NODE_TLS_REJECT_UNAUTHORIZED",
+    // Not a config setting: the dts ui token, kept out of the process list.
+    "DTS_UI_AUTH_TOKEN",
   ];
   return Object.fromEntries(names.map((name) => [name, Deno.env.get(name)]));
 }

@@ -63,7 +63,7 @@ export function registerUiCommand(
     )
     .option(
       "--auth-token <token>",
-      "require this token: a Bearer header, or open the page once as /?token=… (sets a cookie)",
+      "require this token: a Bearer header, or open the page once as /?token=… (sets a cookie); env DTS_UI_AUTH_TOKEN keeps it out of ps",
     );
   addCommonOptions(command, { plugins: true });
   command.addHelpText(
@@ -73,6 +73,7 @@ Examples:
   dts ui                                   http://127.0.0.1:8090/
   dts ui --config config/test-config.yml --retention 2d
   dts ui --host 0.0.0.0 --auth-token "$(openssl rand -hex 16)"
+  DTS_UI_AUTH_TOKEN=… dts ui --host 0.0.0.0    the token out of ps
 
 Tasks show when workers send Celery events (dts worker -E, worker.events: true, celery -E);
 workers and queues show either way. Dead letters have Replay and Purge buttons
@@ -85,7 +86,9 @@ workers and queues show either way. Dead letters have Replay and Purge buttons
 /** Serve the dashboard until SIGINT/SIGTERM; resolves to the exit code. */
 export async function uiCommand(flags: UiFlags, ctx: CliContext): Promise<number> {
   const loopback = isLoopbackHost(flags.host);
-  const token = flags.authToken ?? null;
+  // From the environment, the token stays out of the process list (`ps`).
+  const fromEnv = ctx.env.DTS_UI_AUTH_TOKEN;
+  const token = flags.authToken ?? (fromEnv === undefined || fromEnv === "" ? null : fromEnv);
   if (!loopback && token === null) {
     throw new UsageError(
       `Cannot serve the dashboard on "${flags.host}" without --auth-token: anyone who reaches it could replay, purge and revoke`,
