@@ -39,6 +39,7 @@ export class WorkerMetrics {
   #retries = new Map<string, number>();
   #revokedKnown: () => number = () => 0;
   #limits: () => Record<string, TaskLimitState> = () => ({});
+  #events: () => { sent: number; dropped: number; failed: number } | null = () => null;
   #inFlight = 0;
   #concurrency = 0;
   #brokerConnected = false;
@@ -90,6 +91,11 @@ export class WorkerMetrics {
     this.#limits = describe;
   }
 
+  /** Where the Celery events' counts are read from (at each scrape); null with events off. */
+  countEventsWith(stats: () => { sent: number; dropped: number; failed: number } | null): void {
+    this.#events = stats;
+  }
+
   /** Record whether the broker connection is up. */
   setBrokerConnected(connected: boolean): void {
     this.#brokerConnected = connected;
@@ -98,6 +104,22 @@ export class WorkerMetrics {
   /** Count one successful reconnect to the broker (not a failed attempt). */
   reconnected(): void {
     this.#reconnects += 1;
+  }
+
+  /** Celery events by what became of them; a worker with events off shows none. */
+  #renderEvents(): string[] {
+    const stats = this.#events();
+    if (stats === null) return [];
+    return [
+      ...header(
+        "dts_events_total",
+        "counter",
+        "Celery events (-E) by outcome: sent (confirmed), dropped (broker away or slow), failed (refused).",
+      ),
+      ...(["sent", "dropped", "failed"] as const).map((outcome) =>
+        `dts_events_total${labels({ outcome })} ${stats[outcome]}`
+      ),
+    ];
   }
 
   /** The fleet-wide limits of the limited tasks only: an unlimited worker shows none. */
@@ -211,6 +233,7 @@ export class WorkerMetrics {
     );
     lines.push(`dts_revoked_tasks ${this.#revokedKnown()}`);
     lines.push(...this.#renderLimits());
+    lines.push(...this.#renderEvents());
 
     lines.push(
       ...header("dts_broker_connected", "gauge", "1 while connected to the broker, else 0."),

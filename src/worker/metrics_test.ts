@@ -216,3 +216,18 @@ Deno.test("WorkerMetrics.render() shows the fleet-wide limits of limited tasks o
   assert.equal(parsed.type.get("dts_rate_limit_leader"), "gauge");
   assert.equal(parsed.type.get("dts_rate_limit_tokens_taken_total"), "counter");
 });
+
+Deno.test("WorkerMetrics.render() counts Celery events by outcome, only with events on", () => {
+  const metrics = new WorkerMetrics();
+  metrics.countEventsWith(() => null);
+  assert.ok(!metrics.render().includes("dts_events_total"), "events off, no event metric");
+  const stats = { sent: 12, dropped: 3, failed: 1 };
+  metrics.countEventsWith(() => stats);
+  stats.sent = 40; // read at each scrape, not when set
+  const parsed = parseExposition(metrics.render());
+  const value = (outcome: string) =>
+    parsed.samples.find((s) => s.name === "dts_events_total" && s.labels.outcome === outcome)
+      ?.value;
+  assert.deepEqual([value("sent"), value("dropped"), value("failed")], [40, 3, 1]);
+  assert.equal(parsed.type.get("dts_events_total"), "counter");
+});

@@ -150,6 +150,7 @@ export class Worker {
     });
     this.#revocations = revocations;
     this.metrics.countRevokedWith(() => revocations.counts().known);
+    this.metrics.countEventsWith(() => this.eventStats());
     const following = await revocations.follow(this.#consuming.signal);
     this.#loops.push(following.done);
     // Fleet-wide limits: their queues exist, and this worker stands for leader, before any task.
