@@ -184,6 +184,10 @@ Deno.test("a worker with events on sends Celery's task and worker events; the st
       dropped: 0,
       failed: 0,
     });
+    // /metrics counts them too.
+    const sentMetric = worker.metrics.render().match(/^dts_events_total\{outcome="sent"\} (\d+)$/m);
+    assert.equal(Number(sentMetric?.[1]), worker.eventStats()!.sent);
+    assert.ok(worker.eventStats()!.sent >= 10, `sent ${worker.eventStats()!.sent}`);
     assert.equal(stream.stats.skipped.not_json, 0);
   } finally {
     await worker.stop({ drainTimeoutMs: 0 });
@@ -214,6 +218,7 @@ Deno.test("a worker with events off sends none", async () => {
     await worker.stop({ drainTimeoutMs: 1000 });
     assert.deepEqual(seen.filter((e) => e.hostname === workerName), []);
     assert.equal(worker.eventStats(), null);
+    assert.doesNotMatch(worker.metrics.render(), /dts_events_total/);
   } finally {
     await worker.stop({ drainTimeoutMs: 0 });
     await deleteQueues(broker.url, [q]);
