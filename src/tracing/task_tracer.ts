@@ -63,6 +63,11 @@ export interface SendSpan {
 export interface AttemptSpan {
   /** Headers for the retry message, so the next attempt links back to this one. */
   readonly retryHeaders: Readonly<Record<string, string>>;
+  /**
+   * Headers for the tasks this attempt sends on (its canvas: links, the
+   * chain's next step), so their attempts are its children in one trace.
+   */
+  readonly childHeaders: Readonly<Record<string, string>>;
   /** End it with the recorded outcome and, for a failed attempt, its error. */
   end(outcome: AttemptOutcomeName, error?: ErrorInfo | null): void;
 }
@@ -136,6 +141,7 @@ export function otelTaskTracer(tracer: Tracer): TaskTracer {
       }, parent);
       return {
         retryHeaders: { [PREVIOUS_ATTEMPT_HEADER]: formatTraceparent(span.spanContext()) },
+        childHeaders: headersOf(span.spanContext()),
         end(outcome, error) {
           span.setAttribute(ATTR.outcome, outcome);
           if (error && outcome !== "REQUEUED" && outcome !== "REVOKED") fail(span, error);

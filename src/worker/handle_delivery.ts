@@ -342,6 +342,7 @@ async function runAndRecord(
     const state = await recordOutcome({
       ...finished,
       retryHeaders,
+      continuationHeaders: span?.childHeaders,
       recorded: () => (recorded = true),
     }, deps);
     span?.end(state, outcome.ok ? null : outcome.error);

@@ -37,6 +37,8 @@ export interface FinishedAttempt {
   recorded(): void;
   /** Headers the retry message gets besides the task's own (the attempt's trace link). @default none */
   retryHeaders?: Readonly<Record<string, string>> | null;
+  /** Headers of the tasks its canvas sends on (the attempt as their trace parent). @default none */
+  continuationHeaders?: Readonly<Record<string, string>> | null;
 }
 
 /** What was recorded: the task's state after this attempt, or its message put back. */
@@ -262,6 +264,9 @@ async function sendContinuations(
   deps: DeliveryDeps,
 ): Promise<void> {
   for (const { queue, message } of sends) {
+    if (attempt.continuationHeaders) {
+      message.extraHeaders = { ...message.extraHeaders, ...attempt.continuationHeaders };
+    }
     await ensureTaskQueue(deps.transport, queue);
     const { body, props } = encodeTaskMessage(message);
     await republishing(deps, () => deps.transport.publish(queue, body, props));

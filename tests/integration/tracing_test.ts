@@ -127,7 +127,7 @@ Deno.test("dts dispatch and dts worker export one trace per task: the send is th
   }
 });
 
-Deno.test("dts worker continues the trace of a Celery message carrying traceparent, top-level or nested in its headers", async () => {
+Deno.test("dts worker continues the trace of a Celery message carrying traceparent, top-level or nested in its headers; its link is a child of its attempt", async () => {
   await using broker = await testBroker();
   await using receiver = startOtlpReceiver();
   const ns = testNamespace();
@@ -143,20 +143,39 @@ Deno.test("dts worker continues the trace of a Celery message carrying tracepare
     );
     // A real Celery 5.2 client's message, with the headers its OTel instrumentation injects.
     const fixture = loadFixture("task_a.send_task");
-    const celeryMessage = (id: string, trace: Record<string, unknown>) => {
+    const celeryMessage = (id: string, trace: Record<string, unknown>, linkId?: string) => {
       const props = fixtureProps(fixture);
       delete props.replyTo;
       props.correlationId = id;
       props.headers = { ...props.headers, task: "task_ok", id, root_id: id, ...trace };
-      return { body: fixtureBody(fixture), props };
+      if (linkId === undefined) return { body: fixtureBody(fixture), props };
+      // The same message with a link (Celery's `link=`): a second task_ok once it succeeds.
+      const [args, kwargs, embed] = JSON.parse(new TextDecoder().decode(fixtureBody(fixture)));
+      const link = {
+        task: "task_ok",
+        args: [],
+        kwargs: {},
+        options: { task_id: linkId, queue },
+        subtask_type: null,
+        immutable: false,
+      };
+      const body = new TextEncoder().encode(
+        JSON.stringify([args, kwargs, { ...embed, callbacks: [link] }]),
+      );
+      return { body, props };
     };
     const topLevel = { id: crypto.randomUUID(), traceId: hex(32), spanId: hex(16) };
     const nested = { id: crypto.randomUUID(), traceId: hex(32), spanId: hex(16) };
+    const linkId = crypto.randomUUID();
     const traceparent = (t: { traceId: string; spanId: string }) =>
       `00-${t.traceId}-${t.spanId}-01`;
     for (
       const { body, props } of [
-        celeryMessage(topLevel.id, { traceparent: traceparent(topLevel), tracestate: "celery=1" }),
+        celeryMessage(
+          topLevel.id,
+          { traceparent: traceparent(topLevel), tracestate: "celery=1" },
+          linkId,
+        ),
         celeryMessage(nested.id, { headers: { traceparent: traceparent(nested) } }),
       ]
     ) {
@@ -168,7 +187,9 @@ Deno.test("dts worker continues the trace of a Celery message carrying tracepare
       );
     await waitUntil(
       "both attempts' spans",
-      () => attemptOf(topLevel.id).length > 0 && attemptOf(nested.id).length > 0,
+      () =>
+        attemptOf(topLevel.id).length > 0 && attemptOf(nested.id).length > 0 &&
+        attemptOf(linkId).length > 0,
     );
     for (const sent of [topLevel, nested]) {
       const attempt = only(attemptOf(sent.id), `attempt of ${sent.id}`);
@@ -176,6 +197,11 @@ Deno.test("dts worker continues the trace of a Celery message carrying tracepare
       assert.equal(attempt.parentSpanId, sent.spanId);
       assert.equal(attempt.attributes["dts.outcome"], "SUCCESS");
     }
+    // The link the first attempt sent on runs in the same trace, as its child.
+    const first = only(attemptOf(topLevel.id), "attempt of the linked task's parent");
+    const linked = only(attemptOf(linkId), "attempt of the link");
+    assert.equal(linked.traceId, topLevel.traceId);
+    assert.equal(linked.parentSpanId, first.spanId);
   } finally {
     await transport.close();
     await deleteQueues(broker.url, [queue]);
