@@ -99,11 +99,15 @@ export interface CeleryWorker extends AsyncDisposable {
 }
 
 /**
- * Start `celery worker` (solo pool, one process, no gossip/mingle/heartbeat)
+ * Start `celery worker` (solo pool, one process, no gossip/mingle; no heartbeat unless `events`)
  * consuming `options.queues`, and wait until it is ready.
  */
 export async function startCeleryWorker(
-  options: CeleryOptions & { prefix: string },
+  options: CeleryOptions & {
+    prefix: string;
+    /** Send events (`-E`) and heartbeats, as a monitored Celery worker does. @default false */
+    events?: boolean;
+  },
 ): Promise<CeleryWorker> {
   const queues = options.queues ?? [];
   if (queues.length === 0) throw new TypeError("Cannot start a Celery worker without queues");
@@ -121,7 +125,7 @@ export async function startCeleryWorker(
     "1",
     "--without-gossip",
     "--without-mingle",
-    "--without-heartbeat",
+    ...(options.events ? ["-E"] : ["--without-heartbeat"]),
     "-n",
     `celery-${options.prefix}@%h`,
     "-l",
