@@ -75,12 +75,15 @@ async function route(request: Request, deps: UiHandlerDeps): Promise<Response> {
       return json(deps.store.tasks({ text: q.trim() || undefined, limit: 300 }));
     }
     const file = path.match(/^\/api\/results\/([^/]+)$/)?.[1];
-    if (file !== undefined) return await resultsFile(deps.resultsDir, decodeURIComponent(file));
+    if (file !== undefined) return await resultsFile(deps.resultsDir, decodeSegment(file));
     return json({ error: "not found" }, 404);
   }
   if (request.method === "POST") {
     if (!isSameOriginWrite(request)) return json({ error: "cross-site or non-JSON write" }, 403);
-    const body = await request.json().catch(() => null) as Record<string, unknown> | null;
+    const body = await readJsonObject(request);
+    if (body === "too large") {
+      return json({ error: `body over ${MAX_BODY_BYTES} bytes` }, 413);
+    }
     if (body === null) return json({ error: "body must be a JSON object" }, 400);
     if (path === "/api/dlq/replay" || path === "/api/dlq/purge") {
       const target = deps.routes.find((r) => r.queue === body.queue);
@@ -113,6 +116,48 @@ async function route(request: Request, deps: UiHandlerDeps): Promise<Response> {
     return json({ error: "not found" }, 404);
   }
   return json({ error: "method not allowed" }, 405);
+}
+
+/** The buttons send a few fields: a bigger body is not theirs, and is not read into memory. */
+const MAX_BODY_BYTES = 64 * 1024;
+
+/** The request's JSON object; null when it is not one; "too large" past `MAX_BODY_BYTES`. */
+async function readJsonObject(
+  request: Request,
+): Promise<Record<string, unknown> | null | "too large"> {
+  if (Number(request.headers.get("content-length") ?? 0) > MAX_BODY_BYTES) return "too large";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of request.body ?? []) {
+    size += chunk.byteLength;
+    if (size > MAX_BODY_BYTES) return "too large";
+    chunks.push(chunk);
+  }
+  try {
+    const value = JSON.parse(new TextDecoder().decode(concat(chunks)));
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
+}
+
+/** A path segment decoded; a malformed escape (`%zz`) stays as written, and matches no file. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 async function resultsFile(dir: string, file: string): Promise<Response> {

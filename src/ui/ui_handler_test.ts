@@ -115,3 +115,38 @@ Deno.test("the buttons' endpoints want same-origin JSON and a known queue", asyn
     assert.deepEqual(await replay.json(), { replayed: 0 });
   });
 });
+
+Deno.test("the buttons' endpoints refuse a body that is too large, not an object, or not JSON; a bad path escape is a 404", async () => {
+  await withHandler(null, async (handler) => {
+    const post = (body: BodyInit) =>
+      handler(local("/api/revoke", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      }));
+    const huge = await post(JSON.stringify({ id: "x".repeat(100_000) }));
+    assert.equal(huge.status, 413);
+    await huge.body?.cancel();
+    // Streamed without a length: cut off past the limit all the same.
+    const chunk = new TextEncoder().encode("x".repeat(16 * 1024));
+    let sent = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 100) controller.enqueue(chunk);
+        else controller.close();
+      },
+    });
+    const streamed = await post(stream);
+    assert.equal(streamed.status, 413);
+    assert.ok(sent < 100, `read ${sent} chunks of 100`);
+    await streamed.body?.cancel();
+    for (const body of ["[1, 2]", "42", "null", "{not json"]) {
+      const refused = await post(body);
+      assert.equal(refused.status, 400, body);
+      assert.deepEqual(await refused.json(), { error: "body must be a JSON object" });
+    }
+    const badEscape = await handler(local("/api/results/%zz"));
+    assert.equal(badEscape.status, 404);
+    await badEscape.body?.cancel();
+  });
+});
