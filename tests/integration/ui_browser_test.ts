@@ -78,6 +78,10 @@ dispatch: { events: true, expected_workers: 2, timeout: 30s, jobs: [{ task: a, c
       // The queue table knows the test's queues, with their consumers.
       await page.locator(`tr[data-queue="${qa}"]`).waitFor();
       await page.waitForTimeout(2500); // a poll or two, so the charts have the dispatch
+      // dispatch.events: the latency chart has publish-to-result beside the runtime.
+      assert.match(await page.locator("#charts").innerText(), /runtime p50[\s\S]*sent→result p95/);
+      const { series } = await (await fetch(`http://127.0.0.1:${port}/api/snapshot`)).json();
+      assert.ok(series.sentP50.some((ms: number | null) => ms !== null), "sent→result charted");
       await page.screenshot({ path: `${ARTIFACTS}dashboard_tasks.png`, fullPage: true });
 
       // A dead letter of task_c (no worker consumes queue_c), as a worker writes one.
