@@ -12,6 +12,12 @@ export interface FinishedSample {
   /** Its latency or runtime in ms; null when unknown. */
   ms: number | null;
   ok: boolean;
+  /**
+   * From its publish (the sender's `task-sent`) to its result, in ms, when
+   * both are known: what the caller waited, queueing and retries included,
+   * where `ms` on the dashboard is the worker's runtime alone.
+   */
+  sentToResultMs?: number | null;
 }
 
 /** Columns of a time chart: uPlot's shape (x in Unix seconds). */
@@ -24,6 +30,9 @@ export interface TimeSeries {
   p50: (number | null)[];
   p95: (number | null)[];
   max: (number | null)[];
+  /** Percentiles of `sentToResultMs`, over the samples that have one (null: none did). */
+  sentP50: (number | null)[];
+  sentP95: (number | null)[];
 }
 
 /** A latency histogram: `counts[i]` samples fell in `[edges[i], edges[i+1])` ms. */
@@ -45,7 +54,7 @@ export function bucketSeries(
   const last = Math.max(first, Math.floor(options.toMs / bucketMs));
   const slots = Array.from(
     { length: last - first + 1 },
-    () => ({ n: 0, failed: 0, ms: [] as number[] }),
+    () => ({ n: 0, failed: 0, ms: [] as number[], sentMs: [] as number[] }),
   );
   for (const sample of samples) {
     const i = Math.floor(sample.atMs / bucketMs) - first;
@@ -53,6 +62,8 @@ export function bucketSeries(
     slots[i].n++;
     if (!sample.ok) slots[i].failed++;
     if (sample.ms !== null) slots[i].ms.push(sample.ms);
+    const sent = sample.sentToResultMs;
+    if (typeof sent === "number" && Number.isFinite(sent)) slots[i].sentMs.push(sent);
   }
   const series: TimeSeries = {
     bucketMs,
@@ -62,6 +73,8 @@ export function bucketSeries(
     p50: [],
     p95: [],
     max: [],
+    sentP50: [],
+    sentP95: [],
   };
   slots.forEach((slot, i) => {
     const sorted = slot.ms.sort((a, b) => a - b);
@@ -71,6 +84,9 @@ export function bucketSeries(
     series.p50.push(percentile(sorted, 0.5));
     series.p95.push(percentile(sorted, 0.95));
     series.max.push(sorted.length === 0 ? null : round(sorted[sorted.length - 1]));
+    const sent = slot.sentMs.sort((a, b) => a - b);
+    series.sentP50.push(percentile(sent, 0.5));
+    series.sentP95.push(percentile(sent, 0.95));
   });
   return series;
 }

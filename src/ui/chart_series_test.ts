@@ -34,3 +34,18 @@ Deno.test("niceBucketMs() gives about the asked number of points on a round step
   assert.equal(niceBucketMs(15 * 60_000), 10_000);
   assert.equal(niceBucketMs(5_000, 60), 100);
 });
+
+Deno.test("bucketSeries() takes sent-to-result percentiles only over the samples that have one", () => {
+  const s = bucketSeries(
+    [
+      { atMs: 1_000, ms: 10, ok: true, sentToResultMs: 200 },
+      { atMs: 1_200, ms: 20, ok: true, sentToResultMs: 400 },
+      { atMs: 1_400, ms: 30, ok: false, sentToResultMs: null },
+      { atMs: 2_100, ms: 5, ok: true },
+    ],
+    { fromMs: 0, toMs: 2_999, bucketMs: 1_000 },
+  );
+  assert.deepEqual(s.p50, [null, 20, 5], "runtime over every sample");
+  assert.deepEqual(s.sentP50, [null, 200, null]);
+  assert.deepEqual(s.sentP95, [null, 400, null]);
+});

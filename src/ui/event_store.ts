@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS tasks (
   state TEXT NOT NULL,
   worker TEXT,
   retries INTEGER NOT NULL,
+  sent_ms INTEGER,
   received_ms INTEGER,
   started_ms INTEGER,
   finished_ms INTEGER,
@@ -64,13 +65,15 @@ export class EventStore implements Disposable {
   constructor(path: string) {
     this.#db = openDatabase(path);
     this.#db.exec(SCHEMA);
+    addSentColumn(this.#db);
     this.#insertEvent = this.#db.prepare(
       "INSERT INTO events (at_ms, type, task_id, worker, body) VALUES (?, ?, ?, ?, ?)",
     );
     this.#getTask = this.#db.prepare("SELECT * FROM tasks WHERE id = ?");
     this.#putTask = this.#db.prepare(
-      `INSERT OR REPLACE INTO tasks (id, name, state, worker, retries, received_ms, started_ms,
-        finished_ms, runtime_ms, error, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO tasks (id, name, state, worker, retries, sent_ms, received_ms,
+        started_ms, finished_ms, runtime_ms, error, updated_ms)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.#putWorker = this.#db.prepare(
       "INSERT OR REPLACE INTO workers (name, row, last_seen_ms) VALUES (?, ?, ?)",
@@ -140,12 +143,13 @@ export class EventStore implements Disposable {
   finishedSince(
     sinceMs: number,
     limit = 100_000,
-  ): Pick<TaskRow, "finishedMs" | "runtimeMs" | "state">[] {
+  ): Pick<TaskRow, "finishedMs" | "runtimeMs" | "sentMs" | "state">[] {
     return this.#db.prepare(
-      `SELECT finished_ms, runtime_ms, state FROM tasks WHERE finished_ms >= ?
+      `SELECT finished_ms, runtime_ms, sent_ms, state FROM tasks WHERE finished_ms >= ?
        ORDER BY finished_ms LIMIT ?`,
     ).all(sinceMs, limit).map((row) => ({
       finishedMs: row.finished_ms as number,
+      sentMs: row.sent_ms as number | null,
       runtimeMs: row.runtime_ms as number | null,
       state: row.state as TaskState,
     }));
@@ -204,6 +208,7 @@ export class EventStore implements Disposable {
       row.state,
       row.worker,
       row.retries,
+      row.sentMs,
       row.receivedMs,
       row.startedMs,
       row.finishedMs,
@@ -221,6 +226,7 @@ function taskFromSql(row: Record<string, unknown>): TaskRow {
     state: row.state as TaskState,
     worker: row.worker as string | null,
     retries: row.retries as number,
+    sentMs: (row.sent_ms ?? null) as number | null,
     receivedMs: row.received_ms as number | null,
     startedMs: row.started_ms as number | null,
     finishedMs: row.finished_ms as number | null,
@@ -228,4 +234,10 @@ function taskFromSql(row: Record<string, unknown>): TaskRow {
     error: row.error as string | null,
     updatedMs: row.updated_ms as number,
   };
+}
+
+/** A history file from before `sent_ms` gets the column (null: its tasks' sends were not kept). */
+function addSentColumn(db: DatabaseSync): void {
+  const columns = db.prepare("PRAGMA table_info(tasks)").all().map((c) => c.name);
+  if (!columns.includes("sent_ms")) db.exec("ALTER TABLE tasks ADD COLUMN sent_ms INTEGER");
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { CeleryEvent } from "./celery_event.ts";
 import { EventStore } from "./event_store.ts";
+import { openDatabase } from "./node_sqlite.ts";
 
 const T0 = 1_800_000_000; // Unix seconds
 const ev = (type: string, at: number, fields: Partial<CeleryEvent> = {}): CeleryEvent => ({
@@ -83,4 +84,35 @@ Deno.test("EventStore.finishedSince() returns finished tasks oldest first", () =
   ]);
   const rows = store.finishedSince(T0 * 1000);
   assert.deepEqual(rows.map((r) => r.runtimeMs), [100, 200]);
+});
+
+Deno.test("EventStore keeps a task's send time, and adds its column to a history file from before it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/old.sqlite`;
+    // A tasks table as the first dts ui wrote it: no sent_ms.
+    const old = openDatabase(path);
+    old.exec(`CREATE TABLE tasks (id TEXT PRIMARY KEY, name TEXT, state TEXT NOT NULL, worker TEXT,
+      retries INTEGER NOT NULL, received_ms INTEGER, started_ms INTEGER, finished_ms INTEGER,
+      runtime_ms REAL, error TEXT, updated_ms INTEGER NOT NULL)`);
+    old.exec(`INSERT INTO tasks VALUES ('old', 'task_a', 'SUCCESS', NULL, 0, 1, 2, 3, 1, NULL, 3)`);
+    old.close();
+    using store = new EventStore(path);
+    assert.equal(store.task("old")?.sentMs, null);
+    store.record([
+      ev("task-sent", 0, { uuid: "t1", name: "task_a", hostname: "gen1@host" }),
+      ev("task-received", 0.2, { uuid: "t1" }),
+      ev("task-succeeded", 0.7, { uuid: "t1", runtime: 0.4 }),
+    ]);
+    assert.equal(store.task("t1")?.sentMs, T0 * 1000);
+    const finished = store.finishedSince(0).find((row) => row.sentMs !== null);
+    assert.deepEqual(finished, {
+      finishedMs: T0 * 1000 + 700,
+      sentMs: T0 * 1000,
+      runtimeMs: 400,
+      state: "SUCCESS",
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

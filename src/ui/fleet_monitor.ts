@@ -163,7 +163,7 @@ export class FleetMonitor {
     };
   }
 
-  /** Throughput and latency over the charts' window. */
+  /** Throughput, runtime and (where the send was seen) publish-to-result latency over the charts' window. */
   series(): TimeSeries {
     const toMs = this.#o.clock.now();
     const fromMs = toMs - this.#o.chartSpanMs;
@@ -171,6 +171,7 @@ export class FleetMonitor {
       atMs: row.finishedMs!,
       ms: row.runtimeMs,
       ok: row.state === "SUCCESS",
+      sentToResultMs: sentToResultMs(row),
     }));
     return bucketSeries(samples, { fromMs, toMs, bucketMs: niceBucketMs(this.#o.chartSpanMs) });
   }
@@ -312,6 +313,19 @@ export class FleetMonitor {
       }
     }
   }
+}
+
+/**
+ * From the send to the result, for a task that succeeded or failed and whose
+ * `task-sent` was seen; null otherwise (a revoked task has no result to wait
+ * for). Sender and worker clocks may differ a little: never below zero.
+ */
+function sentToResultMs(
+  row: { sentMs: number | null; finishedMs: number | null; state: string },
+): number | null {
+  if (row.sentMs === null || row.finishedMs === null) return null;
+  if (row.state !== "SUCCESS" && row.state !== "FAILURE") return null;
+  return Math.max(0, row.finishedMs - row.sentMs);
 }
 
 function round(n: number): number {

@@ -24,6 +24,8 @@ export interface TaskRow {
   state: TaskState;
   worker: string | null;
   retries: number;
+  /** When its sender sent it (its `task-sent`; only senders with events on send one). */
+  sentMs: number | null;
   receivedMs: number | null;
   startedMs: number | null;
   finishedMs: number | null;
@@ -59,6 +61,7 @@ export function newTaskRow(id: string, atMs: number): TaskRow {
     state: "PENDING",
     worker: null,
     retries: 0,
+    sentMs: null,
     receivedMs: null,
     startedMs: null,
     finishedMs: null,
@@ -78,6 +81,8 @@ export function applyTaskEvent(row: TaskRow, event: CeleryEvent): TaskRow {
   if (typeof worker === "string") next.worker = worker;
   const state = STATE_OF[event.type];
   if (state === undefined) return next;
+  // The first send: a replay or a retry is not a new send, and its wait belongs to the latency.
+  if (event.type === "task-sent") next.sentMs ??= atMs;
   if (event.type === "task-received") next.receivedMs ??= atMs;
   if (event.type === "task-started") next.startedMs = atMs;
   if (event.type === "task-retried") {

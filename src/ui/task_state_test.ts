@@ -46,3 +46,20 @@ Deno.test("applyTaskEvent() does not take a task-sent's hostname (the sender) as
   assert.equal(row.name, "task_a");
   assert.equal(row.state, "PENDING");
 });
+
+Deno.test("applyTaskEvent() keeps when the task was first sent, also when task-sent comes late", () => {
+  const inOrder = fold([
+    { type: "task-sent", timestamp: 1 },
+    { type: "task-received", timestamp: 2 },
+    { type: "task-succeeded", timestamp: 4, runtime: 1 },
+  ]);
+  assert.equal(inOrder.sentMs, 1000);
+  const late = fold([
+    { type: "task-received", timestamp: 2 },
+    { type: "task-succeeded", timestamp: 4, runtime: 1 },
+    { type: "task-sent", timestamp: 1 },
+  ]);
+  assert.equal(late.state, "SUCCESS");
+  assert.equal(late.sentMs, 1000);
+  assert.equal(fold([{ type: "task-received", timestamp: 2 }]).sentMs, null);
+});

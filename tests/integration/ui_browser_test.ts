@@ -7,30 +7,14 @@
  * .artifacts/ui/ for a person to look at.
  */
 import assert from "node:assert/strict";
-import type { Page } from "playwright-core";
 import { createTaskMessage, encodeTaskMessage } from "../../src/protocol/celery_task_message.ts";
 import { openTransport } from "../../src/transport/open_transport.ts";
 import { deadLetterQueueName } from "../../src/transport/transport.ts";
 import { ARTIFACTS, launchBrowser } from "../helpers/browser.ts";
 import { deleteQueues, testBroker, testNamespace } from "../helpers/broker.ts";
-import { CliProcess, runCli } from "../helpers/run_cli.ts";
+import { startUi, taskState } from "../helpers/dashboard.ts";
+import { runCli } from "../helpers/run_cli.ts";
 import { freePort, spawnWorker, tempDir, waitUntil } from "../helpers/test_kit.ts";
-
-async function startUi(
-  args: { config: string; db: string; port: number; broker: string },
-): Promise<CliProcess> {
-  const ui = new CliProcess(
-    ["ui", "--config", args.config, "--db", args.db, "--port", String(args.port)],
-    { env: { DTS_BROKER_URL: args.broker } },
-  );
-  await ui.waitFor(/dts ui: http:\/\/127\.0\.0\.1:\d+\//, 30_000);
-  return ui;
-}
-
-async function taskState(page: Page, id: string): Promise<string | null> {
-  return await page.locator(`tr[data-task="${id}"]`).getAttribute("data-state", { timeout: 200 })
-    .catch(() => null);
-}
 
 Deno.test({
   name: "dts ui shows workers, live tasks, dead letters with Replay, and history after a restart",
@@ -94,6 +78,10 @@ dispatch: { events: true, expected_workers: 2, timeout: 30s, jobs: [{ task: a, c
       // The queue table knows the test's queues, with their consumers.
       await page.locator(`tr[data-queue="${qa}"]`).waitFor();
       await page.waitForTimeout(2500); // a poll or two, so the charts have the dispatch
+      // dispatch.events: the latency chart has publish-to-result beside the runtime.
+      assert.match(await page.locator("#charts").innerText(), /runtime p50[\s\S]*sent→result p95/);
+      const { series } = await (await fetch(`http://127.0.0.1:${port}/api/snapshot`)).json();
+      assert.ok(series.sentP50.some((ms: number | null) => ms !== null), "sent→result charted");
       await page.screenshot({ path: `${ARTIFACTS}dashboard_tasks.png`, fullPage: true });
 
       // A dead letter of task_c (no worker consumes queue_c), as a worker writes one.

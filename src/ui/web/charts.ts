@@ -52,8 +52,44 @@ export function throughputChart(el: HTMLElement, series: TimeSeries, width: numb
   return { update: (s) => plot.setData(toThroughput(s)), destroy: () => plot.destroy() };
 }
 
+/** What the latency chart draws besides p50, p95 and max of `TimeSeries.p50` etc. */
+export interface LatencyChartOptions {
+  /** Names what p50/p95/max measure: `runtime` on the dashboard. @default "" (plain "p50") */
+  measure?: string;
+  /** Also draw `sentP50`/`sentP95`, publish to result, where the sends were seen. @default false */
+  sentToResult?: boolean;
+}
+
 /** Latency (p50, p95, max per bucket) over time, in ms. */
-export function latencyChart(el: HTMLElement, series: TimeSeries, width: number): Chart {
+export function latencyChart(
+  el: HTMLElement,
+  series: TimeSeries,
+  width: number,
+  options: LatencyChartOptions = {},
+): Chart {
+  const measure = options.measure ? `${options.measure} ` : "";
+  const sent = options.sentToResult === true;
+  const sentSeries: uPlot.Series[] = sent
+    ? [
+      {
+        label: "sent→result p50",
+        stroke: cssVar("--accent"),
+        width: 2,
+        spanGaps: true,
+        points: { show: true, size: 5 },
+      },
+      {
+        label: "sent→result p95",
+        stroke: cssVar("--accent"),
+        width: 1.5,
+        dash: [2, 3],
+        spanGaps: true,
+        points: { show: true, size: 4 },
+      },
+    ]
+    : [];
+  const data = (s: TimeSeries): uPlot.AlignedData =>
+    sent ? [s.t, s.p50, s.p95, s.max, s.sentP50, s.sentP95] : toLatency(s);
   const plot = new uPlot(
     {
       width,
@@ -63,26 +99,33 @@ export function latencyChart(el: HTMLElement, series: TimeSeries, width: number)
       series: [
         {},
         {
-          label: "p50",
+          label: `${measure}p50`,
           stroke: cssVar("--ok"),
           width: 2,
           spanGaps: true,
           points: { show: true, size: 5 },
         },
         {
-          label: "p95",
+          label: `${measure}p95`,
           stroke: cssVar("--warn"),
           width: 2,
           spanGaps: true,
           points: { show: true, size: 5 },
         },
-        { label: "max", stroke: cssVar("--bad"), width: 1, dash: [4, 4], spanGaps: true },
+        {
+          label: `${measure}max`,
+          stroke: cssVar("--bad"),
+          width: 1,
+          dash: [4, 4],
+          spanGaps: true,
+        },
+        ...sentSeries,
       ],
     },
-    toLatency(series),
+    data(series),
     el,
   );
-  return { update: (s) => plot.setData(toLatency(s)), destroy: () => plot.destroy() };
+  return { update: (s) => plot.setData(data(s)), destroy: () => plot.destroy() };
 }
 
 /** A latency histogram as bars over log-spaced bins. */
