@@ -16,9 +16,13 @@
  * @module
  */
 
+import { within } from "../clock.ts";
 import type { Transport } from "../transport/transport.ts";
 import { EVENT_EXCHANGE } from "../protocol/celery_event_message.ts";
 import { decodeEvents, type EventLimits, type FleetEvent, type SkipReason } from "./fleet_event.ts";
+
+/** How long `close()` waits for the broker to delete the queue. */
+const CLOSE_WAIT_MS = 2000;
 
 export type { FleetEvent, SkipReason } from "./fleet_event.ts";
 
@@ -104,7 +108,8 @@ export async function subscribeEvents(
   const close = async (): Promise<void> => {
     stop.abort();
     await done;
-    await transport.deleteQueue(queue).catch(() => {});
+    // With the broker away this would wait for it; the queue expires by itself (expiresMs).
+    await within(transport.deleteQueue(queue).catch(() => {}), CLOSE_WAIT_MS);
   };
   return { queue, stats, done, close, [Symbol.asyncDispose]: close };
 }

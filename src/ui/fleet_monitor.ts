@@ -141,9 +141,19 @@ export class FleetMonitor {
     for (const row of changed.tasks) this.#changedTasks.set(row.id, row);
     for (const row of changed.workers) this.#changedWorkers.set(row.name, row);
     for (const event of events) {
+      // A new worker's tasks and pool come from its stats: ask now, not at the next poll.
+      if (event.type === "worker-online") this.#askWorkersSoon();
       if (event.type !== "task-received" || typeof event.name !== "string") continue;
       this.#taken.set(event.name, (this.#taken.get(event.name) ?? 0) + 1);
     }
+  }
+
+  #askingSoon = false;
+
+  #askWorkersSoon(): void {
+    if (this.#askingSoon || this.#stop.signal.aborted) return;
+    this.#askingSoon = true;
+    this.pollWorkers().catch(() => {}).finally(() => (this.#askingSoon = false));
   }
 
   /** The page's first message. */

@@ -58,3 +58,36 @@ Deno.test("FleetMonitor.series() charts runtime for every finished task, and sen
     await monitor.stop();
   }
 });
+
+Deno.test("FleetMonitor asks the workers for stats as soon as one comes online, not at the next poll", async () => {
+  await using transport = await openTransport("memory://", { memoryBroker: new MemoryBroker() });
+  using store = new EventStore(":memory:");
+  const hub = new SseHub();
+  const monitor = new FleetMonitor({
+    transport,
+    store,
+    hub,
+    routes: [],
+    retentionMs: 60_000,
+    resultsDir: ".",
+    chartSpanMs: 15 * 60_000,
+    clock: fixedClock,
+  });
+  let asked = 0;
+  monitor.pollWorkers = () => {
+    asked++;
+    return Promise.resolve();
+  };
+  try {
+    monitor.ingest([ev("worker-heartbeat", 1, {})]);
+    assert.equal(asked, 0, "a heartbeat of a known worker waits for the poll");
+    monitor.ingest([ev("worker-online", 0, {}), ev("worker-online", 0, {})]);
+    assert.equal(asked, 1, "asked once for the new worker");
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    monitor.ingest([ev("worker-online", 0, {})]);
+    assert.equal(asked, 2, "and again for the next one");
+  } finally {
+    hub.close();
+    await monitor.stop();
+  }
+});

@@ -48,3 +48,19 @@ Deno.test("subscribeEvents() gets events again after the broker is killed and re
   await new Promise((resolve) => setTimeout(resolve, 50));
   assert.equal(ended, false, "the stream goes on");
 });
+
+Deno.test("subscribeEvents().close() does not wait for a broker that is away (dts ui's Ctrl-C)", async () => {
+  await using broker = await startSecondBroker();
+  const monitor = await fastReconnect(broker.url, "events-monitor");
+  try {
+    const events = await subscribeEvents(monitor, () => {});
+    await broker.kill();
+    await waitUntil("the monitor to notice", () => !monitor.connected, 15_000);
+    const started = performance.now();
+    await events.close();
+    const tookMs = performance.now() - started;
+    assert.ok(tookMs < 5000, `close() took ${Math.round(tookMs)} ms`);
+  } finally {
+    await monitor.close();
+  }
+});
