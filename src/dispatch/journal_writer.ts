@@ -6,6 +6,7 @@
  * batch, not per line, and lines keep the order of the `append()` calls.
  * @module
  */
+import { concatBytes } from "../bytes.ts";
 import type { JournalHeader, JournalRecord } from "./journal_record.ts";
 
 interface Waiting {
@@ -108,7 +109,7 @@ export class JournalWriter {
       this.#waiting = [];
       try {
         if (this.#failure !== null) throw this.#failure;
-        await writeAll(this.#file, concat(batch.map((w) => w.bytes)));
+        await writeAll(this.#file, concatBytes(batch.map((w) => w.bytes)));
         await this.#file.syncData();
         for (const waiting of batch) waiting.resolve();
       } catch (error) {
@@ -125,17 +126,6 @@ export class JournalWriter {
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   let offset = 0;
   while (offset < bytes.length) offset += await file.write(bytes.subarray(offset));
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
 }
 
 function parentDir(path: string): string | null {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { Clock } from "../clock.ts";
 import { MemoryBroker } from "../transport/memory/memory_broker.ts";
 import { openTransport } from "../transport/open_transport.ts";
+import type { Transport } from "../transport/transport.ts";
 import type { CeleryEvent } from "./celery_event.ts";
 import { EventStore } from "./event_store.ts";
 import { FleetMonitor } from "./fleet_monitor.ts";
@@ -16,20 +17,25 @@ const ev = (type: string, agoS: number, fields: Partial<CeleryEvent>): CeleryEve
   ...fields,
 });
 
-Deno.test("FleetMonitor.series() charts runtime for every finished task, and sent-to-result where task-sent was seen", async () => {
-  await using transport = await openTransport("memory://", { memoryBroker: new MemoryBroker() });
-  using store = new EventStore(":memory:");
-  const hub = new SseHub();
-  const monitor = new FleetMonitor({
+/** A monitor on a fixed clock, charting 15 minutes (10 s buckets). */
+function newMonitor(transport: Transport, store: EventStore, hub: SseHub): FleetMonitor {
+  return new FleetMonitor({
     transport,
     store,
     hub,
     routes: [],
     retentionMs: 60_000,
     resultsDir: ".",
-    chartSpanMs: 15 * 60_000, // 10 s buckets
+    chartSpanMs: 15 * 60_000,
     clock: fixedClock,
   });
+}
+
+Deno.test("FleetMonitor.series() charts runtime for every finished task, and sent-to-result where task-sent was seen", async () => {
+  await using transport = await openTransport("memory://", { memoryBroker: new MemoryBroker() });
+  using store = new EventStore(":memory:");
+  const hub = new SseHub();
+  const monitor = newMonitor(transport, store, hub);
   try {
     monitor.ingest([
       // Sent 3 s before it finished, of which 0.5 s running: it waited in the queue.
@@ -63,16 +69,7 @@ Deno.test("FleetMonitor asks the workers for stats as soon as one comes online, 
   await using transport = await openTransport("memory://", { memoryBroker: new MemoryBroker() });
   using store = new EventStore(":memory:");
   const hub = new SseHub();
-  const monitor = new FleetMonitor({
-    transport,
-    store,
-    hub,
-    routes: [],
-    retentionMs: 60_000,
-    resultsDir: ".",
-    chartSpanMs: 15 * 60_000,
-    clock: fixedClock,
-  });
+  const monitor = newMonitor(transport, store, hub);
   let asked = 0;
   monitor.pollWorkers = () => {
     asked++;

@@ -12,6 +12,7 @@
  *   `dts dlq replay|purge` and `dts revoke`
  * @module
  */
+import { concatBytes } from "../bytes.ts";
 import { revokeTasks } from "../client/revoke_tasks.ts";
 import { purgeDeadLetters, replayDeadLetters } from "../dlq/dead_letter_queue.ts";
 import type { TaskRoute } from "../plugin/resolve_tasks.ts";
@@ -134,21 +135,11 @@ async function readJsonObject(
     chunks.push(chunk);
   }
   try {
-    const value = JSON.parse(new TextDecoder().decode(concat(chunks)));
+    const value = JSON.parse(new TextDecoder().decode(concatBytes(chunks)));
     return typeof value === "object" && value !== null && !Array.isArray(value) ? value : null;
   } catch {
     return null;
   }
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
 }
 
 /** A path segment decoded; a malformed escape (`%zz`) stays as written, and matches no file. */

@@ -3,7 +3,7 @@
  * broker, and what the open page says of a task.
  * @module
  */
-import type { Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { CliProcess } from "./run_cli.ts";
 
 /** Where and on what `dts ui` runs. */
@@ -39,4 +39,17 @@ export async function startUi(options: UiProcessOptions): Promise<CliProcess> {
 export async function taskState(page: Page, id: string): Promise<string | null> {
   return await page.locator(`tr[data-task="${id}"]`).getAttribute("data-state", { timeout: 200 })
     .catch(() => null);
+}
+
+/** Open the dashboard on `port` in `browser`, once it is live; the page's script errors are collected. */
+export async function openDashboard(
+  browser: BrowserContext,
+  port: number,
+): Promise<{ page: Page; errors: string[] }> {
+  const page = browser.pages()[0] ?? await browser.newPage();
+  const errors: string[] = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  await page.goto(`http://127.0.0.1:${port}/`);
+  await page.waitForSelector("#live.online");
+  return { page, errors };
 }

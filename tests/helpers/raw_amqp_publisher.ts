@@ -5,6 +5,7 @@
  * the protocol: PLAIN login, one channel in confirm mode, basic.publish.
  * @module
  */
+import { concatBytes } from "../../src/bytes.ts";
 
 const FRAME_METHOD = 1;
 const FRAME_HEADER = 2;
@@ -54,7 +55,7 @@ export class FieldBytes {
 
   /** All bytes so far. */
   bytes(): Uint8Array {
-    return concat(this.#parts);
+    return concatBytes(this.#parts);
   }
 }
 
@@ -121,7 +122,7 @@ export async function publishRaw(url: string, message: RawMessage): Promise<void
       0,
       10,
       31,
-      concat([tune.subarray(0, 6), Uint8Array.of(0, 0)]), // the server's channel-max and frame-max, no heartbeat
+      concatBytes([tune.subarray(0, 6), Uint8Array.of(0, 0)]), // the server's channel-max and frame-max, no heartbeat
     );
     const vhost = decodeURIComponent(target.pathname.slice(1)) || "/";
     await sendMethod(
@@ -182,7 +183,7 @@ function contentHeader(message: RawMessage): Uint8Array {
   view.setUint16(0, 60);
   view.setBigUint64(4, BigInt(message.body.length));
   view.setUint16(12, flags);
-  return concat([head, props.bytes()]);
+  return concatBytes([head, props.bytes()]);
 }
 
 function longString(text: string): Uint8Array {
@@ -257,17 +258,7 @@ class FrameReader {
       const chunk = new Uint8Array(65536);
       const n = await this.#conn.read(chunk);
       if (n === null) throw new Error("connection closed by the broker");
-      this.#buffer = concat([this.#buffer, chunk.subarray(0, n)]);
+      this.#buffer = concatBytes([this.#buffer, chunk.subarray(0, n)]);
     }
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { ARTIFACTS, launchBrowser } from "../helpers/browser.ts";
-import { startUi, taskState } from "../helpers/dashboard.ts";
+import { openDashboard, startUi, taskState } from "../helpers/dashboard.ts";
 import { runCli } from "../helpers/run_cli.ts";
 import { startSecondBroker } from "../helpers/second_broker.ts";
 import { freePort, spawnWorker, tempDir, waitUntil } from "../helpers/test_kit.ts";
@@ -47,11 +47,7 @@ dispatch: { events: true, timeout: 30s, jobs: [{ task: a, count: 3 }] }
       brokerUrl: broker.url,
     });
     await using browser = await launchBrowser();
-    const page = browser.pages()[0] ?? await browser.newPage();
-    const errors: string[] = [];
-    page.on("pageerror", (error) => errors.push(error.message));
-    await page.goto(`http://127.0.0.1:${port}/`);
-    await page.waitForSelector("#live.online");
+    const { page, errors } = await openDashboard(browser, port);
     const allSucceeded = (ids: string[]) => async () =>
       (await Promise.all(ids.map((id) => taskState(page, id)))).every((s) => s === "SUCCESS");
 

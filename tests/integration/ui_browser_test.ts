@@ -12,7 +12,7 @@ import { openTransport } from "../../src/transport/open_transport.ts";
 import { deadLetterQueueName } from "../../src/transport/transport.ts";
 import { ARTIFACTS, launchBrowser } from "../helpers/browser.ts";
 import { deleteQueues, testBroker, testNamespace } from "../helpers/broker.ts";
-import { startUi, taskState } from "../helpers/dashboard.ts";
+import { openDashboard, startUi, taskState } from "../helpers/dashboard.ts";
 import { runCli } from "../helpers/run_cli.ts";
 import { freePort, spawnWorker, tempDir, waitUntil } from "../helpers/test_kit.ts";
 
@@ -48,11 +48,7 @@ dispatch: { events: true, expected_workers: 2, timeout: 30s, jobs: [{ task: a, c
         brokerUrl: broker.url,
       });
       await using browser = await launchBrowser();
-      const page = browser.pages()[0] ?? await browser.newPage();
-      const errors: string[] = [];
-      page.on("pageerror", (error) => errors.push(error.message));
-      await page.goto(`http://127.0.0.1:${port}/`);
-      await page.waitForSelector("#live.online");
+      const { page, errors } = await openDashboard(browser, port);
 
       // Both workers, by the names they give themselves (worker-<task>.<pid>@<host>).
       for (const worker of [{ key: "a", p: workerA }, { key: "b", p: workerB }]) {

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { ARTIFACTS, launchBrowser } from "../helpers/browser.ts";
 import { deleteQueues, testBroker, testNamespace } from "../helpers/broker.ts";
-import { startUi, taskState } from "../helpers/dashboard.ts";
+import { openDashboard, startUi, taskState } from "../helpers/dashboard.ts";
 import { CliProcess } from "../helpers/run_cli.ts";
 import { FIXTURE_PLUGINS, freePort, spawnWorker, tempDir, waitUntil } from "../helpers/test_kit.ts";
 
@@ -65,11 +65,7 @@ dispatch: { events: true, timeout: 90s, jobs: [{ task: slow, count: 2, kwargs: {
         brokerUrl: broker.url,
       });
       await using browser = await launchBrowser();
-      const page = browser.pages()[0] ?? await browser.newPage();
-      const errors: string[] = [];
-      page.on("pageerror", (error) => errors.push(error.message));
-      await page.goto(`http://127.0.0.1:${port}/`);
-      await page.waitForSelector("#live.online");
+      const { page, errors } = await openDashboard(browser, port);
 
       await using dispatch = new CliProcess(
         ["dispatch", "--config", config, "--output", "json", ...plugins],
