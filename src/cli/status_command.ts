@@ -8,7 +8,7 @@ import { fleetLimitsStatus, type FleetLimitStatus } from "../client/fleet_limits
 import { inspectWorkers } from "../client/inspect_workers.ts";
 import { redactUrl } from "../log/redact.ts";
 import { resolveRoute, type TaskRoute } from "../plugin/resolve_tasks.ts";
-import { deadLetterQueueName, type Transport } from "../transport/transport.ts";
+import { type QueueStatus, taskQueueStatus } from "../client/task_queue_status.ts";
 import type { CliContext } from "./cli_context.ts";
 import {
   addCommonOptions,
@@ -23,16 +23,6 @@ import { parsePositiveDurationArg } from "./option_parsers.ts";
 interface StatusFlags extends CommonFlags {
   json?: boolean;
   timeout: number;
-}
-
-/** One task queue as `status` reports it. */
-export interface QueueStatus {
-  task: string;
-  queue: string;
-  /** null when the queue does not exist yet. */
-  messages: number | null;
-  consumers: number | null;
-  dead: number | null;
 }
 
 /** One worker that answered. */
@@ -82,7 +72,7 @@ export async function statusCommand(flags: StatusFlags, ctx: CliContext): Promis
   const transport = await openBroker(config, logger, ctx);
   try {
     const queues = await Promise.all(
-      [...routes.values()].map((route) => queueStatus(transport, route)),
+      [...routes.values()].map((route) => taskQueueStatus(transport, route)),
     );
     const stats = await inspectWorkers(transport, {
       method: "stats",
@@ -102,20 +92,6 @@ export async function statusCommand(flags: StatusFlags, ctx: CliContext): Promis
   } finally {
     await transport.close();
   }
-}
-
-async function queueStatus(transport: Transport, route: TaskRoute): Promise<QueueStatus> {
-  const [queue, dead] = await Promise.all([
-    transport.inspectQueue(route.queue),
-    transport.inspectQueue(deadLetterQueueName(route.queue)),
-  ]);
-  return {
-    task: route.name,
-    queue: route.queue,
-    messages: queue?.messages ?? null,
-    consumers: queue?.consumers ?? null,
-    dead: dead?.messages ?? null,
-  };
 }
 
 function workerStatus(name: string, value: unknown): WorkerStatus {

@@ -6,13 +6,14 @@
  * events a second costs the browsers a few messages.
  * @module
  */
+import { type QueueStatus, taskQueueStatus } from "../client/task_queue_status.ts";
 import { inspectWorkers } from "../client/inspect_workers.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import type { DeadLetterSummary } from "../dlq/dead_letter_summary.ts";
 import { listDeadLetters } from "../dlq/dead_letter_queue.ts";
 import type { TaskRoute } from "../plugin/resolve_tasks.ts";
 import { Semaphore } from "../semaphore.ts";
-import { deadLetterQueueName, type Transport } from "../transport/transport.ts";
+import type { Transport } from "../transport/transport.ts";
 import type { CeleryEvent } from "./celery_event.ts";
 import { bucketSeries, niceBucketMs, type TimeSeries } from "./chart_series.ts";
 import type { EventStore } from "./event_store.ts";
@@ -22,13 +23,7 @@ import type { TaskRow } from "./task_state.ts";
 import { applyWorkerStats, isWorkerOffline, newWorkerRow, type WorkerRow } from "./worker_state.ts";
 
 /** One task queue on the page. */
-export interface QueueView {
-  task: string;
-  queue: string;
-  /** null: the queue does not exist yet. */
-  messages: number | null;
-  consumers: number | null;
-  dead: number | null;
+export interface QueueView extends QueueStatus {
   /** Messages per second arriving (published) and leaving (taken by workers), over the last poll. */
   rateIn: number | null;
   rateOut: number | null;
@@ -201,34 +196,20 @@ export class FleetMonitor {
     const o = this.#o;
     const atMs = o.clock.now();
     const views = await this.withBroker((transport) =>
-      Promise.all(o.routes.map(async (route) => {
-        const [queue, dead] = await Promise.all([
-          transport.inspectQueue(route.queue),
-          transport.inspectQueue(deadLetterQueueName(route.queue)),
-        ]);
-        return { route, queue, dead };
-      }))
+      Promise.all(o.routes.map((route) => taskQueueStatus(transport, route)))
     );
     const seconds = this.#lastPoll ? (atMs - this.#lastPoll.atMs) / 1000 : 0;
     const depth = new Map<string, number>();
-    const queues: QueueView[] = views.map(({ route, queue, dead }) => {
-      const taken = this.#taken.get(route.name) ?? 0;
-      const before = this.#lastPoll?.depth.get(route.queue);
-      if (queue) depth.set(route.queue, queue.messages);
+    const queues: QueueView[] = views.map((status) => {
+      const taken = this.#taken.get(status.task) ?? 0;
+      const before = this.#lastPoll?.depth.get(status.queue);
+      if (status.messages !== null) depth.set(status.queue, status.messages);
       const rateOut = seconds > 0 ? round(taken / seconds) : null;
       // What arrived = what left + how much the queue grew.
-      const rateIn = seconds > 0 && queue && before !== undefined
-        ? Math.max(0, round((taken + queue.messages - before) / seconds))
+      const rateIn = seconds > 0 && status.messages !== null && before !== undefined
+        ? Math.max(0, round((taken + status.messages - before) / seconds))
         : null;
-      return {
-        task: route.name,
-        queue: route.queue,
-        messages: queue?.messages ?? null,
-        consumers: queue?.consumers ?? null,
-        dead: dead?.messages ?? null,
-        rateIn,
-        rateOut,
-      };
+      return { ...status, rateIn, rateOut };
     });
     this.#taken = new Map();
     this.#lastPoll = { atMs, depth };
