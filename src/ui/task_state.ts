@@ -4,18 +4,11 @@
  * task-sent), so a later event never moves a task back from a final state.
  * @module
  */
+import type { CeleryState } from "../protocol/celery_result_message.ts";
 import type { CeleryEvent } from "./celery_event.ts";
 
-/** Celery's state names, as the page shows them. */
-export type TaskState =
-  | "PENDING"
-  | "RECEIVED"
-  | "STARTED"
-  | "RETRY"
-  | "SUCCESS"
-  | "FAILURE"
-  | "REVOKED"
-  | "REJECTED";
+/** Celery's state names, as the page shows them; REJECTED is what a task-rejected event leaves. */
+export type TaskState = CeleryState | "REJECTED";
 
 /** One task as the dashboard knows it; times are epoch ms. */
 export interface TaskRow {
