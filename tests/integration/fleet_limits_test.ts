@@ -191,10 +191,14 @@ Deno.test("max_concurrency 2 across 3 workers with 8 slots each: never more than
 Deno.test("max_concurrency: SIGKILL of a worker holding slots gives them back; every task still runs, 2 at most", async () => {
   await withFleet("    max_concurrency: 2\n", async ({ transport, spawn, jobs }) => {
     const victim = await spawn("mc-victim@t", 8);
-    const dispatching = runDispatch(transport, jobs(12, 1000), { timeoutMs: 60_000 });
+    // The first two are long, so the victim still holds both slots once the rescuers stand in
+    // line behind it: starting two workers can take seconds on a loaded machine.
+    const dispatching = runDispatch(transport, [...jobs(2, 4000), ...jobs(10, 1000)], {
+      timeoutMs: 60_000,
+    });
     // The victim alone: it takes both slots.
     await victim.waitFor(/"Task started"[\s\S]*"Task started"/, 10_000);
-    const rescuers = [await spawn("mc-r1@t", 8), await spawn("mc-r2@t", 8)];
+    const rescuers = await Promise.all([spawn("mc-r1@t", 8), spawn("mc-r2@t", 8)]);
     victim.kill("SIGKILL");
     const killedAt = Date.now();
     const { outcomes } = await dispatching;
